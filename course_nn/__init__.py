@@ -1,0 +1,55 @@
+"""course_nn: a small numpy neural-network package whose every backward is written by hand.
+
+Names follow PyTorch (Module, Parameter, Linear, Sequential, ReLU, CrossEntropyLoss, ...) and
+so do weight layouts (Linear.weight is (out_features, in_features)); inputs are batch-first.
+"""
+
+from . import init
+from .activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Swish,
+    Tanh,
+)
+from .gradcheck import (
+    check_function_gradient,
+    check_loss_gradient,
+    check_module_gradients,
+    gradient_report,
+    numerical_gradient,
+    rel_error,
+)
+from .init import manual_seed
+from .linear import Linear
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MAELoss,
+    MSELoss,
+    MulticlassHingeLoss,
+    mae,
+    mse,
+    rmse,
+)
+from .module import Module, Parameter, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
+    "L1Loss", "LeakyReLU", "Linear", "MAELoss", "MSELoss", "Module", "MulticlassHingeLoss",
+    "PReLU", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Swish", "Tanh",
+    "check_function_gradient", "check_loss_gradient", "check_module_gradients",
+    "gradient_report", "init", "mae", "manual_seed", "mse", "numerical_gradient", "rel_error",
+    "rmse",
+]

@@ -1,0 +1,85 @@
+"""Input checks shared by every layer, loss and optimizer.
+
+Each check raises an error that names what was expected and what arrived, so a learner who
+passes a (3,) vector where a (N, 3) batch belongs reads the fix in the message.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
+    """Return ``x`` as a floating-point ndarray after checking it.
+
+    ndim:  required number of dimensions, or a tuple of allowed numbers.
+    shape: required shape; ``None`` entries match any size (e.g. ``(None, 3)`` for (N, 3)).
+    Raises TypeError for non-numeric or integer/bool dtypes and ValueError for wrong ndim,
+    wrong shape, an empty batch, or NaN/inf values.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{name}: expected a float array (float32 or float64), got dtype {arr.dtype}; "
+            f"convert it with .astype(float)"
+        )
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name}: expected {want} dimensions, got shape {arr.shape}")
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
+    return arr
+
+
+def check_same_shape(a, b, name_a, name_b):
+    """Raise ValueError unless arrays ``a`` and ``b`` have the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b}: expected shape {a.shape} to match {name_a}, got {b.shape}")
+
+
+def check_number(value, name, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as float after checking it is a finite number within the bounds.
+
+    ``low_open=True`` excludes ``low`` itself (e.g. a learning rate must be > 0).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {v}")
+    if low is not None and (v < low or (low_open and v == low)):
+        op = ">" if low_open else ">="
+        raise ValueError(f"{name}: expected a value {op} {low}, got {v}")
+    if high is not None and (v > high or (high_open and v == high)):
+        op = "<" if high_open else "<="
+        raise ValueError(f"{name}: expected a value {op} {high}, got {v}")
+    return v
+
+
+def check_positive_int(value, name):
+    """Return ``value`` after checking it is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_generator(rng, name="rng"):
+    """Require a seeded ``np.random.Generator`` so every random draw is reproducible."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name}: expected a numpy Generator such as np.random.default_rng(0), "
+            f"got {type(rng).__name__}"
+        )
+    return rng

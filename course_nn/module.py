@@ -1,0 +1,142 @@
+"""Parameter, Module and Sequential: the skeleton every layer hangs on.
+
+A Module does two things: ``forward(x)`` computes its output and remembers what it needs,
+and ``backward(grad_out)`` receives dLoss/dOutput, adds dLoss/dParameter into each
+parameter's ``.grad`` and returns dLoss/dInput for the module before it.
+"""
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array together with the gradient of the loss with respect to it.
+
+    data: the values (any shape); grad: same shape, accumulated by ``backward``.
+    """
+
+    def __init__(self, data):
+        self.data = np.array(data, dtype=np.result_type(np.asarray(data).dtype, np.float32))
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def zero_grad(self):
+        self.grad = np.zeros_like(self.data)
+
+    def __repr__(self):
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of layers, activations and whole networks.
+
+    Subclasses implement ``forward(x)`` and ``backward(grad_out)``. Parameters and sub-modules
+    stored as attributes (or in lists of modules) are found automatically by ``parameters()``.
+    """
+
+    training = True
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_out):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}" if name != "layers" else str(i), item
+
+    def children(self):
+        return [module for _, module in self.named_children()]
+
+    def named_parameters(self, prefix=""):
+        """Yield ``(dotted_name, Parameter)`` pairs, this module's first, then its children's."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self):
+        return sum(p.size for p in self.parameters())
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def _require_cache(self, *names):
+        """Raise a clear error when ``backward`` is called before ``forward``."""
+        for name in names:
+            if getattr(self, name, None) is None:
+                raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Modules applied one after the other; backward visits them in reverse order."""
+
+    def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} must be a Module, got {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
