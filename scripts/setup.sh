@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up course_nn on a fresh machine (Python 3.11+) and build the website into _build/html.
+# Creates .venv/ beside this checkout unless a virtual environment is already active.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -n "${VIRTUAL_ENV:-}" ]; then
+    py="$VIRTUAL_ENV/bin/python"
+else
+    [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+    py=.venv/bin/python
+fi
+"$py" -m pip install --quiet --upgrade pip
+"$py" -m pip install --quiet -r requirements.txt
+# PyTorch is optional: tests compare course_nn with it when present, and with the committed
+# reference arrays in tests/reference/ always. Install it from a local wheel if one is offered.
+"$py" -m pip install --quiet --no-index torch==2.13.0 2>/dev/null \
+    || echo "setup: PyTorch not installed (no local wheel); torch comparisons use committed references."
+
+rm -rf _build
+"$(dirname "$py")/jupyter-book" build . -W --keep-going
+echo "setup: website built: open _build/html/index.html"
