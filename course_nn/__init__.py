@@ -4,7 +4,7 @@ Names follow PyTorch (Module, Parameter, Linear, Sequential, ReLU, CrossEntropyL
 so do weight layouts (Linear.weight is (out_features, in_features)); inputs are batch-first.
 """
 
-from . import init
+from . import init, optim
 from .activations import (
     ELU,
     GELU,
@@ -18,6 +18,8 @@ from .activations import (
     Swish,
     Tanh,
 )
+from .batchnorm import BatchNorm1d
+from .dropout import Dropout
 from .gradcheck import (
     check_function_gradient,
     check_loss_gradient,
@@ -42,14 +44,16 @@ from .losses import (
     rmse,
 )
 from .module import Module, Parameter, Sequential
+from .regularization import ElasticNet, L1Penalty, L2Penalty, weights_only
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Dropout", "ElasticNet", "L1Penalty", "L2Penalty",
+    "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
     "L1Loss", "LeakyReLU", "Linear", "MAELoss", "MSELoss", "Module", "MulticlassHingeLoss",
     "PReLU", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Swish", "Tanh",
     "check_function_gradient", "check_loss_gradient", "check_module_gradients",
     "gradient_report", "init", "mae", "manual_seed", "mse", "numerical_gradient", "rel_error",
-    "rmse",
+    "optim", "rmse", "weights_only",
 ]

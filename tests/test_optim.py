@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from optim_cases import CASES, STEPS, run_course_nn
 
 import course_nn as cn
 from course_nn.optim import SGD, AdaGrad, Adam, RMSProp
-from optim_cases import CASES, STEPS, run_course_nn
 
 REFERENCE = np.load(Path(__file__).parent / "reference" / "optim_trajectories.npz")
 

@@ -135,8 +135,8 @@ def evaluate(exercise_id, fn):
             with np.errstate(all="ignore"):  # an overflow is judged by the result, not a warning
                 got = fn(*copies)
         except NotImplementedError:
-            return CheckResult(False, f"{exercise_id}: not attempted yet. Replace "
-                                      f"`raise NotImplementedError` with your code and run the cell again.", n)
+            return CheckResult(False, f"{exercise_id}: not attempted yet. Replace `raise "
+                                      f"NotImplementedError` with your code and run the cell again.", n)
         except Exception as err:  # a learner's bug: report it, do not crash the notebook
             return CheckResult(False, f"{exercise_id}: your function raised "
                                       f"{type(err).__name__}: {err}\n  on input: {shown}", n)
