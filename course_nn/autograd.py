@@ -1,0 +1,211 @@
+"""A scalar autograd engine: every operation records itself in a directed acyclic graph.
+
+Each ``Value`` remembers the Values it was computed from (``parents``), the operation
+(``op``) and a closure ``_backward`` that pushes its gradient to its parents with the local
+derivative (the chain rule). ``backward()`` on the output sorts the graph topologically and
+runs the closures from the output back to the leaves.
+"""
+
+import math
+
+
+class Value:
+    """A scalar that tracks how it was computed. ``data``: the number; ``grad``: d output / d self."""
+
+    def __init__(self, data, parents=(), op="", label=""):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise TypeError(f"Value: expected a real number, got {type(data).__name__}")
+        if not math.isfinite(data):
+            raise ValueError(f"Value: expected a finite number, got {data}")
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = tuple(parents)
+        self.op = op
+        self.label = label
+        self._backward = lambda: None
+
+    def __repr__(self):
+        name = f"{self.label}=" if self.label else ""
+        return f"Value({name}{self.data:.6g}, grad={self.grad:.6g})"
+
+    @staticmethod
+    def _lift(other):
+        return other if isinstance(other, Value) else Value(other)
+
+    def __add__(self, other):
+        other = self._lift(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Value) or isinstance(exponent, bool) \
+                or not isinstance(exponent, (int, float)):
+            raise TypeError("Value ** k: expected a constant int or float exponent")
+        if self.data == 0 and exponent < 1:
+            raise ValueError(f"Value ** {exponent}: undefined derivative at 0")
+        out = Value(self.data**exponent, (self,), f"**{exponent:g}")
+
+        def _backward():
+            self.grad += exponent * self.data ** (exponent - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def log(self):
+        if self.data <= 0:
+            raise ValueError(f"log: expected a positive input, got {self.data}")
+        out = Value(math.log(self.data), (self,), "log")
+
+        def _backward():
+            self.grad += out.grad / self.data
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - t * t) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        x = self.data
+        s = 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += s * (1 - s) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(max(self.data, 0.0), (self,), "relu")
+
+        def _backward():
+            self.grad += (self.data > 0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-self._lift(other))
+
+    def __truediv__(self, other):
+        return self * self._lift(other) ** -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __rtruediv__(self, other):
+        return self._lift(other) / self
+
+    def topological_order(self):
+        """Every node of the graph, each after all the nodes it was computed from."""
+        order, seen = [], set()
+        stack = [(self, False)]
+        while stack:  # iterative depth-first search: deep graphs do not hit the recursion limit
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node.parents if id(p) not in seen)
+        return order
+
+    def backward(self):
+        """Fill ``grad`` of every node with d self / d node. Safe to call again: grads are reset."""
+        order = self.topological_order()
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
+def draw_graph(root, ax=None):
+    """Draw the graph that produced ``root`` with matplotlib: one box per Value (label, data,
+    grad), one small circle per operation, arrows in the forward direction. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    order = root.topological_order()
+    depth = {}
+    for node in order:  # every node one column right of its deepest parent
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node.parents), default=-1)
+    for node in reversed(order):  # ...and every leaf just left of its nearest consumer
+        for p in node.parents:
+            if not p.parents:
+                depth[id(p)] = depth[id(node)] - 1 if depth[id(p)] == 0 else \
+                    min(depth[id(p)], depth[id(node)] - 1)
+    columns = {}
+    for node in order:
+        columns.setdefault(depth[id(node)], []).append(node)
+    pos = {}
+    for col, nodes in columns.items():
+        for row, node in enumerate(nodes):
+            pos[id(node)] = (2.0 * col, -(row - (len(nodes) - 1) / 2) * 1.2)
+    if ax is None:
+        n_cols = max(columns) + 1
+        _, ax = plt.subplots(figsize=(2.4 * n_cols + 1, 1.0 + 1.0 * max(map(len, columns.values()))))
+    for node in order:
+        x, y = pos[id(node)]
+        if node.op:
+            ox = x - 0.75
+            ax.annotate("", xy=(x - 0.55, y), xytext=(ox + 0.18, y),
+                        arrowprops=dict(arrowstyle="->", color="0.3"))
+            ax.text(ox, y, node.op, ha="center", va="center", fontsize=7,
+                    bbox=dict(boxstyle="round,pad=0.2", fc="#fde9c9", ec="0.4"))
+            for p in node.parents:
+                px, py = pos[id(p)]
+                ax.annotate("", xy=(ox - 0.18, y), xytext=(px + 0.55, py),
+                            arrowprops=dict(arrowstyle="->", color="0.3"))
+        text = (f"{node.label}\n" if node.label else "") + f"data {node.data:.4f}\ngrad {node.grad:.4f}"
+        ax.text(x, y, text, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round", fc="#dcebf7", ec="0.4"))
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
+    ax.set_ylim(min(ys) - 0.9, max(ys) + 0.9)
+    ax.axis("off")
+    return ax
