@@ -20,6 +20,13 @@ CHAPTER_MODULES = (
     "activations",
     "losses",
     "backprop",
+    "gradient_descent",
+    "optimizers",
+    "backprop_matrix",
+    "autograd",
+    "initialization",
+    "training",
+    "regularization",
 )
 
 
