@@ -98,7 +98,9 @@ def swish_grad(x, beta=1.0):
 def normal_cdf(x):
     """Phi(x), the standard normal CDF, via math.erf (exact to double precision)."""
     x = _as_float(x)
-    return (0.5 * (1.0 + _erf(x / math.sqrt(2.0)).astype(np.float64))).astype(x.dtype)
+    # np.asarray: on a 0-d input the frompyfunc ufunc returns a bare Python float, not an array.
+    erf = np.asarray(_erf(x / math.sqrt(2.0)), dtype=np.float64)
+    return (0.5 * (1.0 + erf)).astype(x.dtype)
 
 
 def normal_pdf(x):

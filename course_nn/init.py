@@ -33,8 +33,12 @@ def fan_in_and_fan_out(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def zeros(shape):
-    """All zeros: every neuron in a layer computes the same thing (the symmetry trap)."""
+def zeros(shape, rng=None):
+    """All zeros: every neuron in a layer computes the same thing (the symmetry trap).
+
+    ``rng`` is accepted and ignored so that ``Linear(..., init=init.zeros)`` works like the
+    random initializers, which are called as ``init(shape, rng)``.
+    """
     return np.zeros(shape)
 
 

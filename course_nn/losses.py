@@ -19,6 +19,14 @@ def _check_reduction(reduction):
     return reduction
 
 
+def _check_unit_interval(target, name):
+    if np.any((target < 0) | (target > 1)):
+        raise ValueError(
+            f"{name}: expected values in [0, 1], got values in "
+            f"[{target.min():.4g}, {target.max():.4g}]"
+        )
+
+
 class Loss:
     """Base class: validates inputs, caches what backward needs, reduces per-element losses."""
 
@@ -122,8 +130,7 @@ class BCELoss(Loss):
                 f"BCELoss pred: expected probabilities in [0, 1], got values in "
                 f"[{pred.min():.4g}, {pred.max():.4g}]; use BCEWithLogitsLoss for raw scores"
             )
-        if np.any((target < 0) | (target > 1)):
-            raise ValueError("BCELoss target: expected values in [0, 1]")
+        _check_unit_interval(target, "BCELoss target")
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(pred), -100.0)
             log_1mp = np.maximum(np.log1p(-pred), -100.0)
@@ -140,8 +147,7 @@ class BCEWithLogitsLoss(Loss):
     """
 
     def _loss_and_grad(self, pred, target):
-        if np.any((target < 0) | (target > 1)):
-            raise ValueError("BCEWithLogitsLoss target: expected values in [0, 1]")
+        _check_unit_interval(target, "BCEWithLogitsLoss target")
         loss = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
         return loss, sigmoid(pred) - target
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from optim_cases import CASES, STEPS, TORCH_NAMES, gradient, problem
 
 
