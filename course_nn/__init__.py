@@ -19,6 +19,7 @@ from .activations import (
     Tanh,
 )
 from .batchnorm import BatchNorm1d
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .gradcheck import (
     check_function_gradient,
@@ -50,7 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Dropout", "ElasticNet", "L1Penalty", "L2Penalty",
-    "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
+    "AvgPool2d", "Conv2d", "Flatten", "MaxPool2d", "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
     "L1Loss", "LeakyReLU", "Linear", "MAELoss", "MSELoss", "Module", "MulticlassHingeLoss",
     "PReLU", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Swish", "Tanh",
     "check_function_gradient", "check_loss_gradient", "check_module_gradients",

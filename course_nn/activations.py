@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_number
+from ._validate import as_float_array, check_number, check_positive_int
 from .module import Module, Parameter
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -286,8 +286,7 @@ class PReLU(Module):
     """
 
     def __init__(self, num_parameters=1, init=0.25):
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
-            raise ValueError(f"num_parameters: expected a positive integer, got {num_parameters!r}")
+        num_parameters = check_positive_int(num_parameters, "num_parameters")
         self.weight = Parameter(np.full(num_parameters, check_number(init, "init")))
         self._x = None
 

@@ -44,12 +44,15 @@ class Loss:
         return float(per_element.sum() * scale)
 
     def backward(self):
-        """dL/dpred, same shape as pred, for the last call."""
+        """dL/dpred, same shape as pred, for the last call (a fresh copy each time)."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before the loss was computed")
-        return self._cache
+        return self._cache.copy()
 
     def _check_target(self, pred, target):
+        target = np.asarray(target)
+        if np.issubdtype(target.dtype, np.integer) or target.dtype == bool:
+            target = target.astype(pred.dtype)  # integer targets (0/1 labels, counts) are fine
         target = as_float_array(target, f"{type(self).__name__} target")
         check_same_shape(pred, target, "pred", "target")
         return target

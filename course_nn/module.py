@@ -58,7 +58,7 @@ class Module:
             elif isinstance(value, (list, tuple)):
                 for i, item in enumerate(value):
                     if isinstance(item, Module):
-                        yield f"{name}.{i}" if name != "layers" else str(i), item
+                        yield f"{name}.{i}", item
 
     def children(self):
         return [module for _, module in self.named_children()]
@@ -119,6 +119,10 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: layer {i} must be a Module, got {type(layer).__name__}")
         self.layers = list(layers)
+
+    def named_children(self):
+        for i, layer in enumerate(self.layers):  # named 0, 1, 2... as in torch.nn.Sequential
+            yield str(i), layer
 
     def forward(self, x):
         for layer in self.layers:

@@ -1,0 +1,231 @@
+"""Convolution and pooling on NCHW images (batch, channels, height, width), as in PyTorch.
+
+The fast path is im2col: a sliding-window *view* of the padded input gathers every patch
+into one (N*Ho*Wo, C*kh*kw) matrix, so the whole convolution is one matrix product. The
+backward pass scatters patch gradients back with one vectorized add per kernel offset
+(kh*kw of them), never a loop over samples or pixels. ``conv2d_naive`` is the readable
+six-loop definition, kept for teaching and for the tests that hold the two equal.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import init as initializers
+from ._validate import as_float_array, check_positive_int
+from .module import Module, Parameter
+
+
+def _pair(value, name, minimum=1):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                             or v < minimum for v in pair):
+        raise ValueError(f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def conv_output_size(size, kernel_size, stride=1, padding=0):
+    """floor((size + 2 * padding - kernel_size) / stride) + 1, the output length along one axis."""
+    out = (size + 2 * padding - kernel_size) // stride + 1
+    if out < 1:
+        raise ValueError(
+            f"kernel {kernel_size} with padding {padding} does not fit an input of size {size}"
+        )
+    return out
+
+
+def receptive_field(layers):
+    """Receptive field of the last layer of a stack, in input pixels.
+
+    layers: sequence of (kernel_size, stride). Each layer widens the field by
+    (kernel_size - 1) times the product of the strides before it (the 'jump').
+    """
+    field, jump = 1, 1
+    for kernel_size, stride in layers:
+        field += (kernel_size - 1) * jump
+        jump *= stride
+    return field
+
+
+def _windows(x, kernel, stride, padding):
+    """Padded input (N, C, Hp, Wp) and its (N, C, Ho, Wo, kh, kw) view of patches."""
+    (ph, pw), (sh, sw) = padding, stride
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+    view = sliding_window_view(xp, kernel, axis=(2, 3))[:, :, ::sh, ::sw]
+    return xp, view
+
+
+def _scatter_windows(grad_windows, padded_shape, stride, padding):
+    """Adjoint of ``_windows``: add (N, C, Ho, Wo, kh, kw) patch gradients into the input."""
+    n, c, ho, wo, kh, kw = grad_windows.shape
+    (sh, sw), (ph, pw) = stride, padding
+    grad = np.zeros(padded_shape, dtype=grad_windows.dtype)
+    for i in range(kh):  # one vectorized add per kernel offset
+        for j in range(kw):
+            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += grad_windows[..., i, j]
+    return grad[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
+
+
+def _check_images(x, name, channels):
+    x = as_float_array(x, name, ndim=4)
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} channels (shape (N, {channels}, H, W)), "
+                         f"got shape {x.shape}")
+    return x
+
+
+class Conv2d(Module):
+    """2-D cross-correlation, y[n, o] = b[o] + sum_c x[n, c] (*) W[o, c].
+
+    x: (N, in_channels, H, W) -> y: (N, out_channels, Ho, Wo) with
+    Ho = floor((H + 2 * padding - kh) / stride) + 1. weight: (out, in, kh, kw), bias: (out,).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 *, rng=None, init=None, dtype=np.float64):
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _pair(padding, "padding", minimum=0)
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        if init is None:
+            w = initializers.default_uniform(shape, rng)
+            b = initializers.default_uniform((self.out_channels,), rng, fan_in=fan_in)
+        else:
+            w, b = init(shape, rng), np.zeros(self.out_channels)
+        self.weight = Parameter(np.asarray(w, dtype=dtype))
+        self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
+        self._cache = None
+
+    def forward(self, x):
+        x = _check_images(x, "Conv2d input", self.in_channels)
+        for axis, k, p in zip((2, 3), self.kernel_size, self.padding):
+            conv_output_size(x.shape[axis], k, 1, p)  # raises if the kernel does not fit
+        xp, view = _windows(x, self.kernel_size, self.stride, self.padding)
+        n, _, ho, wo = view.shape[:4]
+        cols = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)
+        out = cols @ self.weight.data.reshape(self.out_channels, -1).T
+        if self.bias is not None:
+            out += self.bias.data
+        self._cache = (cols, xp.shape, (n, ho, wo))
+        return out.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_out):
+        """grad_out: (N, out, Ho, Wo) -> dL/dx: (N, in, H, W); accumulates dW and db."""
+        self._require_cache("_cache")
+        cols, padded_shape, (n, ho, wo) = self._cache
+        grad_out = as_float_array(grad_out, "Conv2d grad_out",
+                                  shape=(n, self.out_channels, ho, wo))
+        g = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
+        self.weight.grad += (g.T @ cols).reshape(self.weight.data.shape)
+        if self.bias is not None:
+            self.bias.grad += g.sum(axis=0)
+        grad_cols = g @ self.weight.data.reshape(self.out_channels, -1)
+        kh, kw = self.kernel_size
+        grad_windows = grad_cols.reshape(n, ho, wo, self.in_channels, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+        return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
+    """The definition, loop by loop: for every sample, output channel and output pixel, the
+    sum over input channels and kernel offsets of input times weight. x: (N, C, H, W),
+    weight: (O, C, kh, kw) -> (N, O, Ho, Wo). Slow; for teaching and testing only."""
+    x, weight = np.asarray(x, dtype=float), np.asarray(weight, dtype=float)
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding", minimum=0)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = xp.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros((n, o, ho, wo))
+    for s in range(n):
+        for f in range(o):
+            for r in range(ho):
+                for q in range(wo):
+                    total = 0.0 if bias is None else float(bias[f])
+                    for ch in range(c):
+                        for i in range(kh):
+                            for j in range(kw):
+                                total += xp[s, ch, r * sh + i, q * sw + j] * weight[f, ch, i, j]
+                    out[s, f, r, q] = total
+    return out
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride")
+        self.padding = _pair(padding, "padding", minimum=0)
+        for k, p in zip(self.kernel_size, self.padding):
+            if p > k // 2:
+                raise ValueError(f"padding: expected at most half the kernel size ({k // 2}), got {p}")
+        self._cache = None
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Maximum over each window. Backward sends each window's gradient to its (first)
+    maximum, as PyTorch. x: (N, C, H, W) -> (N, C, Ho, Wo)."""
+
+    def forward(self, x):
+        x = _check_images(x, "MaxPool2d input", None)
+        if any(self.padding):
+            x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding),
+                       constant_values=-np.inf)
+        _, view = _windows(x, self.kernel_size, self.stride, (0, 0))
+        flat = view.reshape(view.shape[:4] + (-1,))
+        arg = flat.argmax(axis=-1)
+        self._cache = (arg, x.shape)
+        return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+
+    def backward(self, grad_out):
+        self._require_cache("_cache")
+        arg, padded_shape = self._cache
+        grad_out = as_float_array(grad_out, "MaxPool2d grad_out", shape=arg.shape)
+        kh, kw = self.kernel_size
+        onehot = arg[..., None] == np.arange(kh * kw)
+        grad_windows = (onehot * grad_out[..., None]).reshape(arg.shape + (kh, kw))
+        return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over each window (zero padding counted, as PyTorch's default).
+    x: (N, C, H, W) -> (N, C, Ho, Wo)."""
+
+    def forward(self, x):
+        x = _check_images(x, "AvgPool2d input", None)
+        xp, view = _windows(x, self.kernel_size, self.stride, self.padding)
+        self._cache = (view.shape, xp.shape)
+        return view.mean(axis=(-2, -1))
+
+    def backward(self, grad_out):
+        self._require_cache("_cache")
+        view_shape, padded_shape = self._cache
+        grad_out = as_float_array(grad_out, "AvgPool2d grad_out", shape=view_shape[:4])
+        kh, kw = self.kernel_size
+        grad_windows = np.broadcast_to((grad_out / (kh * kw))[..., None, None], view_shape)
+        return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), between convolutional and dense layers."""
+
+    def __init__(self):
+        self._shape = None
+
+    def forward(self, x):
+        x = as_float_array(x, "Flatten input")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten input: expected at least 2 dimensions (N, ...), got {x.shape}")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        self._require_cache("_shape")
+        return np.asarray(grad_out).reshape(self._shape)
