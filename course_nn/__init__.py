@@ -45,16 +45,17 @@ from .losses import (
     rmse,
 )
 from .module import Module, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, Embedding, clip_grad_norm
 from .regularization import ElasticNet, L1Penalty, L2Penalty, weights_only
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Dropout", "ElasticNet", "L1Penalty", "L2Penalty",
-    "AvgPool2d", "Conv2d", "Flatten", "MaxPool2d", "CrossEntropyLoss", "ELU", "GELU", "HuberLoss", "Identity",
-    "L1Loss", "LeakyReLU", "Linear", "MAELoss", "MSELoss", "Module", "MulticlassHingeLoss",
-    "PReLU", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Swish", "Tanh",
-    "check_function_gradient", "check_loss_gradient", "check_module_gradients",
-    "gradient_report", "init", "mae", "manual_seed", "mse", "numerical_gradient", "rel_error",
-    "optim", "rmse", "weights_only",
+    "AvgPool2d", "BatchNorm1d", "BCELoss", "BCEWithLogitsLoss", "check_function_gradient",
+    "check_loss_gradient", "check_module_gradients", "clip_grad_norm", "Conv2d", "CrossEntropyLoss",
+    "Dropout", "ElasticNet", "ELU", "Embedding", "Flatten", "GELU", "gradient_report", "GRU",
+    "HuberLoss", "Identity", "init", "L1Loss", "L1Penalty", "L2Penalty", "LeakyReLU", "Linear",
+    "LSTM", "mae", "MAELoss", "manual_seed", "MaxPool2d", "Module", "mse", "MSELoss",
+    "MulticlassHingeLoss", "numerical_gradient", "optim", "Parameter", "PReLU", "rel_error", "ReLU",
+    "rmse", "RNN", "Sequential", "Sigmoid", "SiLU", "Softmax", "Swish", "Tanh", "weights_only",
 ]

@@ -13,7 +13,8 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
     """Return ``x`` as a floating-point ndarray after checking it.
 
     ndim:  required number of dimensions, or a tuple of allowed numbers.
-    shape: required shape; ``None`` entries match any size (e.g. ``(None, 3)`` for (N, 3)).
+    shape: required shape; ``None`` or a name matches any size: ``(None, 3)`` reads (N, 3),
+           ``("N", "T", 4)`` reads (N, T, 4).
     Raises TypeError for non-numeric or integer/bool dtypes and ValueError for wrong ndim,
     wrong shape, an empty batch, or NaN/inf values.
     """
@@ -31,7 +32,8 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
             want = " or ".join(str(a) for a in allowed)
             raise ValueError(f"{name}: expected {want} dimensions, got shape {arr.shape}")
     if shape is not None:
-        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        ok = arr.ndim == len(shape) and all(s is None or isinstance(s, str) or s == a
+                                            for s, a in zip(shape, arr.shape))
         if not ok:
             want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")

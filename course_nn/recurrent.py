@@ -1,0 +1,262 @@
+"""Recurrent layers, RNN (tanh), LSTM and GRU, with backpropagation through time (BPTT).
+
+Inputs are batch-first, x: (N, T, D). Parameters are named and laid out as in torch.nn:
+weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with the gates stacked
+in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). The input projection of every time
+step is one matrix product before the loop; the loop runs over time only, never over
+samples. The final state is returned as (N, H) (PyTorch's is (num_layers, N, H)).
+
+``forward(x, state=None)`` returns ``(output, final_state)`` with output: (N, T, H).
+``backward(grad_output, grad_state=None)`` takes dL/doutput (N, T, H) and optionally
+dL/dfinal_state, accumulates every parameter gradient, and returns ``(dx, dstate0)``.
+"""
+
+import numpy as np
+
+from . import init as initializers
+from ._validate import as_float_array, check_number, check_positive_int
+from .activations import sigmoid
+from .module import Module, Parameter
+
+
+class _Recurrent(Module):
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, *, rng=None, dtype=np.float64):
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        gh = self.gates * self.hidden_size
+        bound = 1.0 / np.sqrt(self.hidden_size)  # PyTorch: U(-1/sqrt(H), 1/sqrt(H)) for all
+        rng = initializers._rng(rng)
+        shapes = {"weight_ih": (gh, self.input_size), "weight_hh": (gh, self.hidden_size),
+                  "bias_ih": (gh,), "bias_hh": (gh,)}
+        for name, shape in shapes.items():
+            setattr(self, name, Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype)))
+        self._cache = None
+
+    def _check_input(self, x, h0, name="h0"):
+        x = as_float_array(x, f"{type(self).__name__} input", shape=("N", "T", self.input_size))
+        n = x.shape[0]
+        if h0 is None:
+            return x, np.zeros((n, self.hidden_size), dtype=x.dtype)
+        h0 = as_float_array(h0, f"{type(self).__name__} {name}", shape=(n, self.hidden_size))
+        return x, h0
+
+    def _project_inputs(self, x):
+        """x @ W_ih.T + b_ih for all time steps at once: (N, T, G*H)."""
+        return x @ self.weight_ih.data.T + self.bias_ih.data
+
+    def _grad_output(self, grad_output, shape):
+        return as_float_array(grad_output, f"{type(self).__name__} grad_output", shape=shape)
+
+    def _accumulate(self, x, h_prev, d_x_side, d_h_side):
+        """Parameter gradients and dx from the per-step pre-activation gradients.
+
+        d_x_side, d_h_side: (N, T, G*H) gradients w.r.t. the input and hidden projections;
+        h_prev: (N, T, H) the hidden state each step started from.
+        """
+        gh = d_x_side.shape[-1]
+        flat_x = d_x_side.reshape(-1, gh)
+        flat_h = d_h_side.reshape(-1, gh)
+        self.weight_ih.grad += flat_x.T @ x.reshape(-1, self.input_size)
+        self.bias_ih.grad += flat_x.sum(axis=0)
+        self.weight_hh.grad += flat_h.T @ h_prev.reshape(-1, self.hidden_size)
+        self.bias_hh.grad += flat_h.sum(axis=0)
+        return d_x_side @ self.weight_ih.data
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class RNN(_Recurrent):
+    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); state: h0 (N, H)."""
+
+    def forward(self, x, h0=None):
+        x, h = self._check_input(x, h0)
+        proj = self._project_inputs(x)
+        n, t_len, _ = x.shape
+        hs = np.empty((n, t_len + 1, self.hidden_size), dtype=proj.dtype)
+        hs[:, 0] = h
+        w_hh_t = self.weight_hh.data.T
+        for t in range(t_len):
+            hs[:, t + 1] = np.tanh(proj[:, t] + hs[:, t] @ w_hh_t + self.bias_hh.data)
+        self._cache = (x, hs)
+        return hs[:, 1:], hs[:, -1]
+
+    def backward(self, grad_output, grad_state=None):
+        self._require_cache("_cache")
+        x, hs = self._cache
+        n, t_len, hidden = hs.shape[0], hs.shape[1] - 1, self.hidden_size
+        grad_output = self._grad_output(grad_output, (n, t_len, hidden))
+        dh = np.zeros((n, hidden), dtype=hs.dtype) if grad_state is None else \
+            as_float_array(grad_state, "RNN grad_state", shape=(n, hidden)).copy()
+        dz = np.empty_like(grad_output)
+        w_hh = self.weight_hh.data
+        for t in reversed(range(t_len)):
+            dh += grad_output[:, t]
+            dz[:, t] = dh * (1.0 - hs[:, t + 1] ** 2)
+            dh = dz[:, t] @ w_hh
+        dx = self._accumulate(x, hs[:, :-1], dz, dz)
+        return dx, dh
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory. Gates (order i, f, g, o):
+    i, f, o = sigmoid(.), g = tanh(.) of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;
+    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t).  State: (h0, c0), each (N, H)."""
+
+    gates = 4
+
+    def forward(self, x, state=None):
+        h0, c0 = (None, None) if state is None else state
+        x, h = self._check_input(x, h0)
+        _, c = self._check_input(x, c0, "c0")
+        proj = self._project_inputs(x)
+        n, t_len, _ = x.shape
+        H = self.hidden_size
+        hs = np.empty((n, t_len + 1, H), dtype=proj.dtype)
+        cs = np.empty_like(hs)
+        acts = np.empty((n, t_len, 4 * H), dtype=proj.dtype)
+        hs[:, 0], cs[:, 0] = h, c
+        w_hh_t = self.weight_hh.data.T
+        for t in range(t_len):
+            a = proj[:, t] + hs[:, t] @ w_hh_t + self.bias_hh.data
+            a[:, :2 * H] = sigmoid(a[:, :2 * H])          # i, f
+            a[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])  # g
+            a[:, 3 * H:] = sigmoid(a[:, 3 * H:])          # o
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            cs[:, t + 1] = f * cs[:, t] + i * g
+            hs[:, t + 1] = o * np.tanh(cs[:, t + 1])
+            acts[:, t] = a
+        self._cache = (x, hs, cs, acts)
+        return hs[:, 1:], (hs[:, -1], cs[:, -1])
+
+    def backward(self, grad_output, grad_state=None):
+        self._require_cache("_cache")
+        x, hs, cs, acts = self._cache
+        n, t_len, H = acts.shape[0], acts.shape[1], self.hidden_size
+        grad_output = self._grad_output(grad_output, (n, t_len, H))
+        dh = np.zeros((n, H), dtype=hs.dtype)
+        dc = np.zeros((n, H), dtype=hs.dtype)
+        if grad_state is not None:
+            dh += as_float_array(grad_state[0], "LSTM grad_state[0]", shape=(n, H))
+            dc += as_float_array(grad_state[1], "LSTM grad_state[1]", shape=(n, H))
+        da = np.empty_like(acts)
+        w_hh = self.weight_hh.data
+        for t in reversed(range(t_len)):
+            a = acts[:, t]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            dh += grad_output[:, t]
+            tc = np.tanh(cs[:, t + 1])
+            dc += dh * o * (1.0 - tc**2)
+            da[:, t, :H] = dc * g * i * (1.0 - i)
+            da[:, t, H:2 * H] = dc * cs[:, t] * f * (1.0 - f)
+            da[:, t, 2 * H:3 * H] = dc * i * (1.0 - g**2)
+            da[:, t, 3 * H:] = dh * tc * o * (1.0 - o)
+            dc = dc * f
+            dh = da[:, t] @ w_hh
+        dx = self._accumulate(x, hs[:, :-1], da, da)
+        return dx, (dh, dc)
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (PyTorch's formulation). Gates (order r, z, n):
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h_t = (1 - z) * n + z * h_{t-1}."""
+
+    gates = 3
+
+    def forward(self, x, h0=None):
+        x, h = self._check_input(x, h0)
+        proj = self._project_inputs(x)
+        n, t_len, _ = x.shape
+        H = self.hidden_size
+        hs = np.empty((n, t_len + 1, H), dtype=proj.dtype)
+        gates = np.empty((n, t_len, 3 * H), dtype=proj.dtype)  # r, z, n
+        hidden_n = np.empty((n, t_len, H), dtype=proj.dtype)   # W_hn h + b_hn
+        hs[:, 0] = h
+        w_hh_t = self.weight_hh.data.T
+        for t in range(t_len):
+            hp = hs[:, t] @ w_hh_t + self.bias_hh.data
+            rz = sigmoid(proj[:, t, :2 * H] + hp[:, :2 * H])
+            r, z = rz[:, :H], rz[:, H:]
+            cand = np.tanh(proj[:, t, 2 * H:] + r * hp[:, 2 * H:])
+            hs[:, t + 1] = (1.0 - z) * cand + z * hs[:, t]
+            gates[:, t, :2 * H], gates[:, t, 2 * H:] = rz, cand
+            hidden_n[:, t] = hp[:, 2 * H:]
+        self._cache = (x, hs, gates, hidden_n)
+        return hs[:, 1:], hs[:, -1]
+
+    def backward(self, grad_output, grad_state=None):
+        self._require_cache("_cache")
+        x, hs, gates, hidden_n = self._cache
+        n, t_len, H = gates.shape[0], gates.shape[1], self.hidden_size
+        grad_output = self._grad_output(grad_output, (n, t_len, H))
+        dh = np.zeros((n, H), dtype=hs.dtype) if grad_state is None else \
+            as_float_array(grad_state, "GRU grad_state", shape=(n, H)).copy()
+        d_x_side = np.empty_like(gates)
+        d_h_side = np.empty_like(gates)
+        w_hh = self.weight_hh.data
+        for t in reversed(range(t_len)):
+            r, z, cand = gates[:, t, :H], gates[:, t, H:2 * H], gates[:, t, 2 * H:]
+            dh += grad_output[:, t]
+            d_cand = dh * (1.0 - z) * (1.0 - cand**2)
+            d_r = d_cand * hidden_n[:, t] * r * (1.0 - r)
+            d_z = dh * (hs[:, t] - cand) * z * (1.0 - z)
+            d_x_side[:, t, :H], d_x_side[:, t, H:2 * H], d_x_side[:, t, 2 * H:] = d_r, d_z, d_cand
+            d_h_side[:, t, :2 * H] = d_x_side[:, t, :2 * H]
+            d_h_side[:, t, 2 * H:] = d_cand * r
+            dh = dh * z + d_h_side[:, t] @ w_hh
+        dx = self._accumulate(x, hs[:, :-1], d_x_side, d_h_side)
+        return dx, dh
+
+
+class Embedding(Module):
+    """A lookup table: token ids (any integer shape S) -> vectors (S + (embedding_dim,)).
+
+    weight: (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch. Backward
+    adds each output gradient into the row it came from (np.add.at handles repeated ids).
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, *, rng=None, dtype=np.float64):
+        self.num_embeddings = check_positive_int(num_embeddings, "num_embeddings")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+        w = initializers._rng(rng).standard_normal((num_embeddings, embedding_dim))
+        self.weight = Parameter(w.astype(dtype))
+        self._ids = None
+
+    def forward(self, ids):
+        ids = np.asarray(ids)
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise TypeError(f"Embedding input: expected integer token ids, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+            raise ValueError(f"Embedding input: expected ids in [0, {self.num_embeddings - 1}], "
+                             f"got values in [{ids.min()}, {ids.max()}]")
+        self._ids = ids
+        return self.weight.data[ids]
+
+    def backward(self, grad_out):
+        """Accumulates dL/dweight; token ids have no gradient, so this returns None."""
+        self._require_cache("_ids")
+        grad_out = as_float_array(grad_out, "Embedding grad_out",
+                                  shape=self._ids.shape + (self.embedding_dim,))
+        np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.embedding_dim))
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+def clip_grad_norm(params, max_norm):
+    """Rescale the gradients of ``params`` so their global L2 norm is at most ``max_norm``.
+
+    Returns the norm before clipping. As torch.nn.utils.clip_grad_norm_: the scale factor is
+    max_norm / (norm + 1e-6), applied only when it is below 1.
+    """
+    max_norm = check_number(max_norm, "max_norm", low=0, low_open=True)
+    params = list(params)
+    total = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params)))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1.0:
+        for p in params:
+            p.grad *= scale
+    return total
