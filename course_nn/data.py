@@ -43,7 +43,7 @@ def make_moons(n, noise=0.1, *, rng):
     return X + _noise(rng, (n, 2), noise), y.astype(np.int64)
 
 
-def make_spirals(n, classes=2, noise=0.1, turns=1.0, *, rng):
+def make_spirals(n, classes=2, noise=0.1, turns=1.5, *, rng):
     """``classes`` interleaved spiral arms, each making ``turns`` turns from the centre outward."""
     n, rng = check_positive_int(n, "n"), check_generator(rng)
     classes = check_positive_int(classes, "classes")

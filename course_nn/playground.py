@@ -1,0 +1,266 @@
+"""A neural-network playground on 2-D datasets, in the spirit of TensorFlow Playground.
+
+``Playground`` holds everything a run needs (data, model, optimizer, history) and trains it
+one epoch at a time; ``draw`` renders the decision boundary, the loss curves and what each
+first-layer hidden unit computes; ``widget()`` wraps both in ipywidgets controls. The class
+works without a browser, so tests drive it exactly as the widget does.
+"""
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from . import activations, optim
+from .data import TOY_DATASETS, iterate_minibatches, train_val_test_split
+from .dropout import Dropout
+from .linear import Linear
+from .losses import CrossEntropyLoss
+from .module import Sequential
+from .regularization import L2Penalty, weights_only
+from .train import accuracy, predict
+
+ACTIVATIONS = {
+    "tanh": activations.Tanh,
+    "relu": activations.ReLU,
+    "leaky_relu": activations.LeakyReLU,
+    "sigmoid": activations.Sigmoid,
+    "elu": activations.ELU,
+    "gelu": activations.GELU,
+}
+OPTIMIZERS = {
+    "sgd": lambda params, lr: optim.SGD(params, lr),
+    "momentum": lambda params, lr: optim.SGD(params, lr, momentum=0.9),
+    "rmsprop": lambda params, lr: optim.RMSProp(params, lr),
+    "adam": lambda params, lr: optim.Adam(params, lr),
+}
+
+
+@dataclass(frozen=True)
+class PlaygroundConfig:
+    """Every choice the learner makes. ``hidden`` lists the widths of the hidden layers."""
+
+    dataset: str = "spirals"
+    n_samples: int = 400
+    noise: float = 0.1
+    hidden: tuple = (16, 16)
+    activation: str = "tanh"
+    optimizer: str = "adam"
+    lr: float = 0.03
+    l2: float = 0.0
+    dropout: float = 0.0
+    batch_size: int = 32
+    val_fraction: float = 0.25
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.dataset not in TOY_DATASETS:
+            raise ValueError(f"dataset: expected one of {sorted(TOY_DATASETS)}, got {self.dataset!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not self.hidden or any(not isinstance(w, int) or w < 1 for w in self.hidden):
+            raise ValueError(f"hidden: expected one or more positive layer widths, got {self.hidden!r}")
+
+
+@dataclass
+class PlaygroundHistory:
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+
+
+class Playground:
+    """A 2-D classification run. ``Playground(dataset="moons", hidden=(8,), lr=0.1)``."""
+
+    def __init__(self, **config):
+        self.config = PlaygroundConfig(**config)
+        self.reset()
+
+    def configure(self, **changes):
+        """Change settings and start over (new data only if the data settings changed)."""
+        self.config = replace(self.config, **changes)
+        self.reset()
+
+    def reset(self):
+        c = self.config
+        rng = np.random.default_rng(c.seed)
+        make = TOY_DATASETS[c.dataset]
+        kwargs = {} if c.dataset == "blobs" else {"noise": c.noise}
+        X, y = make(c.n_samples, rng=rng, **kwargs)
+        self.train_data, self.val_data, _ = train_val_test_split(X, y, val=c.val_fraction, test=0.0,
+                                                                 rng=rng)
+        self.n_classes = int(y.max()) + 1
+        layers, width = [], 2
+        for h in c.hidden:
+            layers += [Linear(width, h, rng=rng), ACTIVATIONS[c.activation]()]
+            if c.dropout:
+                layers.append(Dropout(c.dropout, rng=rng))
+            width = h
+        layers.append(Linear(width, self.n_classes, rng=rng))
+        self.model = Sequential(*layers)
+        self.optimizer = OPTIMIZERS[c.optimizer](self.model.parameters(), c.lr)
+        self.penalty = L2Penalty(c.l2) if c.l2 else None
+        self.loss_fn = CrossEntropyLoss()
+        self.history = PlaygroundHistory()
+        self.epoch = 0
+        self._rng = rng
+
+    def step(self, epochs=1):
+        """Train for ``epochs`` passes over the training set; record losses and accuracies."""
+        penalized = weights_only(self.model)
+        for _ in range(epochs):
+            self.model.train()
+            for xb, yb in iterate_minibatches(*self.train_data, self.config.batch_size, rng=self._rng):
+                self.optimizer.zero_grad()
+                self.loss_fn(self.model(xb), yb)
+                self.model.backward(self.loss_fn.backward())
+                if self.penalty is not None:
+                    self.penalty.backward(penalized)
+                self.optimizer.step()
+            self.epoch += 1
+            for split, (X, y) in (("train", self.train_data), ("val", self.val_data)):
+                scores = predict(self.model, X)
+                getattr(self.history, f"{split}_loss").append(self.loss_fn(scores, y))
+                getattr(self.history, f"{split}_acc").append(accuracy(scores, y))
+        return self
+
+    def accuracy(self, split="train"):
+        X, y = self.train_data if split == "train" else self.val_data
+        return accuracy(predict(self.model, X), y)
+
+    def grid(self, resolution=100, margin=0.3):
+        """A (resolution^2, 2) grid covering the data, with its mesh arrays (xx, yy)."""
+        X = np.concatenate([self.train_data[0], self.val_data[0]])
+        lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+        xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+        return np.c_[xx.ravel(), yy.ravel()], xx, yy
+
+    def hidden_outputs(self, points, layer=0):
+        """Activations of hidden layer ``layer`` (0 = first) at ``points``: (len(points), width)."""
+        activations_seen = 0
+        self.model.eval()
+        x = points
+        for module in self.model:
+            x = module(x)
+            if isinstance(module, tuple(ACTIVATIONS.values())):
+                if activations_seen == layer:
+                    self.model.train()
+                    return x
+                activations_seen += 1
+        self.model.train()
+        raise ValueError(f"layer: expected 0..{len(self.config.hidden) - 1}, got {layer}")
+
+    def draw(self, fig=None, resolution=80, max_units=8):
+        """Decision regions with the data, loss curves, and the first hidden layer's units."""
+        import matplotlib.pyplot as plt
+
+        if fig is None:
+            fig = plt.figure(figsize=(11, 6.2))
+        fig.clear()
+        units = min(self.config.hidden[0], max_units)
+        grid = fig.add_gridspec(3, max(units, 4), height_ratios=[3, 3, 1.6])
+        ax_data = fig.add_subplot(grid[:2, : max(units, 4) // 2])
+        ax_loss = fig.add_subplot(grid[:2, max(units, 4) // 2:])
+        points, xx, yy = self.grid(resolution)
+        probs = _softmax_rows(predict(self.model, points))
+        cmap = plt.get_cmap("coolwarm" if self.n_classes == 2 else "tab10")
+        if self.n_classes == 2:
+            ax_data.contourf(xx, yy, probs[:, 1].reshape(xx.shape), levels=20, cmap=cmap, alpha=0.6,
+                             vmin=0, vmax=1)
+        else:
+            ax_data.contourf(xx, yy, probs.argmax(axis=1).reshape(xx.shape), alpha=0.35, cmap=cmap,
+                             levels=np.arange(self.n_classes + 1) - 0.5, vmin=0, vmax=9)
+        vmax = 1 if self.n_classes == 2 else 9
+        for (X, y), marker in ((self.train_data, "o"), (self.val_data, "^")):
+            ax_data.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, marker=marker, s=14, edgecolors="k",
+                            linewidths=0.4, vmin=0, vmax=vmax)
+        ax_data.set_title(f"epoch {self.epoch}: train acc {self._last('train_acc')}, "
+                          f"val acc {self._last('val_acc')}", fontsize=10)
+        ax_data.set_xticks([])
+        ax_data.set_yticks([])
+        epochs = np.arange(1, self.epoch + 1)
+        ax_loss.plot(epochs, self.history.train_loss, label="train loss")
+        ax_loss.plot(epochs, self.history.val_loss, label="validation loss")
+        ax_loss.set_xlabel("epoch")
+        ax_loss.set_ylabel("cross-entropy")
+        ax_loss.legend(loc="upper right")
+        ax_loss.set_title("loss curves", fontsize=10)
+        hidden = self.hidden_outputs(points, 0)
+        for u in range(units):
+            ax = fig.add_subplot(grid[2, u])
+            ax.contourf(xx, yy, hidden[:, u].reshape(xx.shape), levels=12, cmap="viridis")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"unit {u + 1}", fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    def _last(self, name):
+        values = getattr(self.history, name)
+        return f"{values[-1]:.3f}" if values else "-"
+
+    def widget(self):
+        """The interactive playground: controls, Step / Play buttons and the live figure."""
+        import ipywidgets as w
+        import matplotlib.pyplot as plt
+
+        c = self.config
+        controls = {
+            "dataset": w.Dropdown(options=sorted(TOY_DATASETS), value=c.dataset, description="data"),
+            "noise": w.FloatSlider(value=c.noise, min=0.0, max=0.5, step=0.02, description="noise"),
+            "hidden": w.Text(value=",".join(map(str, c.hidden)), description="hidden",
+                             continuous_update=False),
+            "activation": w.Dropdown(options=sorted(ACTIVATIONS), value=c.activation,
+                                     description="activation"),
+            "optimizer": w.Dropdown(options=sorted(OPTIMIZERS), value=c.optimizer, description="optimizer"),
+            "lr": w.FloatLogSlider(value=c.lr, base=10, min=-3, max=0, description="lr"),
+            "l2": w.FloatLogSlider(value=max(c.l2, 1e-5), base=10, min=-5, max=-1, description="L2"),
+            "dropout": w.FloatSlider(value=c.dropout, min=0.0, max=0.6, step=0.05, description="dropout"),
+        }
+        use_l2 = w.Checkbox(value=c.l2 > 0, description="use L2")
+        step_button = w.Button(description="step 10 epochs")
+        reset_button = w.Button(description="reset")
+        play = w.Play(value=0, min=0, max=10_000, interval=300, description="train")
+        out = w.Output()
+        fig = plt.figure(figsize=(11, 6.2))
+        plt.close(fig)
+
+        def redraw():
+            self.draw(fig)
+            with out:
+                out.clear_output(wait=True)
+                from IPython.display import display
+
+                display(fig)
+
+        def apply(_=None):
+            hidden = tuple(int(v) for v in controls["hidden"].value.split(",") if v.strip())
+            self.configure(dataset=controls["dataset"].value, noise=controls["noise"].value,
+                           hidden=hidden, activation=controls["activation"].value,
+                           optimizer=controls["optimizer"].value, lr=controls["lr"].value,
+                           l2=controls["l2"].value if use_l2.value else 0.0,
+                           dropout=controls["dropout"].value)
+            redraw()
+
+        for control in list(controls.values()) + [use_l2]:
+            control.observe(apply, names="value")
+        reset_button.on_click(apply)
+        step_button.on_click(lambda _: (self.step(10), redraw()))
+        play.observe(lambda change: (self.step(1), redraw()), names="value")
+        redraw()
+        panel = w.VBox([w.HBox([play, step_button, reset_button]),
+                        w.HBox([w.VBox(list(controls.values())[:4]),
+                                w.VBox(list(controls.values())[4:] + [use_l2])]), out])
+        panel.playground = self
+        panel.controls = controls
+        return panel
+
+    def __repr__(self):
+        return f"Playground({', '.join(f'{k}={v!r}' for k, v in asdict(self.config).items())})"
+
+
+def _softmax_rows(scores):
+    return activations.softmax(scores, axis=1)

@@ -1,0 +1,89 @@
+"""The playground, driven exactly as its widget drives it, without a browser."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from course_nn.data import make_spirals
+from course_nn.playground import Playground
+
+matplotlib.use("Agg")
+
+
+def test_spiral_classifier_trains_past_95_percent_from_its_own_state():
+    pg = Playground(dataset="spirals")
+    while pg.accuracy("train") <= 0.95 and pg.epoch < 300:
+        pg.step(10)
+    assert pg.accuracy("train") > 0.95
+    assert pg.history.train_acc[-1] == pytest.approx(pg.accuracy("train"))
+    assert len(pg.history.val_loss) == pg.epoch
+    assert pg.history.train_loss[-1] < pg.history.train_loss[0] / 2
+
+
+def test_the_same_settings_give_the_same_run():
+    a, b = Playground(dataset="moons", seed=3).step(5), Playground(dataset="moons", seed=3).step(5)
+    assert a.history.train_loss == b.history.train_loss
+
+
+def test_configure_rebuilds_model_and_data():
+    pg = Playground(dataset="xor", hidden=(4,), activation="relu").step(3)
+    pg.configure(hidden=(5, 3), dropout=0.2, l2=1e-3, optimizer="momentum")
+    assert pg.epoch == 0 and pg.history.train_loss == []
+    widths = [m.weight.shape for m in pg.model if hasattr(m, "weight") and m.weight is not None]
+    assert widths == [(5, 2), (3, 5), (2, 3)]
+    pg.step(2)
+    assert pg.epoch == 2
+
+
+def test_hidden_outputs_and_grid():
+    pg = Playground(dataset="circles", hidden=(6, 4))
+    points, xx, yy = pg.grid(resolution=20)
+    assert points.shape == (400, 2) and xx.shape == (20, 20)
+    assert pg.hidden_outputs(points, 0).shape == (400, 6)
+    assert pg.hidden_outputs(points, 1).shape == (400, 4)
+    assert np.all(np.abs(pg.hidden_outputs(points, 0)) <= 1)  # tanh units
+    with pytest.raises(ValueError, match=r"layer: expected 0..1, got 2"):
+        pg.hidden_outputs(points, 2)
+
+
+def test_draw_shows_boundary_losses_and_units():
+    pg = Playground(dataset="blobs", hidden=(3,)).step(2)
+    fig = pg.draw(resolution=30)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("epoch 2: train acc")
+    assert "loss curves" in titles and "unit 3" in titles
+    assert len(fig.axes[1].lines) == 2 and len(fig.axes[1].lines[0].get_xdata()) == 2
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(dataset="swirl"), "dataset: expected one of"),
+    (dict(activation="softplus"), "activation: expected one of"),
+    (dict(optimizer="lbfgs"), "optimizer: expected one of"),
+    (dict(hidden=()), "hidden: expected one or more positive layer widths"),
+    (dict(hidden=(4, 0)), "hidden: expected one or more positive layer widths"),
+    (dict(lr=-1.0), "lr: expected a value > 0"),
+])
+def test_bad_settings_are_rejected(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Playground(**bad)
+
+
+def test_widget_controls_drive_the_playground():
+    pytest.importorskip("ipywidgets")
+    panel = Playground(dataset="xor", hidden=(4,)).widget()
+    pg, controls = panel.playground, panel.controls
+    controls["dataset"].value = "moons"
+    controls["hidden"].value = "8,8"
+    assert pg.config.dataset == "moons" and pg.config.hidden == (8, 8)
+    buttons = {b.description: b for b in panel.children[0].children if hasattr(b, "click")}
+    buttons["step 10 epochs"].click()
+    assert pg.epoch == 10
+    panel.children[0].children[0].value = 1  # the Play widget ticks: one more epoch
+    assert pg.epoch == 11
+    buttons["reset"].click()
+    assert pg.epoch == 0
+
+
+def test_spirals_data_is_balanced_and_seeded():
+    X, y = make_spirals(300, rng=np.random.default_rng(0))
+    assert np.bincount(y).tolist() == [150, 150]
