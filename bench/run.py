@@ -1,0 +1,306 @@
+"""Time course_nn against PyTorch CPU on the course's workloads.
+
+    python bench/run.py            # every workload, float32 and float64
+    python bench/run.py --quick    # fewer repeats
+    python bench/run.py --book     # also time executing every chapter notebook
+
+Each workload is one training step, forward + backward + optimizer step (SGD), on the same
+shapes and the same initial weights in both libraries. The two run interleaved in one
+process, each timed block followed by an idle pause so BLAS worker threads of one library
+stop spinning before the other is timed; the table reports the median over repeats and the
+ratio course_nn / PyTorch (below 1 means course_nn is faster). Not part of the test suite.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import course_nn as cn  # noqa: E402
+from course_nn.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
+from course_nn.recurrent import GRU, LSTM, RNN  # noqa: E402
+
+IDLE = 0.15  # seconds between timed blocks: OpenBLAS threads spin for about 0.1 s after a call
+
+
+class Workload:
+    """A named pair of step functions (course_nn, torch) built on identical data and weights."""
+
+    def __init__(self, name, build):
+        self.name, self.build = name, build
+
+
+def _mlp(sizes, batch, dtype):
+    def build(torch):
+        rng = np.random.default_rng(0)
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(cn.Linear(a, b, rng=rng, dtype=dtype))
+            if i < len(sizes) - 2:
+                layers.append(cn.ReLU())
+        ours = cn.Sequential(*layers)
+        x = rng.standard_normal((batch, sizes[0])).astype(dtype)
+        y = rng.integers(0, sizes[-1], batch)
+        loss_fn, opt = cn.CrossEntropyLoss(), cn.optim.SGD(ours.parameters(), lr=0.01)
+
+        def step_ours():
+            opt.zero_grad()
+            loss_fn(ours(x), y)
+            ours.backward(loss_fn.backward())
+            opt.step()
+
+        if torch is None:
+            return step_ours, None
+        tlayers = []
+        for layer in ours:
+            if isinstance(layer, cn.Linear):
+                t = torch.nn.Linear(layer.in_features, layer.out_features).to(_torch_dtype(torch, dtype))
+                with torch.no_grad():
+                    t.weight.copy_(torch.from_numpy(layer.weight.data))
+                    t.bias.copy_(torch.from_numpy(layer.bias.data))
+                tlayers.append(t)
+            else:
+                tlayers.append(torch.nn.ReLU())
+        theirs = torch.nn.Sequential(*tlayers)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        tloss, topt = torch.nn.CrossEntropyLoss(), torch.optim.SGD(theirs.parameters(), lr=0.01)
+
+        def step_torch():
+            topt.zero_grad()
+            tloss(theirs(tx), ty).backward()
+            topt.step()
+
+        return step_ours, step_torch
+
+    return build
+
+
+def _conv(c_in, c_out, size, dtype, batch=32):
+    def build(torch):
+        rng = np.random.default_rng(0)
+        conv = Conv2d(c_in, c_out, 3, padding=1, rng=rng, dtype=dtype)
+        x = rng.standard_normal((batch, c_in, size, size)).astype(dtype)
+        g = rng.standard_normal((batch, c_out, size, size)).astype(dtype)
+        opt = cn.optim.SGD(conv.parameters(), lr=0.01)
+
+        def step_ours():
+            opt.zero_grad()
+            conv(x)
+            conv.backward(g)
+            opt.step()
+
+        if torch is None:
+            return step_ours, None
+        t = torch.nn.Conv2d(c_in, c_out, 3, padding=1).to(_torch_dtype(torch, dtype))
+        with torch.no_grad():
+            t.weight.copy_(torch.from_numpy(conv.weight.data))
+            t.bias.copy_(torch.from_numpy(conv.bias.data))
+        tx, tg = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
+        topt = torch.optim.SGD(t.parameters(), lr=0.01)
+
+        def step_torch():
+            topt.zero_grad()
+            tx.grad = None
+            t(tx).backward(tg)
+            topt.step()
+
+        return step_ours, step_torch
+
+    return build
+
+
+def _maxpool(dtype, shape=(32, 8, 28, 28)):
+    def build(torch):
+        rng = np.random.default_rng(0)
+        pool = MaxPool2d(2)
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(dtype)
+
+        def step_ours():
+            pool(x)
+            pool.backward(g)
+
+        if torch is None:
+            return step_ours, None
+        tx, tg = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
+
+        def step_torch():
+            tx.grad = None
+            torch.nn.functional.max_pool2d(tx, 2).backward(tg)
+
+        return step_ours, step_torch
+
+    return build
+
+
+def _recurrent(kind, dtype, batch=32, steps=50, d=16, h=64):
+    def build(torch):
+        rng = np.random.default_rng(0)
+        layer = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}[kind](d, h, rng=rng, dtype=dtype)
+        x = rng.standard_normal((batch, steps, d)).astype(dtype)
+        g = rng.standard_normal((batch, steps, h)).astype(dtype)
+        opt = cn.optim.SGD(layer.parameters(), lr=0.01)
+
+        def step_ours():
+            opt.zero_grad()
+            layer(x)
+            layer.backward(g)
+            opt.step()
+
+        if torch is None:
+            return step_ours, None
+        t = getattr(torch.nn, kind)(d, h, batch_first=True).to(_torch_dtype(torch, dtype))
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(t, name + "_l0").copy_(torch.from_numpy(getattr(layer, name).data))
+        tx, tg = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
+        topt = torch.optim.SGD(t.parameters(), lr=0.01)
+
+        def step_torch():
+            topt.zero_grad()
+            tx.grad = None
+            t(tx)[0].backward(tg)
+            topt.step()
+
+        return step_ours, step_torch
+
+    return build
+
+
+def _torch_dtype(torch, dtype):
+    return torch.float32 if dtype == np.float32 else torch.float64
+
+
+def workloads():
+    out = []
+    for dtype in (np.float32, np.float64):
+        bits = "f32" if dtype == np.float32 else "f64"
+        for sizes in ((784, 128, 10), (64, 128, 64, 10)):
+            for batch in (64, 256):
+                name = f"MLP {'-'.join(map(str, sizes))} b{batch} {bits}"
+                out.append(Workload(name, _mlp(sizes, batch, dtype)))
+        out.append(Workload(f"Conv2d 1->8 28x28 b32 {bits}", _conv(1, 8, 28, dtype)))
+        out.append(Workload(f"Conv2d 8->16 14x14 b32 {bits}", _conv(8, 16, 14, dtype)))
+        out.append(Workload(f"MaxPool2d 2x2 32x8x28x28 {bits}", _maxpool(dtype)))
+        for kind in ("RNN", "LSTM", "GRU"):
+            out.append(Workload(f"{kind} T50 b32 d16 h64 {bits}", _recurrent(kind, dtype)))
+    return out
+
+
+def time_block(fn, min_time=0.2):
+    """Seconds per call of fn, over enough calls to last about ``min_time``."""
+    fn()
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / calls
+
+
+def compare(workload, torch, repeats):
+    ours, theirs = workload.build(torch)
+    t_ours, t_theirs = [], []
+    for _ in range(repeats):
+        t_ours.append(time_block(ours))
+        time.sleep(IDLE)
+        if theirs is not None:
+            t_theirs.append(time_block(theirs))
+            time.sleep(IDLE)
+    median_ours = statistics.median(t_ours)
+    median_theirs = statistics.median(t_theirs) if t_theirs else None
+    return median_ours, median_theirs
+
+
+def import_time(repeats=5):
+    cmd = [sys.executable, "-c", "import time; t = time.perf_counter(); import course_nn; "
+           "print(time.perf_counter() - t)"]
+    return min(float(subprocess.check_output(cmd, cwd=ROOT)) for _ in range(repeats))
+
+
+def digits_training_time():
+    from course_nn.data import load_digits, train_val_test_split
+    from course_nn.train import fit
+
+    rng = np.random.default_rng(0)
+    train, val, _ = train_val_test_split(*load_digits(), rng=rng)
+    model = cn.Sequential(cn.Linear(64, 128, rng=rng, init=cn.init.he_normal), cn.ReLU(),
+                          cn.Linear(128, 10, rng=rng))
+    start = time.perf_counter()
+    fit(model, cn.CrossEntropyLoss(), cn.optim.Adam(model.parameters(), lr=1e-3), train, val,
+        epochs=30, batch_size=32, rng=rng, progress=False)
+    return time.perf_counter() - start
+
+
+def book_time():
+    total = 0.0
+    for nb in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "jupyter", "execute", "--output", "/dev/null", str(nb)],
+                       check=True, capture_output=True, cwd=ROOT / "book")
+        seconds = time.perf_counter() - start
+        total += seconds
+        print(f"  {nb.name:<36} {seconds:6.1f} s")
+    return total
+
+
+def environment(torch):
+    from threadpoolctl import threadpool_info
+
+    blas = [f"{i['internal_api']} {i.get('version', '')} ({i['num_threads']} threads)"
+            for i in threadpool_info() if i["user_api"] == "blas"]
+    lines = [f"numpy {np.__version__}; BLAS: {', '.join(blas) or 'unknown'}"]
+    lines.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
+                 "torch not installed: course_nn timings only")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
+    parser.add_argument("--book", action="store_true", help="also time the chapter notebooks")
+    parser.add_argument("--only", default="", help="run workloads whose name contains this")
+    args = parser.parse_args()
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        from threadpoolctl import threadpool_info
+
+        blas_threads = max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"),
+                           default=1)
+        torch.set_num_threads(blas_threads)  # the same thread count for both libraries
+    print("\n".join(environment(torch)))
+    repeats = 3 if args.quick else 7
+    print(f"\n| workload | course_nn (ms) | PyTorch (ms) | ratio |\n| --- | ---: | ---: | ---: |")
+    ratios = {}
+    for w in workloads():
+        if args.only not in w.name:
+            continue
+        ours, theirs = compare(w, torch, repeats)
+        ratio = f"{ours / theirs:.2f}" if theirs else "-"
+        if theirs:
+            ratios[w.name] = ours / theirs
+        print(f"| {w.name} | {ours * 1e3:.3f} | {theirs * 1e3 if theirs else float('nan'):.3f} | {ratio} |",
+              flush=True)
+    conv = [r for n, r in ratios.items() if n.startswith("Conv2d")]
+    if conv:
+        print(f"\nconvolution: geometric mean {np.exp(np.mean(np.log(conv))):.2f}, worst {max(conv):.2f}")
+    print(f"\nimport course_nn: {import_time() * 1e3:.0f} ms")
+    print(f"digits MLP, 30 epochs: {digits_training_time():.2f} s")
+    if args.book:
+        print("chapter notebooks:")
+        print(f"  total {book_time():.1f} s")
+
+
+if __name__ == "__main__":
+    main()
