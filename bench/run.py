@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import course_nn as cn  # noqa: E402
-from course_nn.conv import Conv2d, Flatten, MaxPool2d  # noqa: E402
+from course_nn.conv import Conv2d, MaxPool2d  # noqa: E402
 from course_nn.recurrent import GRU, LSTM, RNN  # noqa: E402
 
 IDLE = 0.15  # seconds between timed blocks: OpenBLAS threads spin for about 0.1 s after a call
@@ -281,7 +281,7 @@ def main():
         torch.set_num_threads(blas_threads)  # the same thread count for both libraries
     print("\n".join(environment(torch)))
     repeats = 3 if args.quick else 7
-    print(f"\n| workload | course_nn (ms) | PyTorch (ms) | ratio |\n| --- | ---: | ---: | ---: |")
+    print("\n| workload | course_nn (ms) | PyTorch (ms) | ratio |\n| --- | ---: | ---: | ---: |")
     ratios = {}
     for w in workloads():
         if args.only not in w.name:
