@@ -39,7 +39,9 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
             raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    # one fast pass: the sum of finite values is finite unless it overflows, and any NaN or inf
+    # makes it NaN or inf; only then is the full elementwise check (and its count) needed
+    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
     return arr

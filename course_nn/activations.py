@@ -33,10 +33,12 @@ def identity_grad(x):
 
 
 def sigmoid(x):
-    """1 / (1 + e^-x), computed without overflow: only e^-|x| is ever evaluated."""
+    """1 / (1 + e^-x), computed without overflow: only e^-|x| is ever evaluated, and for
+    x < 0 the equal form e^x / (1 + e^x) keeps full relative accuracy far into the tail."""
     x = _as_float(x)
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
 
 
 def sigmoid_grad(x):

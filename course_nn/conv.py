@@ -171,27 +171,58 @@ class _Pool2d(Module):
 
 class MaxPool2d(_Pool2d):
     """Maximum over each window. Backward sends each window's gradient to its (first)
-    maximum, as PyTorch. x: (N, C, H, W) -> (N, C, Ho, Wo)."""
+    maximum, as PyTorch. x: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Non-overlapping windows (stride = kernel, no padding, the common 2x2 case) take a fast
+    path: a reshape to (N, C, Ho, kh, Wo, kw) makes every window two axes of one array.
+    """
 
     def forward(self, x):
         x = _check_images(x, "MaxPool2d input", None)
+        if self.stride == self.kernel_size and not any(self.padding):
+            return self._forward_tiled(x)
         if any(self.padding):
             x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding),
                        constant_values=-np.inf)
         _, view = _windows(x, self.kernel_size, self.stride, (0, 0))
         flat = view.reshape(view.shape[:4] + (-1,))
         arg = flat.argmax(axis=-1)
-        self._cache = (arg, x.shape)
+        self._cache = ("windows", arg, x.shape)
         return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+
+    def _forward_tiled(self, x):
+        (kh, kw), (h, w) = self.kernel_size, x.shape[2:]
+        ho, wo = conv_output_size(h, kh, kh), conv_output_size(w, kw, kw)
+        offsets = [x[:, :, i:ho * kh:kh, j:wo * kw:kw] for i in range(kh) for j in range(kw)]
+        out = offsets[0].copy()
+        for part in offsets[1:]:  # one vectorized maximum per kernel offset
+            np.maximum(out, part, out=out)
+        self._cache = ("tiled", x, out)
+        return out
 
     def backward(self, grad_out):
         self._require_cache("_cache")
-        arg, padded_shape = self._cache
+        if self._cache[0] == "tiled":
+            return self._backward_tiled(grad_out)
+        _, arg, padded_shape = self._cache
         grad_out = as_float_array(grad_out, "MaxPool2d grad_out", shape=arg.shape)
         kh, kw = self.kernel_size
         onehot = arg[..., None] == np.arange(kh * kw)
         grad_windows = (onehot * grad_out[..., None]).reshape(arg.shape + (kh, kw))
         return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
+
+    def _backward_tiled(self, grad_out):
+        _, x, out = self._cache
+        grad_out = as_float_array(grad_out, "MaxPool2d grad_out", shape=out.shape)
+        (kh, kw), (ho, wo) = self.kernel_size, out.shape[2:]
+        grad = np.zeros(x.shape, dtype=grad_out.dtype)
+        taken = np.zeros(out.shape, dtype=bool)
+        for i in range(kh):  # offsets in row-major order: the first maximum wins, as PyTorch
+            for j in range(kw):
+                first = (x[:, :, i:ho * kh:kh, j:wo * kw:kw] == out) & ~taken
+                grad[:, :, i:ho * kh:kh, j:wo * kw:kw] = first * grad_out
+                taken |= first
+        return grad
 
 
 class AvgPool2d(_Pool2d):

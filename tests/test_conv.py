@@ -157,3 +157,22 @@ def test_bad_inputs_are_rejected():
         MaxPool2d(2, padding=2)
     with pytest.raises(RuntimeError, match="backward called before forward"):
         Conv2d(1, 1, 3).backward(np.zeros((1, 1, 1, 1)))
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_fast_non_overlapping_maxpool_breaks_ties_like_pytorch(kernel):
+    """Inputs after a ReLU are full of tied zeros: the gradient goes to the first maximum of
+    each window in row-major order, checked here against a loop over windows."""
+    rng = np.random.default_rng(4)
+    x = np.maximum(rng.standard_normal((2, 3, 7, 8)), 0.0).round(1)
+    g = rng.standard_normal((2, 3, 7 // kernel, 8 // kernel))
+    pool = MaxPool2d(kernel)
+    out = pool(x)
+    grad = pool.backward(g)
+    expected = np.zeros_like(x)
+    for n, c, r, q in np.ndindex(*g.shape):
+        window = x[n, c, r * kernel:(r + 1) * kernel, q * kernel:(q + 1) * kernel]
+        i, j = np.unravel_index(np.argmax(window), window.shape)
+        assert out[n, c, r, q] == window[i, j]
+        expected[n, c, r * kernel + i, q * kernel + j] += g[n, c, r, q]
+    np.testing.assert_array_equal(grad, expected)
