@@ -1,0 +1,311 @@
+"""Chapter 4 (loss functions): every exercise checker accepts a plain-numpy solution and
+rejects typical wrong answers (sum instead of mean, unstable softmax, the j = y_i hinge term,
+...); the last tests pin, by hand arithmetic, the numbers the chapter prints."""
+
+import math
+
+import numpy as np
+import pytest
+
+import course_nn as nn
+from course_nn.activations import sigmoid
+from course_nn.exercises import evaluate, exercises
+from course_nn.explorers import losses as lx
+
+LOSS_IDS = ("losses.mse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss")
+
+
+def _evaluate(exercise_id, fn):
+    # A wrong, unstable answer may overflow; pytest turns RuntimeWarning into an error, and
+    # the verdict must come from the result, not from the warning.
+    with np.errstate(all="ignore"):
+        return evaluate(exercise_id, fn)
+
+
+# --- plain-numpy solutions, as a learner would write them ---------------------------------
+
+def mse_grad(pred, target):
+    return 2.0 * (pred - target) / pred.size
+
+
+def huber(pred, target, delta):
+    d = pred - target
+    per = np.where(np.abs(d) <= delta, 0.5 * d**2, delta * (np.abs(d) - 0.5 * delta))
+    return float(per.mean())
+
+
+def cross_entropy(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def hinge_loss(scores, labels):
+    rows = np.arange(len(labels))
+    margins = np.maximum(0.0, scores - scores[rows, labels][:, None] + 1.0)
+    margins[rows, labels] = 0.0
+    return float(margins.sum() / len(labels))
+
+
+SOLUTIONS = {
+    "losses.mse_grad": mse_grad,
+    "losses.huber": huber,
+    "losses.cross_entropy": cross_entropy,
+    "losses.hinge_loss": hinge_loss,
+}
+
+
+def test_exercises_are_registered():
+    table = exercises()
+    for exercise_id in LOSS_IDS:
+        assert exercise_id in table
+
+
+@pytest.mark.parametrize("exercise_id", LOSS_IDS)
+def test_solution_passes(exercise_id):
+    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", LOSS_IDS)
+def test_not_attempted(exercise_id):
+    def fn(*args):
+        raise NotImplementedError
+
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed
+    assert "not attempted" in result.message
+
+
+# --- wrong answers ----------------------------------------------------------------------
+
+WRONG = {
+    "losses.mse_grad": {
+        "sum instead of mean": lambda p, t: 2.0 * (p - t),
+        "wrong sign (y - y_hat)": lambda p, t: 2.0 * (t - p) / p.size,
+        "half convention": lambda p, t: (p - t) / p.size,
+        "divided by rows, not elements": lambda p, t: 2.0 * (p - t) / p.shape[0],
+        "returns the loss, not the gradient": lambda p, t: float(np.mean((p - t) ** 2)),
+    },
+    "losses.huber": {
+        "linear branch delta*|d| (no -delta/2)": lambda p, t, d: float(np.mean(
+            np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, d * np.abs(p - t)))),
+        "linear branch |d| - 1/2 (ignores delta)": lambda p, t, d: float(np.mean(
+            np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5))),
+        "quadratic branch without 1/2": lambda p, t, d: float(np.mean(
+            np.where(np.abs(p - t) <= d, (p - t) ** 2, d * (np.abs(p - t) - 0.5 * d)))),
+        "sum instead of mean": lambda p, t, d: float(np.sum(
+            np.where(np.abs(p - t) <= d, 0.5 * (p - t) ** 2, d * (np.abs(p - t) - 0.5 * d)))),
+        "branches swapped": lambda p, t, d: float(np.mean(
+            np.where(np.abs(p - t) > d, 0.5 * (p - t) ** 2, d * (np.abs(p - t) - 0.5 * d)))),
+    },
+}
+
+
+def _naive_ce(logits, labels):
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return float(-np.log(p[np.arange(len(labels)), labels]).mean())
+
+
+def _softmax_then_log(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    return float(-np.log(p[np.arange(len(labels)), labels]).mean())
+
+
+def _ce_sum(logits, labels):
+    return cross_entropy(logits, labels) * len(labels)
+
+
+def _ce_mean_over_all_entries(logits, labels):
+    onehot = np.eye(logits.shape[1])[labels]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-(onehot * log_p).mean())
+
+
+def _ce_no_softmax(logits, labels):
+    return float(-logits[np.arange(len(labels)), labels].mean())
+
+
+def _hinge_with_true_class(scores, labels):
+    rows = np.arange(len(labels))
+    margins = np.maximum(0.0, scores - scores[rows, labels][:, None] + 1.0)
+    return float(margins.sum() / len(labels))
+
+
+def _hinge_sum(scores, labels):
+    return hinge_loss(scores, labels) * len(labels)
+
+
+def _hinge_no_margin(scores, labels):
+    rows = np.arange(len(labels))
+    margins = np.maximum(0.0, scores - scores[rows, labels][:, None])
+    return float(margins.sum() / len(labels))
+
+
+def _hinge_over_classes_too(scores, labels):
+    return hinge_loss(scores, labels) / scores.shape[1]  # torch.nn.MultiMarginLoss convention
+
+
+def _hinge_max_not_sum(scores, labels):
+    rows = np.arange(len(labels))
+    margins = np.maximum(0.0, scores - scores[rows, labels][:, None] + 1.0)
+    margins[rows, labels] = 0.0
+    return float(margins.max(axis=1).mean())
+
+
+WRONG["losses.cross_entropy"] = {
+    "naive softmax (overflows at 1000)": _naive_ce,
+    "stable softmax, then log (log 0 at -1000)": _softmax_then_log,
+    "sum instead of mean": _ce_sum,
+    "mean over N*C entries": _ce_mean_over_all_entries,
+    "no softmax: -s_y": _ce_no_softmax,
+}
+WRONG["losses.hinge_loss"] = {
+    "includes the j = y_i term": _hinge_with_true_class,
+    "sum instead of mean": _hinge_sum,
+    "margin 0 instead of 1": _hinge_no_margin,
+    "also divided by C": _hinge_over_classes_too,
+    "max over j instead of sum": _hinge_max_not_sum,
+}
+
+WRONG_CASES = [(eid, name, fn) for eid, table in WRONG.items() for name, fn in table.items()]
+
+
+@pytest.mark.parametrize("exercise_id,name,fn", WRONG_CASES,
+                         ids=[f"{eid}:{name}" for eid, name, _ in WRONG_CASES])
+def test_wrong_answer_rejected(exercise_id, name, fn):
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer: {name}"
+    assert "wrong answer" in result.message or "raised" in result.message
+
+
+def test_unstable_cross_entropy_fails_on_the_huge_logits():
+    """The naive answer is right on ordinary logits; the +-1000 case is what exposes it."""
+    result = _evaluate("losses.cross_entropy", _naive_ce)
+    assert "1000" in result.message
+
+
+def test_strict_huber_threshold_is_accepted():
+    """At |d| = delta both branches give delta^2 / 2, so '<' and '<=' are both correct."""
+    def strict(p, t, d):
+        r = np.abs(p - t)
+        return float(np.mean(np.where(r < d, 0.5 * r**2, d * (r - 0.5 * d))))
+
+    assert _evaluate("losses.huber", strict).passed
+
+
+def test_crashing_answer_reported():
+    def crashes(scores, labels):
+        return scores @ scores  # (N, C) @ (N, C): shapes do not align
+
+    result = _evaluate("losses.hinge_loss", crashes)
+    assert not result.passed
+    assert "raised ValueError" in result.message
+
+
+# --- the numbers book/04_losses.ipynb prints, pinned independently -------------------------
+
+def test_regression_example():
+    y = np.array([[2.5], [0.0], [2.1], [7.8], [4.0]])
+    p = np.array([[3.0], [-0.4], [2.0], [6.9], [4.5]])
+    # residuals 0.5, -0.4, -0.1, -0.9, 0.5
+    assert nn.MSELoss()(p, y) == pytest.approx((0.25 + 0.16 + 0.01 + 0.81 + 0.25) / 5)
+    assert nn.L1Loss()(p, y) == pytest.approx((0.5 + 0.4 + 0.1 + 0.9 + 0.5) / 5)
+    assert nn.rmse(p, y) == pytest.approx(math.sqrt(0.296))
+
+
+def test_note_001_half_mse_values():
+    def s(v):
+        return 1.0 / (1.0 + math.exp(-v))
+
+    o = 0.5 * s(0.1 * 0.5 + 0.2 * 0.8) + 0.6 * s(0.3 * 0.5 + 0.4 * 0.8)
+    half = nn.MSELoss(half=True)
+    assert half(np.array([[o]]), np.array([[1.0]])) == pytest.approx(0.5 * (1 - o) ** 2)
+    assert half.backward().item() == pytest.approx(o - 1)
+    assert round(0.5 * (1 - o) ** 2, 3) == 0.063  # note 001: L ~ 0.063
+    assert round(o - 1, 3) == -0.355               # note 001: dL/do = -0.355
+
+
+def test_huber_pieces_meet_at_delta():
+    for delta in (0.5, 1.0, 3.0):
+        loss = nn.HuberLoss(delta, reduction="sum")
+        assert loss(np.array([[delta]]), np.zeros((1, 1))) == pytest.approx(0.5 * delta**2)
+        assert loss.backward().item() == pytest.approx(delta)
+
+
+def test_outlier_fits():
+    y = lx.make_outlier_data(20.0)
+    fits = lx.constant_fits(y, 1.0)
+    assert fits["MSE"] == pytest.approx(y.mean(), abs=1e-6)
+    assert fits["MAE"] == pytest.approx(np.median(y), abs=1e-6)
+    # Huber: the outlier sits beyond delta and pulls with force delta = 1; if every clean point
+    # is within delta of c, then sum_clean (c - y_i) = 1, so c = mean(clean) + 1/10.
+    clean = y[:-1]
+    assert np.all(np.abs(fits["Huber"] - clean) <= 1.0)
+    assert fits["Huber"] == pytest.approx(clean.mean() + 0.1, abs=1e-6)
+    # at the mean, the outlier supplies exactly half of the total |gradient|
+    pull = fits["MSE"] - y
+    assert abs(pull[-1]) / np.abs(pull).sum() == pytest.approx(0.5)
+
+
+def test_softmax_cross_entropy_example():
+    W = np.array([[0.4, -0.3, 1.0, 0.2], [-0.5, 0.8, 0.1, 0.6], [1.1, 0.2, -0.7, -0.4]])
+    x = np.array([[0.8, -1.2, 0.5, 2.0]])
+    s = x @ W.T
+    np.testing.assert_allclose(s, [[1.58, -0.11, -0.51]])
+    expected = 0.11 + math.log(math.exp(1.58) + math.exp(-0.11) + math.exp(-0.51))
+    assert nn.CrossEntropyLoss()(s, np.array([1])) == pytest.approx(expected)
+
+
+def test_cross_entropy_of_huge_logits():
+    big = np.array([[1000.0, 0.0, -1000.0]])
+    for label, expected in ((0, 0.0), (1, 1000.0), (2, 2000.0)):
+        assert nn.CrossEntropyLoss()(big, np.array([label])) == pytest.approx(expected, abs=1e-9)
+
+
+def test_bce_clamp_versus_logits():
+    z, t = np.array([[40.0]]), np.array([[0.0]])
+    assert sigmoid(40.0) == 1.0
+    assert nn.BCELoss()(sigmoid(z), t) == pytest.approx(100.0)
+    assert nn.BCEWithLogitsLoss()(z, t) == pytest.approx(40.0 + math.log1p(math.exp(-40.0)))
+
+
+def test_hinge_and_cross_entropy_per_sample():
+    S = np.array([[3.1, 1.4, -0.6], [2.2, 2.5, 1.9], [1.5, 3.8, -0.9]])
+    hinge = [nn.MulticlassHingeLoss()(S[i:i + 1], np.array([i])) for i in range(3)]
+    np.testing.assert_allclose(hinge, [0.0, 0.7 + 0.4, 3.4 + 5.7], atol=1e-12)
+    assert nn.MulticlassHingeLoss()(S, np.array([0, 1, 2])) == pytest.approx(3.4)
+    for i in range(3):
+        expected = -S[i, i] + math.log(sum(math.exp(v) for v in S[i]))
+        assert nn.CrossEntropyLoss()(S[i:i + 1], np.array([i])) == pytest.approx(expected)
+        assert expected > 0
+    row = np.array([[2.2, 3.0, 1.9]])
+    assert nn.MulticlassHingeLoss()(row, np.array([1])) == pytest.approx(0.2)
+
+
+def test_note_cross_entropy_formula_ranks_a_useless_model_first():
+    t = np.array([[1.0], [0.0], [1.0], [0.0], [0.0], [1.0]])
+    always_one = np.full((6, 1), 0.999)
+    sensible = np.array([[0.9], [0.2], [0.8], [0.1], [0.3], [0.7]])
+    note = [float(-np.sum(t * np.log(p))) for p in (always_one, sensible)]
+    assert note[0] == pytest.approx(-3 * math.log(0.999))
+    assert note[0] < note[1]
+    bce = [nn.BCELoss()(p, t) for p in (always_one, sensible)]
+    assert bce[0] == pytest.approx(-(3 * math.log(0.999) + 3 * math.log(0.001)) / 6)
+    assert bce[0] > bce[1]
+
+
+def test_regularized_hinge_is_smallest_where_margins_are_first_met():
+    rng = np.random.default_rng(7)                 # the chapter's batch, first four samples
+    X = rng.standard_normal((6, 4))[:4]
+    labels = rng.integers(0, 3, size=6)[:4]
+    W_sep = np.linalg.solve(X, 3.0 * (np.eye(3)[labels] - 0.5)).T  # score gaps of exactly 3
+    hinge = nn.MulticlassHingeLoss()
+    assert hinge(X @ (W_sep / 3).T, labels) == pytest.approx(0.0, abs=1e-9)
+    assert hinge(X @ (0.9 * W_sep / 3).T, labels) > 0
+    scales = np.linspace(0.02, 1.5, 297)
+    total = [hinge(X @ (a * W_sep).T, labels) + 0.1 * np.sum((a * W_sep) ** 2) for a in scales]
+    assert scales[int(np.argmin(total))] == pytest.approx(1 / 3, abs=0.01)
