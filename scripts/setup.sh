@@ -17,6 +17,15 @@ fi
 "$py" -m pip install --quiet --no-index torch==2.13.0 2>/dev/null \
     || echo "setup: PyTorch not installed (no local wheel); torch comparisons use committed references."
 
+# Headless Chromium for the browser test of the website (tests/test_website.py skips without it).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "setup: Chromium not installed (needs root and apt-get); the browser test will skip."
+    fi
+fi
+
 rm -rf _build
 "$(dirname "$py")/jupyter-book" build . -W --keep-going
 echo "setup: website built: open _build/html/index.html"
