@@ -100,11 +100,8 @@ def test_activation_table_pairs_match_numerical_derivatives():
 def test_softmax_backward_is_the_vector_jacobian_product(axis):
     x = inputs(3, shape=(4, 5))
     g = upstream(4, x.shape)
-    err = nn.check_function_gradient(
-        lambda z: A.softmax(z, axis=axis) * g,
-        lambda z: A.softmax_backward(A.softmax(z, axis=axis), g, axis=axis),
-        x,
-    )
+    numeric = nn.numerical_gradient(lambda z: np.sum(A.softmax(z, axis=axis) * g), x.copy())
+    err = nn.rel_error(A.softmax_backward(A.softmax(x, axis=axis), g, axis=axis), numeric)
     assert err < TOL
 
 

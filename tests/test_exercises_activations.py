@@ -1,0 +1,176 @@
+"""Chapter 3 exercises: every checker accepts correct answers and rejects likely wrong ones."""
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+IDS = ["activations.sigmoid", "activations.leaky_relu_grad", "activations.softmax",
+       "activations.swish", "activations.relu_sum"]
+
+
+def _stable_sigmoid(x):
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# Plain-numpy solutions, as a learner would write them (the notebook's solution cells).
+SOLUTIONS = {
+    "activations.sigmoid": _stable_sigmoid,
+    "activations.leaky_relu_grad": lambda x, alpha: np.where(np.asarray(x) > 0, 1.0, alpha),
+    "activations.softmax": lambda x: (lambda e: e / e.sum(axis=1, keepdims=True))(
+        np.exp(x - x.max(axis=1, keepdims=True))),
+    "activations.swish": lambda x, beta: x * _stable_sigmoid(beta * x),
+    "activations.relu_sum": lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)) @ c,
+}
+
+
+def test_all_chapter_exercises_are_registered():
+    registered = sorted(k for k in exercises() if k.startswith("activations."))
+    assert registered == sorted(IDS)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_passes(exercise_id):
+    result = evaluate(exercise_id, exercises()[exercise_id].reference)
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_learner_style_solution_passes(exercise_id):
+    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+
+
+def _rejected(exercise_id, fn, *fragments):
+    result = evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer"
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+    return result
+
+
+# --- sigmoid -------------------------------------------------------------------------------
+
+def test_sigmoid_rejects_the_overflowing_form_with_a_nan_message():
+    # e^x / (1 + e^x) is inf / inf = nan at x = 1000; evaluate() silences the overflow warning
+    _rejected("activations.sigmoid", lambda x: np.exp(x) / (1.0 + np.exp(x)),
+              "wrong answer", "nan or inf", "overflow")
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda x: 1.0 / (1.0 + np.exp(x)),                       # sign error: sigma(-x)
+    lambda x: np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))),   # forgot the x >= 0 branch
+    lambda x: np.clip(0.5 + x / 4, 0.0, 1.0),                 # the linear (hard) approximation
+    lambda x: np.tanh(x),                                     # the wrong squashing function
+    lambda x: _stable_sigmoid(x).sum(),                        # a scalar, not elementwise
+])
+def test_sigmoid_rejects_wrong_formulas(wrong):
+    _rejected("activations.sigmoid", wrong, "wrong answer", "on input")
+
+
+def test_naive_but_finite_sigmoid_is_accepted_by_value():
+    # 1 / (1 + e^-x) overflows inside at x = -1000 but returns the right value (1 / inf = 0);
+    # the checker judges values, and evaluate() runs the learner's code under np.errstate.
+    result = evaluate("activations.sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)))
+    assert result.passed, result.message
+
+
+# --- leaky_relu_grad -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    lambda x, alpha: np.where(x > 0, 1.0, 0.0),               # the ReLU derivative
+    lambda x, alpha: np.where(x > 0, 1.0, alpha * x),         # the function's value, not slope
+    lambda x, alpha: np.where(x > 0, 1.0, 0.01),              # alpha ignored
+    lambda x, alpha: np.where(x > 0, alpha, 1.0),             # branches swapped
+    lambda x, alpha: np.where(x > 0, x, alpha * x),           # Leaky ReLU itself
+    lambda x, alpha: np.where(x > 0, 1.0, -alpha),            # sign of the slope
+])
+def test_leaky_relu_grad_rejects_wrong_derivatives(wrong):
+    _rejected("activations.leaky_relu_grad", wrong, "wrong answer")
+
+
+# --- softmax -------------------------------------------------------------------------------
+
+def test_softmax_rejects_the_naive_formula_with_a_nan_message():
+    _rejected("activations.softmax", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True),
+              "nan or inf")
+
+
+def test_softmax_rejects_one_global_max():
+    # fine for one row, but a row far below the global max underflows to 0 / 0
+    def global_max(x):
+        e = np.exp(x - x.max())
+        return e / e.sum(axis=1, keepdims=True)
+
+    _rejected("activations.softmax", global_max, "nan or inf")
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda x: (lambda e: e / e.sum(axis=0, keepdims=True))(np.exp(x - x.max(axis=0, keepdims=True))),
+    lambda x: (lambda e: e / e.sum())(np.exp(x - x.max(axis=1, keepdims=True))),  # one total
+    lambda x: (lambda e: e / e.sum(axis=1, keepdims=True))(x - x.min(axis=1, keepdims=True) + 1),
+    lambda x: 1.0 / (1.0 + np.exp(-x)),                        # elementwise sigmoid
+])
+def test_softmax_rejects_wrong_axis_and_formulas(wrong):
+    _rejected("activations.softmax", wrong, "wrong answer")
+
+
+def test_softmax_rejects_a_missing_keepdims_with_a_clear_message():
+    def no_keepdims(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1)          # (N, C) / (N,): broadcasts wrongly or raises
+
+    result = evaluate("activations.softmax", no_keepdims)
+    assert not result.passed
+    assert "wrong answer" in result.message or "raised ValueError" in result.message
+
+
+# --- swish ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    lambda x, beta: x * _stable_sigmoid(x),                   # beta ignored
+    lambda x, beta: _stable_sigmoid(beta * x),                # the gate without the x
+    lambda x, beta: beta * x * _stable_sigmoid(beta * x),     # scaled by beta
+    lambda x, beta: x * _stable_sigmoid(x / np.maximum(beta, 1e-12)),   # divided by beta
+    lambda x, beta: np.maximum(x, 0.0),                        # ReLU
+])
+def test_swish_rejects_wrong_formulas(wrong):
+    _rejected("activations.swish", wrong, "wrong answer")
+
+
+def test_swish_rejects_nan_at_the_far_ends():
+    # x * e^(beta x) / (1 + e^(beta x)) is 1000 * inf / inf = nan at x = 1000
+    _rejected("activations.swish",
+              lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x)), "nan or inf")
+
+
+# --- relu_sum ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    lambda x, c, b, w: (b + np.outer(x, w)) @ c,               # no max: a straight line
+    lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=1),   # c ignored
+    lambda x, c, b, w: np.maximum(0.0, w + np.outer(x, b)) @ c,  # b and w swapped
+    lambda x, c, b, w: np.minimum(0.0, b + np.outer(x, w)) @ c,  # min instead of max
+    lambda x, c, b, w: np.maximum(0.0, c @ (b + np.outer(x, w)).T),  # max after the sum
+])
+def test_relu_sum_rejects_wrong_answers(wrong):
+    _rejected("activations.relu_sum", wrong, "wrong answer")
+
+
+def test_relu_sum_rejects_summing_over_the_samples():
+    # returns shape (k,) instead of (N,)
+    _rejected("activations.relu_sum", lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=0) * c,
+              "shape")
+
+
+def test_checkers_raise_no_runtime_warning_for_overflowing_answers():
+    # pytest turns RuntimeWarning into an error: these would fail if a warning escaped
+    for exercise_id, fn in [
+        ("activations.sigmoid", lambda x: np.exp(x) / (1.0 + np.exp(x))),
+        ("activations.softmax", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
+        ("activations.swish", lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x))),
+    ]:
+        assert not evaluate(exercise_id, fn).passed
