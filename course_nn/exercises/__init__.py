@@ -27,6 +27,8 @@ CHAPTER_MODULES = (
     "initialization",
     "training",
     "regularization",
+    "cnn",
+    "rnn",
 )
 
 

@@ -1,0 +1,1 @@
+"""Exercises of this chapter (see course_nn.exercises)."""
