@@ -1,7 +1,8 @@
 """Loss functions: ``loss(pred, target)`` returns a float, ``loss.backward()`` returns dL/dpred.
 
 Regression losses compare ``pred`` and ``target`` of the same shape (any shape, e.g. (N, 1)).
-``reduction='mean'`` averages over every element (as PyTorch), ``'sum'`` adds them up.
+``reduction='mean'`` averages over every element (as PyTorch), ``'sum'`` adds them up, and
+``'none'`` returns the per-element losses as an array (backward is then that of their sum).
 Classification losses take logits/scores of shape (N, C) and integer labels of shape (N,).
 """
 
@@ -10,7 +11,7 @@ import numpy as np
 from ._validate import as_float_array, check_number, check_same_shape
 from .activations import log_softmax, sigmoid, softmax
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(reduction):
@@ -41,6 +42,8 @@ class Loss:
         count = per_element.size if self._averages_over_elements() else pred.shape[0]
         scale = 1.0 / count if self.reduction == "mean" else 1.0
         self._cache = grad * scale
+        if self.reduction == "none":
+            return per_element
         return float(per_element.sum() * scale)
 
     def backward(self):

@@ -302,3 +302,15 @@ def test_float32_is_kept_by_activations_and_linear():
         assert module(x).dtype == np.float32, type(module).__name__
     layer = nn.Linear(3, 2, dtype=np.float32, rng=np.random.default_rng(0))
     assert layer.weight.data.dtype == np.float32 and layer(x).dtype == np.float32
+
+
+def test_reduction_none_returns_per_element_losses_and_the_gradient_of_their_sum():
+    pred, target = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[0.0, 0.0], [1.0, 1.0]])
+    loss = nn.MSELoss(reduction="none")
+    np.testing.assert_array_equal(loss(pred, target), (pred - target) ** 2)
+    np.testing.assert_array_equal(loss.backward(), 2 * (pred - target))
+    ce = nn.CrossEntropyLoss(reduction="none")
+    logits, labels = np.array([[2.0, 0.0], [0.0, 0.0]]), np.array([0, 1])
+    per_sample = ce(logits, labels)
+    assert per_sample.shape == (2,)
+    assert per_sample.mean() == pytest.approx(nn.CrossEntropyLoss()(logits, labels), abs=1e-15)

@@ -176,7 +176,7 @@ def test_huber_delta_zero():
                                  nn.BCEWithLogitsLoss, nn.CrossEntropyLoss,
                                  nn.MulticlassHingeLoss])
 def test_bad_reduction_string(cls):
-    with pytest.raises(ValueError, match=esc("reduction: expected one of ('mean', 'sum'), "
+    with pytest.raises(ValueError, match=esc("reduction: expected one of ('mean', 'sum', 'none'), "
                                              "got 'avg'")):
         cls(reduction="avg")
 
