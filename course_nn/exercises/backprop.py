@@ -1,1 +1,175 @@
-"""Exercises of this chapter (see course_nn.exercises)."""
+"""Exercises of chapter 5, backpropagation by hand.
+
+Four exercises that build up one backward pass, each checked against course_nn's modules:
+
+- ``backprop.sigmoid_neuron_grad``: dL/dw and dL/db of one sigmoid neuron (note 002, 5.2).
+- ``backprop.relu_backward``: the ReLU gate passes the upstream gradient where z > 0.
+- ``backprop.dense_backward``: (dx, dW, db) of a dense layer on a batch, W of shape (out, in).
+- ``backprop.two_layer_grads``: dW1, dW2 of note 001's sigmoid network, averaged over a batch.
+
+Fixed cases include the chapter's worked examples (note 000's 2-2-1 ReLU network and note
+001's 2-2-1 sigmoid network); random cases come from the checker's seeded generator.
+"""
+
+import numpy as np
+
+from ..activations import ReLU, Sigmoid
+from ..linear import Linear
+from ..losses import MSELoss
+from . import Exercise, register
+
+
+def linear_from(weight, bias=None):
+    """A course_nn Linear layer holding the given weight (out, in) and optional bias (out,)."""
+    weight = np.array(weight, dtype=np.float64)
+    if weight.ndim != 2:
+        raise ValueError(f"linear_from: expected a weight of shape (out, in), got {weight.shape}")
+    layer = Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
+                   init=lambda shape, rng: weight.copy())
+    if bias is not None:
+        layer.bias.data[...] = np.asarray(bias, dtype=np.float64)
+    return layer
+
+
+# ---------------------------------------------------------------- sigmoid_neuron_grad
+def sigmoid_neuron_grad(x, w, b, y):
+    """y_hat = sigmoid(w x + b), L = 1/2 (y - y_hat)^2 -> (dL/dw, dL/db) as floats."""
+    layer = linear_from([[w]], [b])
+    act = Sigmoid()
+    loss = MSELoss(half=True)
+    y_hat = act(layer(np.array([[x]], dtype=np.float64)))
+    loss(y_hat, np.array([[y]], dtype=np.float64))
+    layer.backward(act.backward(loss.backward()))
+    return float(layer.weight.grad[0, 0]), float(layer.bias.grad[0])
+
+
+def _random_neuron(rng):
+    return (float(2.0 * rng.standard_normal()), float(rng.standard_normal()),
+            float(rng.standard_normal()), float(rng.uniform(0.0, 1.0)))
+
+
+register(Exercise(
+    id="backprop.sigmoid_neuron_grad",
+    reference=sigmoid_neuron_grad,
+    fixed=[
+        (1.5, 0.8, -0.5, 1.0),    # the chapter's neuron: z = 0.7
+        (-2.0, 0.5, 0.1, 0.0),    # negative input: dL/dw and dL/db have opposite signs
+        (3.0, 1.5, 0.5, 0.0),     # nearly saturated: sigma' is small
+        (0.4, -1.2, 0.3, 0.9),
+    ],
+    random=_random_neuron,
+    arg_names=("x", "w", "b", "y"),
+))
+
+
+# ---------------------------------------------------------------------- relu_backward
+def relu_backward(z, grad_out):
+    """dL/dz of h = ReLU(z) given dL/dh: grad_out where z > 0, else 0 (also at z = 0)."""
+    gate = ReLU()
+    gate(np.asarray(z, dtype=np.float64))
+    return gate.backward(np.asarray(grad_out, dtype=np.float64))
+
+
+def _random_relu(rng):
+    n, d = (int(v) for v in rng.integers(1, 6, size=2))
+    z = rng.standard_normal((n, d))
+    z[rng.uniform(size=(n, d)) < 0.2] = 0.0   # exact zeros: the kink
+    return z, rng.standard_normal((n, d))
+
+
+register(Exercise(
+    id="backprop.relu_backward",
+    reference=relu_backward,
+    fixed=[
+        (np.array([[0.27, 0.59]]), np.array([[-0.1055, -0.1266]])),   # note 000's hidden layer
+        (np.array([[-1.0, 0.0, 2.0]]), np.array([[5.0, 5.0, 5.0]])),  # negative, kink, positive
+        (np.array([[0.5, -0.5], [-3.0, 4.0], [0.0, 0.1]]),
+         np.array([[-2.0, 1.0], [0.5, -0.5], [3.0, -4.0]])),
+    ],
+    random=_random_relu,
+    arg_names=("z", "grad_out"),
+))
+
+
+# --------------------------------------------------------------------- dense_backward
+def dense_backward(x, W, b, grad_out):
+    """Backward of y = x @ W.T + b.
+
+    x: (N, in), W: (out, in), b: (out,), grad_out = dL/dy: (N, out)
+    -> (dL/dx: (N, in), dL/dW: (out, in), dL/db: (out,)), gradients summed over the batch.
+    """
+    layer = linear_from(W, b)
+    layer(x)
+    dx = layer.backward(grad_out)
+    return dx, layer.weight.grad.copy(), layer.bias.grad.copy()
+
+
+def _random_dense(rng):
+    n, d_in, d_out = (int(v) for v in rng.integers(1, 6, size=3))
+    return (rng.standard_normal((n, d_in)), rng.standard_normal((d_out, d_in)),
+            rng.standard_normal(d_out), rng.standard_normal((n, d_out)))
+
+
+_W1_A = np.array([[0.1, 0.2], [0.3, 0.4]])
+_W2_A = np.array([[0.5, 0.6]])
+register(Exercise(
+    id="backprop.dense_backward",
+    reference=dense_backward,
+    fixed=[
+        # note 000's output layer: input h = [0.27, 0.59], dL/dy = y - t = 0.789 - 1
+        (np.array([[0.27, 0.59]]), _W2_A.copy(), np.array([0.3]), np.array([[-0.211]])),
+        # note 000's hidden layer: input x = [0.5, 0.6], dL/dz = [-0.1055, -0.1266]
+        (np.array([[0.5, 0.6]]), _W1_A.copy(), np.array([0.1, 0.2]),
+         np.array([[-0.1055, -0.1266]])),
+        # a batch of 3 through a square layer: a transposed dW has the right shape, wrong values
+        (np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [2.0, 0.5, -1.0]]),
+         np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 2.0], [-1.0, 0.3, 0.0]]),
+         np.array([0.1, -0.2, 0.3]),
+         np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0], [-1.0, 1.0, 1.0]])),
+        # a batch of 2 through a 4 -> 3 layer
+        (np.array([[1.0, -1.0, 0.5, 2.0], [0.0, 3.0, -2.0, 1.0]]),
+         np.arange(12.0).reshape(3, 4) / 10.0 - 0.5,
+         np.array([0.0, 1.0, -1.0]),
+         np.array([[1.0, -2.0, 0.5], [0.3, 0.0, -1.0]])),
+    ],
+    random=_random_dense,
+    arg_names=("x", "W", "b", "grad_out"),
+))
+
+
+# -------------------------------------------------------------------- two_layer_grads
+def two_layer_grads(x, W1, W2, y):
+    """Note 001's network on a batch: o = sigmoid(x @ W1.T) @ W2.T, L = mean_n 1/2 (o_n - y_n)^2.
+
+    x: (N, D), W1: (H, D), W2: (1, H), y: (N, 1) -> (dL/dW1: (H, D), dL/dW2: (1, H)).
+    """
+    hidden, act, out = linear_from(W1), Sigmoid(), linear_from(W2)
+    loss = MSELoss(half=True)
+    loss(out(act(hidden(x))), y)
+    hidden.backward(act.backward(out.backward(loss.backward())))
+    return hidden.weight.grad.copy(), out.weight.grad.copy()
+
+
+def _random_two_layer(rng):
+    n, d, h = (int(v) for v in rng.integers(1, 5, size=3))
+    return (rng.standard_normal((n, d)), rng.standard_normal((h, d)),
+            rng.standard_normal((1, h)), rng.standard_normal((n, 1)))
+
+
+register(Exercise(
+    id="backprop.two_layer_grads",
+    reference=two_layer_grads,
+    fixed=[
+        # note 001's example: x = [0.5, 0.8], target 1
+        (np.array([[0.5, 0.8]]), _W1_A.copy(), _W2_A.copy(), np.array([[1.0]])),
+        # the same network on a batch of three samples: the loss is the mean, not the sum
+        (np.array([[0.5, 0.8], [-1.0, 0.2], [2.0, -0.5]]), _W1_A.copy(), _W2_A.copy(),
+         np.array([[1.0], [0.0], [0.5]])),
+        # three inputs, two hidden neurons: W1 is not square
+        (np.array([[1.0, -0.5, 2.0], [0.3, 0.3, -1.0]]),
+         np.array([[0.2, -0.1, 0.4], [-0.3, 0.5, 0.1]]), np.array([[1.0, -2.0]]),
+         np.array([[0.5], [-0.5]])),
+    ],
+    random=_random_two_layer,
+    arg_names=("x", "W1", "W2", "y"),
+))

@@ -1,0 +1,223 @@
+"""Chapter 5's exercise checkers accept the right answer and reject the likely wrong ones.
+
+Each correct answer below is written in plain numpy, as a learner would write it (not with
+course_nn's modules, which the references use), so a pass is a real cross-check. Each wrong
+answer is a mistake a learner is likely to make: a flipped sign (the error in note 002),
+a forgotten activation derivative, a transposed weight gradient, a mean where the layer sums
+over the batch, a sum where the loss takes the mean, the derivative taken at the wrong place.
+"""
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------- sigmoid_neuron_grad
+def neuron_ok(x, w, b, y):
+    a = sig(w * x + b)
+    delta = (a - y) * a * (1 - a)
+    return delta * x, delta
+
+
+def neuron_note_sign(x, w, b, y):      # note 002's formula: (y - y_hat) sigma' x
+    dw, db = neuron_ok(x, w, b, y)
+    return -dw, -db
+
+
+def neuron_no_sigma_prime(x, w, b, y):
+    a = sig(w * x + b)
+    return (a - y) * x, a - y
+
+
+def neuron_sigma_not_prime(x, w, b, y):   # multiplies by sigma(z) instead of sigma'(z)
+    a = sig(w * x + b)
+    return (a - y) * a * x, (a - y) * a
+
+
+def neuron_db_times_x(x, w, b, y):
+    dw, _ = neuron_ok(x, w, b, y)
+    return dw, dw
+
+
+def neuron_full_mse(x, w, b, y):         # L = (y - y_hat)^2 without the 1/2: twice too large
+    dw, db = neuron_ok(x, w, b, y)
+    return 2 * dw, 2 * db
+
+
+def neuron_as_list(x, w, b, y):
+    return list(neuron_ok(x, w, b, y))
+
+
+# ---------------------------------------------------------------------- relu_backward
+def relu_ok(z, g):
+    return g * (z > 0)
+
+
+def relu_ge(z, g):                        # lets the gradient through at the kink z = 0
+    return g * (z >= 0)
+
+
+def relu_times_output(z, g):              # multiplies by ReLU(z) instead of its derivative
+    return g * np.maximum(z, 0)
+
+
+def relu_mask_only(z, g):
+    return (z > 0).astype(float)
+
+
+def relu_gate_on_grad(z, g):              # gates on the sign of the gradient, not of z
+    return g * (g > 0)
+
+
+# --------------------------------------------------------------------- dense_backward
+def dense_ok(x, W, b, g):
+    return g @ W, g.T @ x, g.sum(axis=0)
+
+
+def dense_transposed_dw(x, W, b, g):
+    return g @ W, x.T @ g, g.sum(axis=0)
+
+
+def dense_mean_db(x, W, b, g):
+    return g @ W, g.T @ x, g.mean(axis=0)
+
+
+def dense_mean_dw(x, W, b, g):
+    return g @ W, g.T @ x / len(x), g.sum(axis=0)
+
+
+def dense_dx_with_transpose(x, W, b, g):
+    return g @ W.T, g.T @ x, g.sum(axis=0)
+
+
+def dense_forgets_batch(x, W, b, g):      # uses only the first sample
+    return g @ W, np.outer(g[0], x[0]), g[0]
+
+
+def dense_flipped(x, W, b, g):
+    dx, dW, db = dense_ok(x, W, b, g)
+    return dx, -dW, -db
+
+
+# -------------------------------------------------------------------- two_layer_grads
+def two_layer_ok(x, W1, W2, y):
+    h = sig(x @ W1.T)
+    o = h @ W2.T
+    d_o = (o - y) / len(x)
+    d_h = d_o @ W2
+    d_z = d_h * h * (1 - h)
+    return d_z.T @ x, d_o.T @ h
+
+
+def two_layer_sum(x, W1, W2, y):          # sums the per-sample losses instead of averaging
+    dW1, dW2 = two_layer_ok(x, W1, W2, y)
+    return dW1 * len(x), dW2 * len(x)
+
+
+def two_layer_no_sigma_prime(x, W1, W2, y):
+    h = sig(x @ W1.T)
+    d_o = (h @ W2.T - y) / len(x)
+    return (d_o @ W2).T @ x, d_o.T @ h
+
+
+def two_layer_sigma_prime_of_h(x, W1, W2, y):   # sigma'(h) instead of sigma'(z) = h (1 - h)
+    h = sig(x @ W1.T)
+    d_o = (h @ W2.T - y) / len(x)
+    s = sig(h)
+    return ((d_o @ W2) * s * (1 - s)).T @ x, d_o.T @ h
+
+
+def two_layer_flipped(x, W1, W2, y):      # note 001 written as (y - o) instead of -(y - o)
+    dW1, dW2 = two_layer_ok(x, W1, W2, y)
+    return -dW1, -dW2
+
+
+def two_layer_transposed(x, W1, W2, y):
+    h = sig(x @ W1.T)
+    d_o = (h @ W2.T - y) / len(x)
+    d_z = (d_o @ W2) * h * (1 - h)
+    return x.T @ d_z, h.T @ d_o
+
+
+def two_layer_only_w2(x, W1, W2, y):      # note 001 updates W2 only: a zero dW1 is wrong
+    dW1, dW2 = two_layer_ok(x, W1, W2, y)
+    return np.zeros_like(dW1), dW2
+
+
+CORRECT = {
+    "backprop.sigmoid_neuron_grad": neuron_ok,
+    "backprop.relu_backward": relu_ok,
+    "backprop.dense_backward": dense_ok,
+    "backprop.two_layer_grads": two_layer_ok,
+}
+
+WRONG = {
+    "backprop.sigmoid_neuron_grad": [neuron_note_sign, neuron_no_sigma_prime,
+                                     neuron_sigma_not_prime, neuron_db_times_x,
+                                     neuron_full_mse, neuron_as_list],
+    "backprop.relu_backward": [relu_ge, relu_times_output, relu_mask_only, relu_gate_on_grad],
+    "backprop.dense_backward": [dense_transposed_dw, dense_mean_db, dense_mean_dw,
+                                dense_dx_with_transpose, dense_forgets_batch, dense_flipped],
+    "backprop.two_layer_grads": [two_layer_sum, two_layer_no_sigma_prime,
+                                 two_layer_sigma_prime_of_h, two_layer_flipped,
+                                 two_layer_transposed, two_layer_only_w2],
+}
+
+
+def test_chapter_registers_its_four_exercises():
+    ids = {i for i in exercises() if i.startswith("backprop.")}
+    assert ids == set(CORRECT)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CORRECT))
+def test_reference_passes(exercise_id):
+    result = evaluate(exercise_id, exercises()[exercise_id].reference)
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CORRECT))
+def test_plain_numpy_answer_passes(exercise_id):
+    result = evaluate(exercise_id, CORRECT[exercise_id])
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize(
+    "exercise_id, wrong",
+    [(i, w) for i, ws in WRONG.items() for w in ws],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
+def test_wrong_answer_is_rejected(exercise_id, wrong):
+    result = evaluate(exercise_id, wrong)
+    assert not result.passed, f"{wrong.__name__} passed {exercise_id}"
+    # a shape mistake may make the learner's own code raise: reported with the input too
+    assert "wrong answer" in result.message or "your function raised" in result.message
+    assert "on input" in result.message
+
+
+def test_transposed_dw_is_caught_on_a_fixed_case():
+    """The square fixed case catches a transposed dW by value, not only by shape."""
+    result = evaluate("backprop.dense_backward", dense_transposed_dw)
+    assert "result 1" in result.message
+
+
+def test_note_002_sign_is_caught_on_the_chapter_neuron():
+    """The first fixed case is the chapter's neuron (x = 1.5, w = 0.8, b = -0.5, y = 1)."""
+    result = evaluate("backprop.sigmoid_neuron_grad", neuron_note_sign)
+    assert "x = 1.5" in result.message and result.cases == 1
+
+
+def test_reference_does_not_modify_its_inputs():
+    x = np.array([[0.5, 0.8]])
+    W1 = np.array([[0.1, 0.2], [0.3, 0.4]])
+    W2 = np.array([[0.5, 0.6]])
+    y = np.array([[1.0]])
+    before = [a.copy() for a in (x, W1, W2, y)]
+    exercises()["backprop.two_layer_grads"].reference(x, W1, W2, y)
+    for a, b in zip((x, W1, W2, y), before, strict=True):
+        np.testing.assert_array_equal(a, b)
