@@ -31,6 +31,16 @@ class Linear(Module):
         self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
         self._x = None
 
+    @classmethod
+    def from_weights(cls, weight, bias=None):
+        """A Linear layer holding the given arrays: weight (out, in), bias (out,) or None."""
+        weight = as_float_array(weight, "weight", ndim=2)
+        layer = cls(weight.shape[1], weight.shape[0], bias=bias is not None,
+                    init=lambda shape, rng: weight, dtype=weight.dtype)
+        if bias is not None:
+            layer.bias.data[...] = as_float_array(bias, "bias", shape=(weight.shape[0],))
+        return layer
+
     def forward(self, x):
         x = as_float_array(x, "Linear input", shape=(None, self.in_features))
         self._x = x

@@ -298,3 +298,15 @@ def test_leaf_reprs():
     assert repr(nn.SiLU()) == "SiLU()"
     assert repr(nn.MSELoss(half=True)) == "MSELoss(reduction='mean', half=True)"
     assert repr(nn.HuberLoss(0.5)) == "HuberLoss(delta=0.5, reduction='mean')"
+
+
+def test_linear_from_weights_holds_the_given_arrays():
+    w = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+    layer = nn.Linear.from_weights(w, np.array([1.0, 2.0, 3.0]))
+    assert (layer.in_features, layer.out_features) == (2, 3)
+    np.testing.assert_array_equal(layer(np.array([[1.0, 1.0]])), [[1.3, 2.7, 4.1]])
+    assert nn.Linear.from_weights(w).bias is None
+    w[0, 0] = 9.0  # the layer keeps its own copy
+    assert layer.weight.data[0, 0] == 0.1
+    with pytest.raises(ValueError, match=r"bias: expected shape \(3\), got \(2,\)"):
+        nn.Linear.from_weights(w, np.zeros(2))
