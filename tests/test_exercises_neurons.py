@@ -1,0 +1,121 @@
+"""The exercises of chapters 1 ("intro.*") and 2 ("neurons.*"): each checker accepts a correct
+plain-numpy answer and rejects the mistakes a learner is likely to make."""
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+IDS = ["intro.neuron_output", "intro.count_connections", "intro.weight_shapes",
+       "neurons.dot", "neurons.dense_forward", "neurons.dense_forward_columns",
+       "neurons.count_parameters"]
+
+
+def _pairs(sizes):
+    return [(sizes[k], sizes[k + 1]) for k in range(len(sizes) - 1)]
+
+
+CORRECT = {
+    "intro.neuron_output": lambda x, w, b: max(0.0, float(np.dot(w, x) + b)),
+    "intro.count_connections": lambda s: sum(a * b for a, b in _pairs(s)),
+    "intro.weight_shapes": lambda s: [(b, a) for a, b in _pairs(s)],
+    "neurons.dot": lambda a, b: float(sum(ai * bi for ai, bi in zip(a, b, strict=True))),
+    "neurons.dense_forward": lambda x, W, b: x @ W.T + b,
+    "neurons.dense_forward_columns": lambda A, W, b: W @ A + b,
+    "neurons.count_parameters": lambda s: sum(a * b + b for a, b in _pairs(s)),
+}
+
+WRONG = {
+    "intro.neuron_output": {
+        "no ReLU": lambda x, w, b: float(np.dot(w, x) + b),
+        "bias forgotten": lambda x, w, b: max(0.0, float(np.dot(w, x))),
+        "bias outside ReLU": lambda x, w, b: max(0.0, float(np.dot(w, x))) + b,
+        "sigmoid instead of ReLU": lambda x, w, b: float(1 / (1 + np.exp(-(np.dot(w, x) + b)))),
+        "array instead of a number": lambda x, w, b: np.maximum(0.0, w * x + b),
+    },
+    "intro.count_connections": {
+        "biases counted": lambda s: sum(a * b + b for a, b in _pairs(s)),
+        "neurons counted": lambda s: sum(s),
+        "all layers multiplied": lambda s: int(np.prod(s)),
+        "float result": lambda s: float(sum(a * b for a, b in _pairs(s))),
+        "input layer skipped": lambda s: sum(a * b for a, b in _pairs(s)[1:]),
+    },
+    "intro.weight_shapes": {
+        "(in, out) layout": lambda s: [(a, b) for a, b in _pairs(s)],
+        "one shape too many": lambda s: [(b, a) for a, b in _pairs(s)] + [(s[-1], s[-1])],
+        "bias shapes listed too": lambda s: [shape for a, b in _pairs(s)
+                                             for shape in ((b, a), (b,))],
+        "a count instead of shapes": lambda s: sum(a * b for a, b in _pairs(s)),
+    },
+    "neurons.dot": {
+        "elementwise product": lambda a, b: a * b,
+        "sum of sums": lambda a, b: float(np.sum(a) + np.sum(b)),
+        "product of sums": lambda a, b: float(np.sum(a) * np.sum(b)),
+        "last index skipped": lambda a, b: float(sum(a[i] * b[i] for i in range(len(a) - 1))),
+    },
+    "neurons.dense_forward": {
+        "W not transposed": lambda x, W, b: x @ W + b,
+        "bias forgotten": lambda x, W, b: x @ W.T,
+        "notes' column layout returned": lambda x, W, b: W @ x.T + b[:, None],
+        "ReLU applied": lambda x, W, b: np.maximum(0.0, x @ W.T + b),
+        "bias subtracted": lambda x, W, b: x @ W.T - b,
+    },
+    "neurons.dense_forward_columns": {
+        "W transposed": lambda A, W, b: W.T @ A + b,
+        "bias forgotten": lambda A, W, b: W @ A,
+        "batch-first result": lambda A, W, b: (W @ A + b).T,
+        "bias as a row": lambda A, W, b: W @ A + b.T,
+    },
+    "neurons.count_parameters": {
+        "weights only": lambda s: sum(a * b for a, b in _pairs(s)),
+        "one bias per input neuron": lambda s: sum(a * b + a for a, b in _pairs(s)),
+        "biases for the input layer too": lambda s: sum(a * b + b for a, b in _pairs(s)) + s[0],
+        "only the first layer": lambda s: s[0] * s[1] + s[1] if len(s) > 1 else 0,
+    },
+}
+
+
+def test_every_exercise_of_both_chapters_is_covered():
+    registered = {k for k in exercises() if k.startswith(("intro.", "neurons."))}
+    assert registered == set(IDS) == set(CORRECT) == set(WRONG)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_and_a_plain_numpy_answer_pass(exercise_id):
+    reference = exercises()[exercise_id].reference
+    assert evaluate(exercise_id, reference).passed
+    result = evaluate(exercise_id, CORRECT[exercise_id])
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "mistake"),
+    [(ex_id, name) for ex_id in IDS for name in WRONG[ex_id]],
+)
+def test_wrong_answer_is_rejected(exercise_id, mistake):
+    result = evaluate(exercise_id, WRONG[exercise_id][mistake])
+    assert not result.passed, f"{exercise_id} accepted the mistake: {mistake}"
+    assert "on input" in result.message
+
+
+def test_transposed_weight_shapes_get_a_hint():
+    result = evaluate("intro.weight_shapes", WRONG["intro.weight_shapes"]["(in, out) layout"])
+    assert "course_nn stores (out, in)" in result.message
+
+
+def test_untransposed_square_weight_is_caught_by_value_not_by_a_crash():
+    # the first fixed case is square, so x @ W runs and must be rejected for its numbers
+    result = evaluate("neurons.dense_forward", WRONG["neurons.dense_forward"]["W not transposed"])
+    assert "wrong answer" in result.message and "raised" not in result.message
+
+
+def test_checking_does_not_touch_the_package_generator():
+    import course_nn as cn
+
+    cn.manual_seed(123)
+    expected = cn.Linear(3, 2).weight.data.copy()
+    cn.manual_seed(123)
+    for exercise_id in IDS:
+        evaluate(exercise_id, CORRECT[exercise_id])
+    assert np.array_equal(cn.Linear(3, 2).weight.data, expected)
