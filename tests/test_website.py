@@ -3,8 +3,9 @@
 The site is built from the committed, already executed notebooks (execution off, so this
 takes seconds; `scripts/setup.sh` builds it with fresh execution) into a temporary folder,
 served on 127.0.0.1, and every chapter page is checked: it loads, every image has a
-non-zero natural size and alt text, no cell output shows an error or traceback, exercise
-solutions start collapsed, and the project's own scripts log no console errors.
+non-zero natural size and real alt text (not a file name), no cell output shows an error
+or traceback, exercise solutions start collapsed, and the project's own scripts log no
+console errors.
 Skips with a message when Chromium, chromedriver or Selenium is missing.
 """
 
@@ -117,6 +118,9 @@ def test_page_renders_cleanly(site, browser, page):
     assert not broken, f"{page}: images that did not load: {broken}"
     if page in CHAPTERS:
         assert images, f"{page}: a chapter should show at least one figure"
+    no_alt = [src for src, _, _, alt in images
+              if not alt or alt.strip().endswith((".png", ".svg", ".jpg"))]
+    assert not no_alt, f"{page}: images without alt text: {no_alt}"
 
     outputs = browser.execute_script("""
         return Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText);
