@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${VIRTUAL_ENV:-.venv}/bin"
 "$bin/ruff" check .
-"$bin/python" -m pytest "$@"
+# two workers; --dist loadfile keeps each notebook's cells in one kernel, in order
+"$bin/python" -m pytest -n 2 --dist loadfile "$@"
