@@ -153,12 +153,13 @@ class Value:
                 stack.extend((p, False) for p in node.parents if id(p) not in seen)
         return order
 
-    def backward(self):
-        """Fill ``grad`` of every node with d self / d node. Safe to call again: grads are reset."""
+    def backward(self, grad=1.0):
+        """Fill ``grad`` of every node with d self / d node, times ``grad`` (the upstream
+        gradient, 1 for a loss). Safe to call again: every grad is reset first."""
         order = self.topological_order()
         for node in order:
             node.grad = 0.0
-        self.grad = 1.0
+        self.grad = float(grad)
         for node in reversed(order):
             node._backward()
 
