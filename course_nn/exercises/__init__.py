@@ -97,7 +97,7 @@ def _format(value):
         return np.array2string(value, precision=4, separator=", ").replace("\n", "")
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+    if type(value) in (list, tuple) and any(isinstance(v, np.ndarray) for v in value):
         inner = ", ".join(_format(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
