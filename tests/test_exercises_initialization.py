@@ -1,0 +1,203 @@
+"""Chapter 10 (weight initialization): every exercise checker accepts a plain-numpy solution and
+rejects the wrong answers a learner is likely to write (a variance for a standard deviation,
+fan_out for fan_in, a uniform distribution for a normal one, ...); the last tests pin, with
+large samples and by arithmetic, the numbers and claims the chapter prints."""
+
+import math
+
+import numpy as np
+import pytest
+
+import course_nn as nn
+from course_nn import init
+from course_nn.activations import relu
+from course_nn.exercises import evaluate, exercises
+from course_nn.exercises.initialization import SeededGenerator, compare_he_normal
+
+IDS = ("initialization.xavier_uniform_bound", "initialization.he_std",
+       "initialization.layer_output_std", "initialization.he_normal")
+
+
+def _evaluate(exercise_id, fn):
+    with np.errstate(all="ignore"):
+        return evaluate(exercise_id, fn)
+
+
+SOLUTIONS = {
+    "initialization.xavier_uniform_bound": lambda n_in, n_out: math.sqrt(6.0 / (n_in + n_out)),
+    "initialization.he_std": lambda n_in: math.sqrt(2.0 / n_in),
+    "initialization.layer_output_std": lambda n, w, x: math.sqrt(n) * w * x,
+    "initialization.he_normal": lambda shape, rng: math.sqrt(2.0 / shape[1]) * rng.standard_normal(shape),
+}
+
+
+def test_exercises_are_registered():
+    table = exercises()
+    for exercise_id in IDS:
+        assert exercise_id in table
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_solution_passes(exercise_id):
+    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+
+
+def test_other_correct_he_normal_answers_pass():
+    """Any correct sampler passes: rng.normal with scale, or a numpy array in float32."""
+    assert _evaluate("initialization.he_normal",
+                     lambda s, rng: rng.normal(0.0, math.sqrt(2 / s[1]), size=s)).passed
+    assert _evaluate("initialization.he_normal",
+                     lambda s, rng: (math.sqrt(2 / s[1]) * rng.standard_normal(s)).astype(np.float32)).passed
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_not_attempted(exercise_id):
+    def fn(*args):
+        raise NotImplementedError
+
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed and "not attempted" in result.message
+
+
+WRONG = {
+    "initialization.xavier_uniform_bound": {
+        "the std sqrt(2/(n_in+n_out))": lambda a, b: math.sqrt(2.0 / (a + b)),
+        "the variance 2/(n_in+n_out)": lambda a, b: 2.0 / (a + b),
+        "only fan_in: sqrt(6/n_in)": lambda a, b: math.sqrt(6.0 / a),
+        "no square root": lambda a, b: 6.0 / (a + b),
+        "sqrt(3/(n_in+n_out))": lambda a, b: math.sqrt(3.0 / (a + b)),
+        "product instead of sum": lambda a, b: math.sqrt(6.0 / (a * b)),
+    },
+    "initialization.he_std": {
+        "the variance 2/n_in": lambda n: 2.0 / n,
+        "LeCun sqrt(1/n_in)": lambda n: math.sqrt(1.0 / n),
+        "sqrt(2/n_in) read as a variance": lambda n: (2.0 / n) ** 0.25,
+        "the uniform bound sqrt(6/n_in)": lambda n: math.sqrt(6.0 / n),
+        "0.01": lambda n: 0.01,
+    },
+    "initialization.layer_output_std": {
+        "n_in instead of sqrt(n_in)": lambda n, w, x: n * w * x,
+        "the variance": lambda n, w, x: n * w**2 * x**2,
+        "forgot x_std": lambda n, w, x: math.sqrt(n) * w,
+        "sqrt of the product of stds": lambda n, w, x: math.sqrt(n * w * x),
+        "forgot n_in": lambda n, w, x: w * x,
+    },
+    "initialization.he_normal": {
+        "std 2/n_in (a variance)": lambda s, r: (2.0 / s[1]) * r.standard_normal(s),
+        "fan_out instead of fan_in": lambda s, r: math.sqrt(2.0 / s[0]) * r.standard_normal(s),
+        "uniform with the same variance":
+            lambda s, r: r.uniform(-math.sqrt(6 / s[1]), math.sqrt(6 / s[1]), s),
+        "Xavier normal": lambda s, r: math.sqrt(2.0 / (s[0] + s[1])) * r.standard_normal(s),
+        "0.01 * randn": lambda s, r: 0.01 * r.standard_normal(s),
+        "every row the same": lambda s, r: np.tile(math.sqrt(2 / s[1]) * r.standard_normal(s[1]), (s[0], 1)),
+        "transposed shape (in, out)": lambda s, r: math.sqrt(2.0 / s[1]) * r.standard_normal(s[::-1]),
+        "mean 0.1 * std": lambda s, r: math.sqrt(2.0 / s[1]) * (r.standard_normal(s) + 0.1),
+        "a list, not an array": lambda s, r: (math.sqrt(2.0 / s[1]) * r.standard_normal(s)).tolist(),
+        "all zeros": lambda s, r: np.zeros(s),
+    },
+}
+WRONG_CASES = [(eid, name, fn) for eid, table in WRONG.items() for name, fn in table.items()]
+
+
+@pytest.mark.parametrize("exercise_id,name,fn", WRONG_CASES,
+                         ids=[f"{eid}:{name}" for eid, name, _ in WRONG_CASES])
+def test_wrong_answer_rejected(exercise_id, name, fn):
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer: {name}"
+    assert "wrong answer" in result.message or "raised" in result.message
+
+
+def test_he_normal_messages_name_the_problem():
+    r = SeededGenerator(0)
+    shape = (128, 256)
+    assert "excess kurtosis" in compare_he_normal(
+        np.zeros(shape), r.uniform(-math.sqrt(6 / 256), math.sqrt(6 / 256), shape))
+    assert "rows" in compare_he_normal(np.zeros(shape), np.tile(r.standard_normal(256) / 11.3, (128, 1)))
+    assert "mean 0" in compare_he_normal(np.zeros(shape), 0.09 * r.standard_normal(shape) + 0.02)
+    assert "sqrt(2 / fan_in)" in compare_he_normal(np.zeros(shape), 0.01 * r.standard_normal(shape))
+    assert repr(r) == "np.random.default_rng(0)"
+
+
+def test_seeded_generator_is_a_generator():
+    a, b = SeededGenerator(5), np.random.default_rng(5)
+    assert isinstance(a, np.random.Generator)
+    np.testing.assert_array_equal(a.standard_normal(4), b.standard_normal(4))
+
+
+# --- the chapter's numbers, pinned independently -------------------------------------------
+
+def test_variance_of_a_layer_output():
+    rng = np.random.default_rng(0)
+    n_in, w_std = 256, 0.05
+    W = w_std * rng.standard_normal((10000, n_in))       # many independent units
+    x = rng.uniform(0.0, 1.0, (500, n_in))
+    z = x @ W.T
+    assert z.var() == pytest.approx(n_in * w_std**2 / 3, rel=0.04)     # E[x^2] = 1/3
+    assert z.var() > 2 * n_in * w_std**2 / 12                         # not Var(x) = 1/12
+    x = 0.7 * rng.standard_normal((500, n_in))
+    assert (x @ W.T).var() == pytest.approx(n_in * w_std**2 * 0.49, rel=0.04)
+
+
+def test_relu_halves_the_second_moment_and_he_restores_it():
+    rng = np.random.default_rng(1)
+    z = 1.3 * rng.standard_normal(1_000_000)
+    assert np.mean(relu(z) == 0) == pytest.approx(0.5, abs=0.002)
+    assert np.mean(relu(z) ** 2) == pytest.approx(z.var() / 2, rel=0.01)
+    layer = nn.Linear(512, 512, rng=rng, init=init.he_normal)
+    z_prev = rng.standard_normal((4000, 512))
+    assert layer(relu(z_prev)).var() == pytest.approx(z_prev.var(), rel=0.05)
+
+
+def test_xavier_forward_and_backward_ratios():
+    rng = np.random.default_rng(2)
+    layer = nn.Linear(400, 100, rng=rng, init=init.xavier_normal)
+    x = rng.standard_normal((4000, 400))
+    z = layer(x)
+    g = rng.standard_normal(z.shape)
+    assert z.var() / x.var() == pytest.approx(2 * 400 / 500, rel=0.03)
+    assert layer.backward(g).var() / g.var() == pytest.approx(2 * 100 / 500, rel=0.03)
+
+
+def test_uniform_bound_and_variance():
+    w = init.xavier_uniform((500, 300), np.random.default_rng(3))
+    bound = math.sqrt(6 / 800)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.999 * bound
+    assert w.var() == pytest.approx(2 / 800, rel=0.02)
+    assert bound**2 / 3 == pytest.approx(2 / 800)
+
+
+def test_note_002_notation_readings():
+    n = 256
+    assert math.sqrt(2 / n) == pytest.approx(0.0884, abs=1e-4)        # std, the correct reading
+    assert (2 / n) ** 0.25 == pytest.approx(0.2973, abs=1e-4)         # if sqrt(2/n) were a variance
+    assert (n / 2) ** 0.25 == pytest.approx(3.364, abs=1e-3)          # growth per ReLU layer then
+    assert math.sqrt(0.01) == 0.1                                     # N(0, 0.01) read as a variance
+
+
+def test_note_002_image_layer_numbers():
+    n_in = 224 * 224 * 3
+    assert n_in == 150528
+    assert n_in * 4096 == 616_562_688
+    assert math.sqrt(2 / n_in) == pytest.approx(0.003645, abs=1e-6)
+
+
+def test_symmetric_start_stays_symmetric():
+    from course_nn.data import make_moons
+
+    X, y = make_moons(200, noise=0.1, rng=np.random.default_rng(0))
+    for value in (0.0, 0.5):
+        r = np.random.default_rng(1)
+        fill = lambda shape, rng=None, v=value: init.constant(shape, v)  # noqa: E731
+        model = nn.Sequential(nn.Linear(2, 16, rng=r, init=fill), nn.Tanh(),
+                              nn.Linear(16, 2, rng=r, init=fill))
+        loss_fn, opt = nn.CrossEntropyLoss(), nn.optim.SGD(model.parameters(), lr=0.5)
+        for _ in range(100):
+            opt.zero_grad()
+            loss_fn(model(X), y)
+            model.backward(loss_fn.backward())
+            opt.step()
+        W1 = model[0].weight.data
+        assert np.abs(W1 - W1[:1]).max() == 0.0
+        assert np.abs(model[2].weight.data - model[2].weight.data[:, :1]).max() == 0.0
+    assert loss_fn(model(X), y) < math.log(2)  # the 0.5 start learns, as one unit
