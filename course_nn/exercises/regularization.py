@@ -1,1 +1,160 @@
-"""Exercises of this chapter (see course_nn.exercises)."""
+"""Chapter 12 exercises: generalization and regularization.
+
+regularization.l2_penalty_grad       d/dw of lam * sum(w^2), i.e. 2 lam w (course_nn.L2Penalty)
+regularization.dropout_forward       inverted dropout with a given keep-mask: x * mask / (1 - p)
+regularization.shift_image           shift an (S, S) image by whole pixels, zero fill
+                                     (course_nn.augment.shift_images)
+regularization.early_stopping_epoch  (best epoch, last epoch run) for a list of validation
+                                     losses and a patience, as course_nn.train.fit decides
+
+Fixed cases hold the traps: lam = 0, p = 0 (no scaling), shifts by 0, by more than the image
+and along one axis only, ties in the validation loss, a patience that is never exhausted.
+"""
+
+import numpy as np
+
+from .. import optim
+from ..augment import shift_images
+from ..linear import Linear
+from ..regularization import L2Penalty
+from ..train import fit
+from . import Exercise, register
+
+
+def _l2_penalty_grad(w, lam):
+    return L2Penalty(lam).gradient(w)
+
+
+def _dropout_forward(x, p, mask):
+    # what course_nn.Dropout computes in training mode, given the kept entries (mask True)
+    return x * mask / (1.0 - p)
+
+
+def _shift_image(img, dx, dy):
+    return shift_images(img[None], dx, dy)[0]
+
+
+class _ScriptedLoss:
+    """A loss whose value on the validation set is read from a script, one value per epoch.
+
+    It lets the reference of ``early_stopping_epoch`` be ``course_nn.train.fit`` itself:
+    the training set has one sample and the validation set two, which is how the two calls
+    per epoch are told apart. The gradient is zero, so nothing else matters.
+    """
+
+    def __init__(self, val_losses):
+        self.val_losses = [float(v) for v in val_losses]
+        self.epoch = 0
+        self._n = 1
+
+    def __call__(self, pred, target):
+        self._n = len(pred)
+        if self._n == 2:                      # the validation pass of this epoch
+            value = self.val_losses[self.epoch]
+            self.epoch += 1
+            return value
+        return 0.0
+
+    def backward(self):
+        return np.zeros((self._n, 1))
+
+
+def _early_stopping_epoch(val_losses, patience):
+    """Replay ``val_losses`` through course_nn.train.fit(patience=...): (best_epoch, last_epoch)."""
+    losses = list(val_losses)
+    model = Linear(1, 1, rng=np.random.default_rng(0))
+    history = fit(model, _ScriptedLoss(losses), optim.SGD(model.parameters(), lr=0.1),
+                  (np.zeros((1, 1)), np.zeros((1, 1))), (np.zeros((2, 1)), np.zeros((2, 1))),
+                  epochs=len(losses), batch_size=1, rng=np.random.default_rng(0),
+                  patience=int(patience), progress=False)
+    return int(history.best_epoch), history.epochs - 1
+
+
+def _random_l2(rng):
+    shape = (int(rng.integers(1, 5)), int(rng.integers(1, 6)))
+    return rng.standard_normal(shape), float(rng.choice([1e-4, 0.01, 0.5, 3.0]))
+
+
+def _random_dropout(rng):
+    shape = (int(rng.integers(1, 6)), int(rng.integers(1, 7)))
+    p = float(rng.choice([0.1, 0.25, 0.5, 0.8]))
+    return rng.standard_normal(shape), p, rng.random(shape) >= p
+
+
+def _random_shift(rng):
+    side = int(rng.choice([3, 5, 8]))
+    return rng.random((side, side)), int(rng.integers(-3, 4)), int(rng.integers(-3, 4))
+
+
+def _random_losses(rng):
+    n = int(rng.integers(3, 30))
+    # a noisy U: falls, then rises, with repeats so that ties happen
+    t = np.arange(n)
+    curve = (t - rng.integers(0, n)) ** 2 / n + rng.integers(0, 3, size=n)
+    return [float(v) for v in np.round(curve, 1)], int(rng.integers(1, 6))
+
+
+_DIGIT = np.array([[0, 0, 5, 13, 9, 1, 0, 0],
+                   [0, 0, 13, 15, 10, 15, 5, 0],
+                   [0, 3, 15, 2, 0, 11, 8, 0],
+                   [0, 4, 12, 0, 0, 8, 8, 0],
+                   [0, 5, 8, 0, 0, 9, 8, 0],
+                   [0, 4, 11, 0, 1, 12, 7, 0],
+                   [0, 2, 14, 5, 10, 12, 0, 0],
+                   [0, 0, 6, 13, 10, 0, 0, 0]], dtype=float) / 16.0   # the first digit, a 0
+
+
+register(Exercise(
+    id="regularization.l2_penalty_grad",
+    reference=_l2_penalty_grad,
+    fixed=[
+        (np.array([[0.5, -1.0], [2.0, 0.0]]), 0.1),
+        (np.array([[1.0, 2.0, 3.0]]), 0.0),                  # lam = 0: no penalty, zero gradient
+        (np.array([[-0.3], [0.7]]), 1.0),
+    ],
+    random=_random_l2,
+    arg_names=("w", "lam"),
+))
+
+register(Exercise(
+    id="regularization.dropout_forward",
+    reference=_dropout_forward,
+    fixed=[
+        (np.array([[1.0, 2.0, 3.0, 4.0]]), 0.5, np.array([[True, False, True, False]])),
+        (np.array([[1.0, -1.0], [2.0, 0.5]]), 0.0, np.ones((2, 2), dtype=bool)),   # p = 0
+        (np.ones((2, 3)), 0.25, np.array([[True, True, False], [True, True, True]])),
+        (np.array([[0.2, -0.4, 1.5]]), 0.8, np.array([[False, True, False]])),
+    ],
+    random=_random_dropout,
+    arg_names=("x", "p", "mask"),
+))
+
+register(Exercise(
+    id="regularization.shift_image",
+    reference=_shift_image,
+    fixed=[
+        (_DIGIT, 1, 0),                       # one pixel to the right
+        (_DIGIT, 0, -1),                      # one pixel up
+        (_DIGIT, -2, 1),                      # two left, one down
+        (_DIGIT, 0, 0),                       # no shift: the same image
+        (np.arange(9.0).reshape(3, 3) + 1, 3, 0),     # shifted out entirely: all zeros
+        (np.arange(9.0).reshape(3, 3) + 1, 1, 1),
+    ],
+    random=_random_shift,
+    arg_names=("img", "dx", "dy"),
+))
+
+register(Exercise(
+    id="regularization.early_stopping_epoch",
+    reference=_early_stopping_epoch,
+    fixed=[
+        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.2], 2),          # best 2, stops after 2 worse epochs
+        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.2], 10),         # patience never exhausted
+        ([0.5, 0.5, 0.5, 0.5], 3),                          # ties are not improvements
+        ([0.9, 0.6, 0.6, 0.4, 0.6, 0.6, 0.6], 3),
+        ([0.3, 0.4, 0.2, 0.5, 0.6], 1),                     # patience 1
+        ([2.0, 1.0, 0.5, 0.25], 1),                         # always improving
+    ],
+    random=_random_losses,
+    arg_names=("val_losses", "patience"),
+))
