@@ -27,5 +27,6 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 rm -rf _build
-"$(dirname "$py")/jupyter-book" build . -W --keep-going
+# one BLAS thread: the notebooks' matrices are small, and extra threads only compete
+OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$(dirname "$py")/jupyter-book" build . -W --keep-going
 echo "setup: website built: open _build/html/index.html"
