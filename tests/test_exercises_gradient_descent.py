@@ -1,0 +1,266 @@
+"""Chapter 6 (gradient descent): every exercise checker accepts a plain-numpy solution and
+rejects the wrong answers a learner is likely to write (a plus sign, n // batch_size for every
+case, batches without shuffling, 2 / the largest diagonal entry, ...)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+GD_IDS = ("gradient_descent.gd_step", "gradient_descent.steps_per_epoch",
+          "gradient_descent.minibatch_indices", "gradient_descent.max_stable_lr")
+
+
+def _evaluate(exercise_id, fn):
+    with np.errstate(all="ignore"):
+        return evaluate(exercise_id, fn)
+
+
+# --- plain-numpy solutions, as a learner would write them ---------------------------------
+
+def gd_step(w, grad, lr):
+    return w - lr * grad
+
+
+def steps_per_epoch(n, batch_size, drop_last):
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+
+def minibatch_indices(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def max_stable_lr(H):
+    return 2.0 / np.linalg.eigvalsh(H).max()
+
+
+SOLUTIONS = {
+    "gradient_descent.gd_step": gd_step,
+    "gradient_descent.steps_per_epoch": steps_per_epoch,
+    "gradient_descent.minibatch_indices": minibatch_indices,
+    "gradient_descent.max_stable_lr": max_stable_lr,
+}
+
+
+def test_exercises_are_registered():
+    table = exercises()
+    for exercise_id in GD_IDS:
+        assert exercise_id in table
+
+
+@pytest.mark.parametrize("exercise_id", GD_IDS)
+def test_solution_passes(exercise_id):
+    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", GD_IDS)
+def test_reference_passes(exercise_id):
+    result = _evaluate(exercise_id, exercises()[exercise_id].reference)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("exercise_id", GD_IDS)
+def test_not_attempted(exercise_id):
+    def fn(*args):
+        raise NotImplementedError
+
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed and "not attempted" in result.message
+
+
+def test_alternative_correct_answers_pass():
+    # np.ceil returns a float; an integral float is accepted
+    assert _evaluate("gradient_descent.steps_per_epoch",
+                     lambda n, b, d: n // b if d else np.ceil(n / b)).passed
+    # -(-n // b) is ceil division
+    assert _evaluate("gradient_descent.steps_per_epoch",
+                     lambda n, b, d: n // b if d else -(-n // b)).passed
+    # a tuple of batches, or np.array_split at multiples of batch_size
+    assert _evaluate("gradient_descent.minibatch_indices",
+                     lambda n, b, rng: tuple(minibatch_indices(n, b, rng))).passed
+    assert _evaluate("gradient_descent.minibatch_indices",
+                     lambda n, b, rng: np.split(rng.permutation(n), range(b, n, b))).passed
+    # the in-place update, returning w
+    def in_place(w, grad, lr):
+        w -= lr * grad
+        return w
+    assert _evaluate("gradient_descent.gd_step", in_place).passed
+    # eigvals of a symmetric matrix (complex dtype with zero imaginary part avoided by .real)
+    assert _evaluate("gradient_descent.max_stable_lr",
+                     lambda H: 2.0 / np.linalg.eigvals(H).real.max()).passed
+
+
+# --- wrong answers ----------------------------------------------------------------------
+
+def _no_shuffle(n, b, rng):
+    order = np.arange(n)
+    return [order[i:i + b] for i in range(0, n, b)]
+
+
+def _drops_last(n, b, rng):
+    order = rng.permutation(n)
+    return [order[i:i + b] for i in range(0, n - n % b, b)]
+
+
+def _with_replacement(n, b, rng):
+    order = rng.integers(0, n, size=n)
+    return [order[i:i + b] for i in range(0, n, b)]
+
+
+def _array_split_even(n, b, rng):
+    return np.array_split(rng.permutation(n), math.ceil(n / b))
+
+
+def _float_indices(n, b, rng):
+    return [x.astype(float) for x in minibatch_indices(n, b, rng)]
+
+
+def _in_place_no_return(w, grad, lr):
+    w -= lr * grad
+
+
+WRONG = {
+    "gradient_descent.gd_step": {
+        "plus sign (ascent)": lambda w, g, lr: w + lr * g,
+        "forgets the learning rate": lambda w, g, lr: w - g,
+        "returns the update, not the new w": lambda w, g, lr: lr * g,
+        "squares the gradient": lambda w, g, lr: w - lr * g**2,
+        "in place, returns None": _in_place_no_return,
+    },
+    "gradient_descent.steps_per_epoch": {
+        "always n // batch_size": lambda n, b, d: n // b,
+        "always ceil": lambda n, b, d: math.ceil(n / b),
+        "drop_last flipped": lambda n, b, d: math.ceil(n / b) if d else n // b,
+        "n // b + 1": lambda n, b, d: n // b if d else n // b + 1,
+        "counts samples, not updates": lambda n, b, d: n,
+    },
+    "gradient_descent.minibatch_indices": {
+        "no shuffling": _no_shuffle,
+        "drops the last partial batch": _drops_last,
+        "sampling with replacement": _with_replacement,
+        "array_split into equal-ish parts": _array_split_even,
+        "float indices": _float_indices,
+        "one flat array, not batches": lambda n, b, rng: rng.permutation(n),
+    },
+    "gradient_descent.max_stable_lr": {
+        "1 / lam_max": lambda H: 1.0 / np.linalg.eigvalsh(H).max(),
+        "2 / lam_min": lambda H: 2.0 / np.linalg.eigvalsh(H).min(),
+        "2 / largest diagonal entry": lambda H: 2.0 / np.diag(H).max(),
+        "2 / trace": lambda H: 2.0 / np.trace(H),
+        "2 / (lam_min + lam_max) (the fastest, not the largest)":
+            lambda H: 2.0 / (np.linalg.eigvalsh(H).min() + np.linalg.eigvalsh(H).max()),
+    },
+}
+
+WRONG_CASES = [(eid, name, fn) for eid, table in WRONG.items() for name, fn in table.items()]
+
+
+@pytest.mark.parametrize("exercise_id,name,fn", WRONG_CASES,
+                         ids=[f"{eid}:{name}" for eid, name, _ in WRONG_CASES])
+def test_wrong_answer_rejected(exercise_id, name, fn):
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer: {name}"
+    assert "wrong answer" in result.message or "raised" in result.message
+
+
+def test_failure_messages_are_readable():
+    msg = _evaluate("gradient_descent.minibatch_indices", _no_shuffle).message
+    assert "shuffle" in msg and "np.random.default_rng(" in msg and " at 0x" not in msg
+    msg = _evaluate("gradient_descent.steps_per_epoch", lambda n, b, d: n // b).message
+    assert "n = 1000, batch_size = 32, drop_last = False" in msg and "expected 32" in msg
+    msg = _evaluate("gradient_descent.max_stable_lr", lambda H: 2.0 / np.diag(H).max()).message
+    assert "H = [[ 5.75" in msg  # the rotated valley, the first case a diagonal shortcut fails
+
+
+# --- the numbers book/06_gradient_descent.ipynb prints, pinned independently ---------------
+
+def test_parabola_step_counts():
+    """w <- (1 - lr * lam) w on f = 2 w^2: steps to |w| < 1e-6, by plain iteration."""
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    lam = 4.0
+    counts = {}
+    for lr in (0.005, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.49):
+        w, k = 1.0, 0
+        while abs(w) >= 1e-6:
+            w, k = (1 - lr * lam) * w, k + 1
+        assert k == math.ceil(math.log(1e-6) / math.log(abs(1 - lr * lam)))
+        path = surfaces.run_optimizer(SGD, [1.0], k, surface=surfaces.Quadratic([[lam]]), lr=lr)
+        assert abs(path[-1, 0]) < 1e-6 <= abs(path[-2, 0])
+        counts[lr] = k
+    assert (counts[0.005], counts[0.01], counts[0.2], counts[0.3]) == (684, 339, 9, 9)
+
+
+def test_valley_threshold_and_rates():
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    valley = surfaces.ill_conditioned(1.0, 20.0)
+    off = -19 * math.sqrt(3) / 4          # (1 - 20) cos 30 sin 30
+    np.testing.assert_allclose(valley.H, [[5.75, off], [off, 15.25]], rtol=1e-12)
+    assert valley.max_stable_lr() == pytest.approx(0.1)
+    for lr, expected in ((0.0995, 0.99), (0.1005, 1.01), (0.05, 0.95), (0.0952380952, 19 / 21)):
+        path = surfaces.run_optimizer(SGD, valley.start, 300, surface=valley, lr=lr)
+        dist = np.linalg.norm(path, axis=1)
+        assert (dist[-1] / dist[-21]) ** (1 / 20) == pytest.approx(expected, abs=1e-3)
+
+
+def _regression_data():
+    data_rng = np.random.default_rng(0)
+    n, d = 1000, 5
+    X = data_rng.standard_normal((n, d)) * np.array([1.0, 1.0, 0.5, 2.0, 0.3]) + 0.5
+    w, b = data_rng.standard_normal(d), 0.7
+    y = (X @ w + b + 0.5 * data_rng.standard_normal(n))[:, None]
+    return np.c_[X, np.ones(n)], y
+
+
+def test_regression_threshold_in_plain_numpy():
+    Xa, y = _regression_data()
+    H = 2 * Xa.T @ Xa / len(Xa)
+    thr = 2 / np.linalg.eigvalsh(H).max()
+    assert thr == pytest.approx(0.2263, abs=1e-4)
+    theta_star = np.linalg.lstsq(Xa, y, rcond=None)[0]
+    loss_star = np.mean((Xa @ theta_star - y) ** 2)
+    for factor, converges in ((0.95, True), (1.05, False)):
+        theta = np.zeros((6, 1))
+        for _ in range(200):
+            theta -= factor * thr * 2 * Xa.T @ (Xa @ theta - y) / len(Xa)
+        loss = np.mean((Xa @ theta - y) ** 2)
+        assert (loss < loss_star * 1.001) == converges
+
+
+def test_double_well_minima_and_jump():
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    well = surfaces.DoubleWell(0.3)
+    np.testing.assert_allclose(well.minima, [-1.0356, 0.9601], atol=1e-4)
+    np.testing.assert_allclose(well.value(well.minima[:, None]), [-0.3054, 0.2941], atol=1e-4)
+    # the first step with lr 0.2 from -1.6 crosses the barrier near w = 0.08
+    assert -1.6 - 0.2 * (4 * (-1.6) ** 3 - 4 * (-1.6) + 0.3) == pytest.approx(0.3368)
+    for lr, end in ((0.02, well.minima[0]), (0.05, well.minima[0]), (0.2, well.minima[1])):
+        assert surfaces.run_optimizer(SGD, [-1.6], 300, surface=well, lr=lr)[-1, 0] == pytest.approx(end)
+
+
+def test_iterations_per_epoch_of_the_chapter():
+    assert steps_per_epoch(1000, 32, False) == 32 and steps_per_epoch(1000, 32, True) == 31
+    assert 3 * steps_per_epoch(1000, 32, False) == 96
+
+
+def test_minibatch_noise_formula_by_enumeration():
+    """E|g_B - g|^2 over all batches of size B drawn without replacement = s2/B (N-B)/(N-1)."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(0)
+    g_each = rng.standard_normal((7, 3))
+    g = g_each.mean(axis=0)
+    s2 = np.mean(np.sum((g_each - g) ** 2, axis=1))
+    for B in range(1, 8):
+        devs = [np.sum((g_each[list(c)].mean(axis=0) - g) ** 2) for c in combinations(range(7), B)]
+        assert np.mean(devs) == pytest.approx(s2 / B * (7 - B) / 6, abs=1e-12)

@@ -1,0 +1,318 @@
+"""Chapter 7 (optimizers): every exercise checker accepts a plain-numpy solution and rejects
+the typical wrong answers (no bias correction, v updated with g instead of g^2, momentum with
+the wrong sign, eps inside the square root, state not accumulated, ...)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+OPT_IDS = ("optimizers.momentum_step", "optimizers.adagrad_step", "optimizers.rmsprop_step",
+           "optimizers.adam_step")
+
+
+def _evaluate(exercise_id, fn):
+    with np.errstate(all="ignore"):
+        return evaluate(exercise_id, fn)
+
+
+# --- plain-numpy solutions, as a learner would write them ---------------------------------
+
+def momentum_step(w, v, grad, lr, beta):
+    v = beta * v + grad
+    return w - lr * v, v
+
+
+def adagrad_step(w, G, grad, lr, eps):
+    G = G + grad**2
+    return w - lr * grad / (np.sqrt(G) + eps), G
+
+
+def rmsprop_step(w, s, grad, lr, alpha, eps):
+    s = alpha * s + (1 - alpha) * grad**2
+    return w - lr * grad / (np.sqrt(s) + eps), s
+
+
+def adam_step(w, m, v, grad, t, lr, b1, b2, eps):
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * grad**2
+    m_hat = m / (1 - b1**t)
+    v_hat = v / (1 - b2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+SOLUTIONS = {
+    "optimizers.momentum_step": momentum_step,
+    "optimizers.adagrad_step": adagrad_step,
+    "optimizers.rmsprop_step": rmsprop_step,
+    "optimizers.adam_step": adam_step,
+}
+
+
+def test_exercises_are_registered():
+    table = exercises()
+    for exercise_id in OPT_IDS:
+        assert exercise_id in table
+
+
+@pytest.mark.parametrize("exercise_id", OPT_IDS)
+def test_solution_passes(exercise_id):
+    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", OPT_IDS)
+def test_not_attempted(exercise_id):
+    def fn(*args):
+        raise NotImplementedError
+
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed and "not attempted" in result.message
+
+
+def test_list_results_and_in_place_updates_are_accepted():
+    assert _evaluate("optimizers.momentum_step",
+                     lambda w, v, g, lr, b: list(momentum_step(w, v, g, lr, b))).passed
+
+    def in_place(w, m, v, grad, t, lr, b1, b2, eps):
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        return w, m, v
+
+    assert _evaluate("optimizers.adam_step", in_place).passed
+
+
+def test_pytorch_form_of_the_adam_denominator_is_accepted():
+    """torch divides sqrt(v) by sqrt(1 - b2^t) before adding eps: the same formula."""
+    def torch_form(w, m, v, grad, t, lr, b1, b2, eps):
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad**2
+        step = lr / (1 - b1**t)
+        return w - step * m / (np.sqrt(v) / np.sqrt(1 - b2**t) + eps), m, v
+
+    assert _evaluate("optimizers.adam_step", torch_form).passed
+
+
+# --- wrong answers ----------------------------------------------------------------------
+
+def _adam(w, m, v, grad, t, lr, b1, b2, eps, *, correct=True, square=True, t_shift=0,
+          eps_inside=False, return_hats=False, v_first=False):
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * (grad**2 if square else grad)
+    tt = t + t_shift
+    m_hat = m / (1 - b1**tt) if correct else m
+    v_hat = v / (1 - b2**tt) if correct else v
+    denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+    w = w - lr * m_hat / denom
+    if return_hats:
+        return w, m_hat, v_hat
+    if v_first:
+        return w, v, m
+    return w, m, v
+
+
+WRONG = {
+    "optimizers.momentum_step": {
+        "momentum sign wrong (w + lr v)":
+            lambda w, v, g, lr, b: (w + lr * (b * v + g), b * v + g),
+        "v = beta v - g":
+            lambda w, v, g, lr, b: (w + lr * (b * v - g), b * v - g),
+        "dampened: v = beta v + (1 - beta) g":
+            lambda w, v, g, lr, b: (w - lr * (b * v + (1 - b) * g), b * v + (1 - b) * g),
+        "updates w with the old v":
+            lambda w, v, g, lr, b: (w - lr * v, b * v + g),
+        "heavy-ball form v = beta v - lr g (returns a different v)":
+            lambda w, v, g, lr, b: (w + (b * v - lr * g), b * v - lr * g),
+        "no momentum at all": lambda w, v, g, lr, b: (w - lr * g, g),
+    },
+    "optimizers.adagrad_step": {
+        "G replaced, not accumulated":
+            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(g**2) + eps), g**2),
+        "G accumulates g, not g^2":
+            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(G + g) + eps), G + g),
+        "no square root":
+            lambda w, G, g, lr, eps: (w - lr * g / (G + g**2 + eps), G + g**2),
+        "eps inside the square root":
+            lambda w, G, g, lr, eps: (w - lr * g / np.sqrt(G + g**2 + eps), G + g**2),
+        "old G in the denominator":
+            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(G) + eps), G + g**2),
+    },
+    "optimizers.rmsprop_step": {
+        "s updated with g, not g^2":
+            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt(a * s + (1 - a) * g) + eps),
+                                         a * s + (1 - a) * g),
+        "no (1 - alpha) factor":
+            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt(a * s + g**2) + eps), a * s + g**2),
+        "alpha on the wrong term":
+            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt((1 - a) * s + a * g**2) + eps),
+                                         (1 - a) * s + a * g**2),
+        "eps inside the square root":
+            lambda w, s, g, lr, a, eps: (w - lr * g / np.sqrt(a * s + (1 - a) * g**2 + eps),
+                                         a * s + (1 - a) * g**2),
+        "Adam-style bias correction added":
+            lambda w, s, g, lr, a, eps: (
+                w - lr * g / (np.sqrt((a * s + (1 - a) * g**2) / (1 - a)) + eps),
+                a * s + (1 - a) * g**2),
+    },
+    "optimizers.adam_step": {
+        "no bias correction": lambda *a: _adam(*a, correct=False),
+        "v updated with g, not g^2": lambda *a: _adam(*a, square=False),
+        "bias correction with t - 1": lambda *a: _adam(*a, t_shift=-1),
+        "bias correction with t + 1": lambda *a: _adam(*a, t_shift=1),
+        "eps inside the square root": lambda *a: _adam(*a, eps_inside=True),
+        "returns the corrected m_hat, v_hat as state": lambda *a: _adam(*a, return_hats=True),
+        "returns (w, v, m)": lambda *a: _adam(*a, v_first=True),
+    },
+}
+
+WRONG_CASES = [(eid, name, fn) for eid, table in WRONG.items() for name, fn in table.items()]
+
+
+@pytest.mark.parametrize("exercise_id,name,fn", WRONG_CASES,
+                         ids=[f"{eid}:{name}" for eid, name, _ in WRONG_CASES])
+def test_wrong_answer_rejected(exercise_id, name, fn):
+    result = _evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer: {name}"
+    assert "wrong answer" in result.message or "raised" in result.message
+
+
+def test_missing_bias_correction_fails_on_the_first_step():
+    msg = _evaluate("optimizers.adam_step", WRONG["optimizers.adam_step"]["no bias correction"]).message
+    assert "t = 1" in msg
+
+
+def test_eps_placement_fails_on_tiny_gradients():
+    msg = _evaluate("optimizers.rmsprop_step",
+                    WRONG["optimizers.rmsprop_step"]["eps inside the square root"]).message
+    assert "grad = [ 1.e-09, -1.e-09]" in msg
+
+
+def test_first_steps_by_hand():
+    """The exercise's fixed first cases, by hand: the numbers the chapter quotes."""
+    w, v = momentum_step(np.array([1.0]), np.array([2.0]), np.array([2.0]), 0.1, 0.9)
+    np.testing.assert_allclose(v, [3.8])
+    np.testing.assert_allclose(w, [1.0 - 0.38])
+    # Adam's first step from zero state moves by lr * g / (|g| + eps / ...) ~ lr
+    w, m, v = adam_step(np.array([1.0]), np.zeros(1), np.zeros(1), np.array([2.0]), 1, 0.1, 0.9, 0.999, 1e-8)
+    np.testing.assert_allclose(w, [0.9], atol=1e-8)
+    np.testing.assert_allclose(m, [0.2])
+    np.testing.assert_allclose(v, [0.004])
+    # RMSProp's first step from zero state: lr / sqrt(1 - alpha) = 10 lr for alpha = 0.99
+    w, s = rmsprop_step(np.array([1.0]), np.zeros(1), np.array([2.0]), 0.01, 0.99, 1e-8)
+    np.testing.assert_allclose(w, [1.0 - 0.1], atol=1e-8)
+
+
+# --- the numbers book/07_optimizers.ipynb prints, pinned independently ---------------------
+
+def test_momentum_step_lengths_under_a_constant_gradient():
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    for beta in (0.5, 0.9, 0.99):
+        path = surfaces.run_optimizer(SGD, [0.0], 400, surface=lambda w: np.ones(1), lr=1.0, momentum=beta)
+        v, expected = 0.0, []
+        for _ in range(400):
+            v = beta * v + 1.0
+            expected.append(v)
+        np.testing.assert_allclose(-np.diff(path[:, 0]), expected, rtol=1e-12)
+
+
+def test_heavy_ball_equals_pytorch_momentum():
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    rb = surfaces.Rosenbrock()
+    path = surfaces.run_optimizer(SGD, rb.start, 50, surface=rb, lr=1e-3, momentum=0.9)
+    w_prev = w = rb.start.copy()
+    for t in range(50):
+        w, w_prev = w - 1e-3 * rb.grad(w) + 0.9 * (w - w_prev), w
+        np.testing.assert_allclose(path[t + 1], w, rtol=1e-12, atol=1e-12)
+
+
+def test_tuned_heavy_ball_scales_with_root_kappa():
+    """Steps to shrink the error 1e6-fold: GD ~ kappa, tuned heavy ball ~ sqrt(kappa)."""
+    from course_nn import surfaces
+    from course_nn.optim import SGD
+
+    def count(kappa, **kw):
+        q = surfaces.ill_conditioned(1.0, kappa)
+        d0 = np.linalg.norm(q.start)
+        path = surfaces.run_optimizer(SGD, q.start, 20000, surface=q,
+                                      stop=lambda w: np.linalg.norm(w) < 1e-6 * d0, **kw)
+        return surfaces.steps_to_reach(np.linalg.norm(path, axis=1), 1e-6 * d0)
+
+    for kappa in (10, 1000):
+        q = surfaces.ill_conditioned(1.0, kappa)
+        gd = count(kappa, lr=q.best_lr())
+        rate = (kappa - 1) / (kappa + 1)
+        assert abs(gd - math.log(1e-6) / math.log(rate)) < 0.05 * gd + 3
+        hb = count(kappa, lr=4 / (np.sqrt(kappa) + 1) ** 2,
+                   momentum=((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2)
+        assert hb < gd
+    assert count(1000, lr=surfaces.ill_conditioned(1.0, 1000).best_lr()) == 6908
+
+
+def test_adagrad_and_rmsprop_constant_gradient_steps():
+    from course_nn import surfaces
+    from course_nn.optim import AdaGrad, RMSProp
+
+    t = np.arange(1, 201)
+    for cls, expected in ((AdaGrad, 1 / np.sqrt(t)), (RMSProp, 1 / np.sqrt(1 - 0.99**t))):
+        path = surfaces.run_optimizer(cls, [0.0], 200, surface=lambda w: np.ones(1), lr=1e-3)
+        np.testing.assert_allclose(-np.diff(path[:, 0]) / 1e-3, expected, rtol=1e-6)
+    assert 1 / math.sqrt(1 - 0.99) == pytest.approx(10.0)      # RMSProp's first step: 10 lr
+
+
+def test_adam_bias_correction_numbers():
+    t = np.arange(1, 3001)
+    uncorrected = (1 - 0.9**t) / np.sqrt(1 - 0.999**t)
+    assert uncorrected[0] == pytest.approx(0.1 / math.sqrt(0.001))      # 3.1623
+    assert int(np.argmax(uncorrected)) + 1 == 12
+    assert uncorrected.max() == pytest.approx(6.5685, abs=1e-4)
+    assert uncorrected[999] == pytest.approx(1.2576, abs=1e-4)
+    from course_nn import surfaces
+    from course_nn.optim import Adam
+
+    path = surfaces.run_optimizer(Adam, [0.0], 100, surface=lambda w: np.ones(1), lr=1e-3)
+    np.testing.assert_allclose(-np.diff(path[:, 0]), 1e-3, rtol=1e-5)
+
+
+def test_adam_is_scale_invariant_and_gd_is_not():
+    from course_nn import surfaces
+    from course_nn.optim import SGD, Adam
+
+    rb = surfaces.Rosenbrock()
+    a = surfaces.run_optimizer(Adam, rb.start, 500, surface=rb, lr=0.05)
+    b = surfaces.run_optimizer(Adam, rb.start, 500, surface=lambda w: 1000 * rb.grad(w), lr=0.05)
+    assert np.abs(a - b).max() < 1e-6
+    assert len(surfaces.run_optimizer(SGD, rb.start, 500, surface=lambda w: 1000 * rb.grad(w), lr=1e-3)) < 501
+
+
+def test_saddle_escape_steps():
+    """GD multiplies y by 1.1 per step at lr 0.05: escape after ceil(ln(1/y0) / ln 1.1) steps."""
+    from course_nn import surfaces
+    from course_nn.optim import SGD, Adam
+
+    sd = surfaces.Saddle()
+    for y0, expected in ((1e-2, 49), (1e-4, 97), (1e-6, 145), (1e-8, 194)):
+        assert math.ceil(math.log(1 / y0) / math.log(1.1)) == expected
+        path = surfaces.run_optimizer(SGD, [1.5, y0], 300, surface=sd, lr=0.05)
+        assert surfaces.escape_step(path) == expected
+        adam = surfaces.run_optimizer(Adam, [1.5, y0], 300, surface=sd, lr=0.05)
+        assert surfaces.escape_step(adam) in (20, 21)
+
+
+def test_adagrad_first_step_is_lr_per_coordinate():
+    from course_nn import surfaces
+    from course_nn.optim import AdaGrad
+
+    aligned = surfaces.ill_conditioned(1.0, 20.0, angle=0.0)
+    np.testing.assert_allclose(aligned.grad(aligned.start), [-1.5, 20.0], atol=1e-12)
+    path = surfaces.run_optimizer(AdaGrad, aligned.start, 1, surface=aligned, lr=0.05)
+    np.testing.assert_allclose(path[1] - path[0], [0.05, -0.05], rtol=1e-9)
