@@ -10,6 +10,7 @@ Each chapter's exercises live in a module of this package and are registered wit
 ``register(Exercise(...))``.
 """
 
+import copy
 from dataclasses import dataclass, field
 from importlib import import_module
 
@@ -140,9 +141,10 @@ def evaluate(exercise_id, fn):
     for args in ex.cases():
         n += 1
         shown = ", ".join(f"{name} = {_format(a)}" for name, a in zip(ex.arg_names, args))
-        copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-        expected = ex.reference(*copies)
-        copies = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        # deep copies: neither side can alter the other's inputs, and a Generator argument
+        # gives the reference and the learner the same random stream
+        expected = ex.reference(*copy.deepcopy(args))
+        copies = copy.deepcopy(args)
         try:
             with np.errstate(all="ignore"):  # an overflow is judged by the result, not a warning
                 got = fn(*copies)
