@@ -28,7 +28,6 @@ CHAPTER_MODULES = (
     "initialization",
     "training",
     "regularization",
-    "cnn",
     "rnn",
 )
 
