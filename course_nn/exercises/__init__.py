@@ -28,7 +28,9 @@ CHAPTER_MODULES = (
     "initialization",
     "training",
     "regularization",
+    "cnn",
     "rnn",
+    "playground",
 )
 
 

@@ -1,1 +1,285 @@
-"""Exercises of this chapter (see course_nn.exercises)."""
+"""Exercises of chapters 15-17, sequence data, RNNs and BPTT, LSTM and GRU (ids "rnn.<name>").
+
+Chapter 15: make_windows, one_hot, pad_sequences (references from course_nn.sequences).
+Chapter 16: rnn_step, param_count, tanh_step_backward (references from course_nn.RNN).
+Chapter 17: lstm_cell_step, gru_step, forget_gate_grad (references from course_nn.LSTM/GRU:
+a single step through the layer with T = 1).
+
+The fixed cases hold the inputs a plausible wrong answer gets wrong: D != H (a transposed
+weight fails with a shape error or a wrong value), non-symmetric W_hh, different b_ih and
+b_hh (a missing bias_hh), nonzero c_prev and h_prev of different sizes (h_prev used where
+c_prev belongs), ids whose largest value is below vocab_size - 1, sequences longer than the
+padded length.
+"""
+
+import numpy as np
+
+from ..recurrent import GRU, LSTM, RNN
+from ..sequences import make_windows, one_hot, pad_sequences
+from . import Exercise, register
+
+CELL_CLASSES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
+
+
+def _layer(cls, W_ih, W_hh, b_ih, b_hh):
+    """A course_nn recurrent layer holding the given parameters."""
+    W_ih, W_hh = np.asarray(W_ih, dtype=float), np.asarray(W_hh, dtype=float)
+    layer = cls(W_ih.shape[1], W_hh.shape[1])
+    layer.weight_ih.data[...] = W_ih
+    layer.weight_hh.data[...] = W_hh
+    layer.bias_ih.data[...] = np.asarray(b_ih, dtype=float)
+    layer.bias_hh.data[...] = np.asarray(b_hh, dtype=float)
+    return layer
+
+
+def _params(rng, gates, d, h, scale=0.8):
+    return (scale * rng.standard_normal((gates * h, d)), scale * rng.standard_normal((gates * h, h)),
+            scale * rng.standard_normal(gates * h), scale * rng.standard_normal(gates * h))
+
+
+def _sizes(rng):
+    return int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 5))   # N, D, H
+
+
+# =============================================================================================
+# Chapter 15: turning sequences into arrays
+# =============================================================================================
+
+def make_windows_reference(series, width):
+    """series (T,) -> (T - width + 1, width): row i is series[i : i + width]."""
+    return make_windows(np.asarray(series), width)
+
+
+register(Exercise(
+    id="rnn.make_windows",
+    reference=make_windows_reference,
+    fixed=[
+        (np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 3),
+        (np.array([0.5, -1.0, 2.0]), 1),                  # width 1: one column
+        (np.array([0.5, -1.0, 2.0]), 3),                  # width T: a single window
+        (np.arange(10.0), 4),
+        (np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 2),
+    ],
+    random=lambda rng: (lambda t: (rng.standard_normal(t), int(rng.integers(1, t + 1))))(
+        int(rng.integers(1, 12))),
+    arg_names=("series", "width"),
+))
+
+
+def one_hot_reference(ids, vocab_size):
+    """Integer ids of any shape S -> float array S + (vocab_size,)."""
+    return one_hot(np.asarray(ids), vocab_size)
+
+
+register(Exercise(
+    id="rnn.one_hot",
+    reference=one_hot_reference,
+    fixed=[
+        (np.array([0, 2, 1]), 3),
+        (np.array([1, 1, 0]), 5),                         # vocab larger than max(ids) + 1
+        (np.array([[0, 3], [2, 2], [1, 0]]), 4),          # a batch (N, T) -> (N, T, V)
+        (np.array([4]), 6),
+        (np.array([[2, 0, 1, 1]]), 3),
+    ],
+    random=lambda rng: (lambda v: (rng.integers(0, v, size=tuple(int(s) for s in rng.integers(
+        1, 5, size=int(rng.integers(1, 3))))), v))(int(rng.integers(1, 8))),
+    arg_names=("ids", "vocab_size"),
+))
+
+
+def pad_sequences_reference(seqs, length, value):
+    """List of 1-D sequences -> (N, length): post-padding with value, cut to the first items."""
+    return pad_sequences(seqs, length, value)
+
+
+def _pad_case(rng):
+    n = int(rng.integers(1, 5))
+    seqs = [rng.integers(1, 9, size=int(rng.integers(1, 8))).astype(float) for _ in range(n)]
+    return seqs, int(rng.integers(1, 8)), float(rng.integers(-2, 1))
+
+
+register(Exercise(
+    id="rnn.pad_sequences",
+    reference=pad_sequences_reference,
+    fixed=[
+        ([np.array([3.0, 1.0, 4.0]), np.array([1.0, 5.0]), np.array([9.0])], 4, 0.0),
+        ([np.array([3.0, 1.0, 4.0]), np.array([1.0, 5.0])], 3, -1.0),     # value matters
+        ([np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([7.0])], 3, 0.0),  # cut a long one
+        ([np.array([2.0, 7.0])], 2, 0.0),                                  # already the length
+        ([np.array([5.0, 6.0, 7.0]), np.array([8.0, 9.0])], 1, 0.0),
+    ],
+    random=_pad_case,
+    arg_names=("seqs", "length", "value"),
+))
+
+
+# =============================================================================================
+# Chapter 16: the recurrence and backpropagation through time
+# =============================================================================================
+
+def rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
+    """One step of course_nn.RNN: x (N, D), h (N, H) -> tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    layer = _layer(RNN, W_ih, W_hh, b_ih, b_hh)
+    out, _ = layer(np.asarray(x, dtype=float)[:, None, :], np.asarray(h, dtype=float))
+    return out[:, 0]
+
+
+def _rnn_case(rng, n=None, d=None, h=None):
+    n0, d0, h0 = _sizes(rng)
+    n, d, h = n or n0, d or d0, h or h0
+    return (rng.standard_normal((n, d)), rng.standard_normal((n, h))) + _params(rng, 1, d, h)
+
+
+_fixed_rng = np.random.default_rng(160)
+register(Exercise(
+    id="rnn.rnn_step",
+    reference=rnn_step_reference,
+    fixed=[
+        (np.array([[1.0, 0.0]]), np.array([[0.5, -0.5, 0.0]]),
+         np.array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.2]]),
+         np.array([[0.2, -0.1, 0.0], [0.3, 0.2, -0.2], [0.0, 0.4, 0.1]]),   # not symmetric
+         np.array([0.1, 0.0, -0.1]), np.array([0.0, 0.2, 0.05])),           # b_hh != b_ih
+        _rnn_case(_fixed_rng, 2, 3, 4),
+        _rnn_case(_fixed_rng, 3, 4, 2),
+        _rnn_case(_fixed_rng, 1, 1, 3),
+    ],
+    random=_rnn_case,
+    arg_names=("x", "h", "W_ih", "W_hh", "b_ih", "b_hh"),
+))
+
+
+def param_count_reference(cell, input_size, hidden_size):
+    """Trainable parameters of one course_nn / torch.nn recurrent layer (an int)."""
+    return int(CELL_CLASSES[cell](input_size, hidden_size).num_parameters())
+
+
+register(Exercise(
+    id="rnn.param_count",
+    reference=param_count_reference,
+    fixed=[("RNN", 3, 5), ("LSTM", 3, 5), ("GRU", 3, 5), ("RNN", 1, 1), ("LSTM", 10, 20),
+           ("GRU", 28, 64), ("LSTM", 100, 1)],
+    random=lambda rng: (str(rng.choice(["RNN", "LSTM", "GRU"])), int(rng.integers(1, 50)),
+                        int(rng.integers(1, 50))),
+    arg_names=("cell", "input_size", "hidden_size"),
+))
+
+
+def tanh_step_backward_reference(dh, h_new, h_prev, W_hh):
+    """Backward through h_new = tanh(z), z = ... + h_prev W_hh^T: returns (dh_prev, dW_hh).
+
+    Computed with course_nn.RNN: a layer with W_ih = I and zero biases, fed the input
+    z - h_prev W_hh^T with z = artanh(h_new), reproduces h_new from h_prev; its backward
+    returns dL/dh_prev (the state gradient) and accumulates dL/dW_hh.
+    """
+    dh, h_new, h_prev, W_hh = (np.asarray(a, dtype=float) for a in (dh, h_new, h_prev, W_hh))
+    hidden = W_hh.shape[0]
+    layer = _layer(RNN, np.eye(hidden), W_hh, np.zeros(hidden), np.zeros(hidden))
+    x = np.arctanh(h_new) - h_prev @ W_hh.T
+    layer(x[:, None, :], h_prev)
+    _, dh_prev = layer.backward(dh[:, None, :])
+    return dh_prev, layer.weight_hh.grad.copy()
+
+
+def _tanh_backward_case(rng, n=None, h=None):
+    n = n or int(rng.integers(1, 5))
+    h = h or int(rng.integers(1, 5))
+    return (rng.standard_normal((n, h)), np.tanh(rng.uniform(-2.0, 2.0, size=(n, h))),
+            np.tanh(rng.uniform(-2.0, 2.0, size=(n, h))), rng.standard_normal((h, h)))
+
+
+register(Exercise(
+    id="rnn.tanh_step_backward",
+    reference=tanh_step_backward_reference,
+    fixed=[
+        (np.array([[1.0, -2.0]]), np.array([[0.5, -0.8]]), np.array([[0.3, 0.9]]),
+         np.array([[0.5, -1.0], [2.0, 0.25]])),
+        _tanh_backward_case(np.random.default_rng(161), 3, 2),
+        _tanh_backward_case(np.random.default_rng(162), 2, 4),
+    ],
+    random=_tanh_backward_case,
+    arg_names=("dh", "h_new", "h_prev", "W_hh"),
+))
+
+
+# =============================================================================================
+# Chapter 17: LSTM and GRU
+# =============================================================================================
+
+def lstm_cell_step_reference(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    """One step of course_nn.LSTM (gates i, f, g, o stacked in that order): returns (h_new, c_new)."""
+    layer = _layer(LSTM, W_ih, W_hh, b_ih, b_hh)
+    _, (h_new, c_new) = layer(np.asarray(x, dtype=float)[:, None, :],
+                              (np.asarray(h, dtype=float), np.asarray(c, dtype=float)))
+    return h_new, c_new
+
+
+def _lstm_case(rng, n=None, d=None, h=None):
+    n0, d0, h0 = _sizes(rng)
+    n, d, h = n or n0, d or d0, h or h0
+    return (rng.standard_normal((n, d)), rng.standard_normal((n, h)), 2.0 * rng.standard_normal((n, h))) \
+        + _params(rng, 4, d, h)
+
+
+_fixed_rng = np.random.default_rng(170)
+register(Exercise(
+    id="rnn.lstm_cell_step",
+    reference=lstm_cell_step_reference,
+    fixed=[_lstm_case(_fixed_rng, 2, 3, 2), _lstm_case(_fixed_rng, 1, 2, 3),
+           _lstm_case(_fixed_rng, 3, 1, 4), _lstm_case(_fixed_rng, 2, 4, 1)],
+    random=_lstm_case,
+    arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh"),
+))
+
+
+def gru_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
+    """One step of course_nn.GRU (PyTorch's formulation, gates r, z, n): returns h_new."""
+    layer = _layer(GRU, W_ih, W_hh, b_ih, b_hh)
+    out, _ = layer(np.asarray(x, dtype=float)[:, None, :], np.asarray(h, dtype=float))
+    return out[:, 0]
+
+
+def _gru_case(rng, n=None, d=None, h=None):
+    n0, d0, h0 = _sizes(rng)
+    n, d, h = n or n0, d or d0, h or h0
+    return (rng.standard_normal((n, d)), rng.standard_normal((n, h))) + _params(rng, 3, d, h)
+
+
+_fixed_rng = np.random.default_rng(171)
+register(Exercise(
+    id="rnn.gru_step",
+    reference=gru_step_reference,
+    fixed=[_gru_case(_fixed_rng, 2, 3, 2), _gru_case(_fixed_rng, 1, 2, 3),
+           _gru_case(_fixed_rng, 3, 1, 4), _gru_case(_fixed_rng, 2, 4, 1)],
+    random=_gru_case,
+    arg_names=("x", "h", "W_ih", "W_hh", "b_ih", "b_hh"),
+))
+
+
+def forget_gate_grad_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
+    """dL/dW_hf, the forget-gate block (rows H..2H) of dL/dW_hh, for one LSTM step from
+    (h, c) when the loss reaches the step only through c_new, with dL/dc_new = dc_new.
+
+    Computed with course_nn.LSTM (T = 1): backward with a zero output gradient and the
+    state gradient (0, dc_new)."""
+    layer = _layer(LSTM, W_ih, W_hh, b_ih, b_hh)
+    h = np.asarray(h, dtype=float)
+    out, _ = layer(np.asarray(x, dtype=float)[:, None, :], (h, np.asarray(c, dtype=float)))
+    layer.backward(np.zeros_like(out), (np.zeros_like(h), np.asarray(dc_new, dtype=float)))
+    hidden = h.shape[1]
+    return layer.weight_hh.grad[hidden:2 * hidden].copy()
+
+
+def _forget_case(rng, n=None, d=None, h=None):
+    case = _lstm_case(rng, n, d, h)
+    return case + (rng.standard_normal(case[1].shape),)
+
+
+_fixed_rng = np.random.default_rng(172)
+register(Exercise(
+    id="rnn.forget_gate_grad",
+    reference=forget_gate_grad_reference,
+    fixed=[_forget_case(_fixed_rng, 2, 3, 2), _forget_case(_fixed_rng, 1, 2, 3),
+           _forget_case(_fixed_rng, 3, 1, 4), _forget_case(_fixed_rng, 4, 2, 1)],
+    random=_forget_case,
+    arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dc_new"),
+))

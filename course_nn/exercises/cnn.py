@@ -1,0 +1,347 @@
+"""Chapters 13 and 14 exercises: convolutions, pooling, and the shapes of a CNN.
+
+Chapter 13 (convolutions):
+cnn.output_size        output length along one axis for input n, kernel k, padding p, stride s
+cnn.cross_correlate    valid, stride-1 cross-correlation of one (H, W) image with a (kh, kw) kernel
+cnn.maxpool_backward   dL/dx of 2x2, stride-2 max pooling: each window's gradient to its maximum
+cnn.receptive_field    receptive field of a stack of (kernel_size, stride) layers
+
+Chapter 14 (a CNN on the digits):
+cnn.conv_params        number of parameters of Conv2d(c_in, c_out, k) with bias
+cnn.conv_output_shape  output shape (N, C_out, Ho, Wo) of a Conv2d applied to an (N, C, H, W) batch
+cnn.flatten_size       number of features after Flatten, for a stack of conv and pool layers
+
+References are course_nn's own layers and functions (Conv2d, MaxPool2d, conv_output_size,
+receptive_field); fixed cases hold the traps (floor division, asymmetric kernels that expose
+a flipped or transposed answer, ties inside a pooling window, strides that compound).
+
+The chapter-14 recipe (``digits_cnn``, ``digits_image_split``, ``train_digits_cnn``) lives
+here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
+"""
+
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..conv import Conv2d, Flatten, MaxPool2d, conv_output_size
+from ..conv import receptive_field as _receptive_field
+from ..module import Sequential
+from . import Exercise, register
+
+
+def _quiet_rng():
+    """A private generator for the reference layers, so checking never touches the package one."""
+    return np.random.default_rng(0)
+
+
+def _conv(c_in, c_out, kernel_size, stride=1, padding=0, bias=True):
+    return Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=bias,
+                  rng=_quiet_rng())
+
+
+def _compare_integer(expected, got):
+    """Accept an int or an integer-valued float equal to ``expected``; explain anything else."""
+    try:
+        value = float(got)
+    except (TypeError, ValueError):
+        return f"expected a whole number, got {type(got).__name__}"
+    if value != int(expected):
+        return f"expected {int(expected)}, got {got!r}"
+    return None
+
+
+def _compare_shape(expected, got):
+    """Accept a tuple or list of whole numbers equal to the expected shape."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        return f"expected a tuple of {len(expected)} whole numbers {expected}, got {got!r}"
+    for axis, (e, g) in enumerate(zip(expected, got)):
+        reason = _compare_integer(e, g)
+        if reason:
+            return f"axis {axis}: {reason} (expected shape {expected}, got {tuple(got)})"
+    return None
+
+
+# --- chapter 13 -----------------------------------------------------------------------------
+
+def _output_size(n, k, p, s):
+    return conv_output_size(n, k, s, p)
+
+
+def _random_output_size(rng):
+    k = int(rng.integers(1, 8))
+    p = int(rng.integers(0, 4))
+    s = int(rng.integers(1, 5))
+    n = int(rng.integers(max(1, k - 2 * p), 40))
+    return n, k, p, s
+
+
+register(Exercise(
+    id="cnn.output_size",
+    reference=_output_size,
+    fixed=[
+        (3, 2, 0, 1),      # the 3x3 input with a 2x2 kernel: 2
+        (8, 3, 1, 1),      # "same" padding: 8
+        (8, 3, 1, 2),      # stride 2: 4
+        (8, 3, 0, 2),      # floor: (8 - 3) / 2 + 1 = 3.5 -> 3
+        (224, 3, 1, 1),    # 224
+        (7, 5, 2, 3),      # floor with padding
+        (5, 5, 0, 1),      # kernel as large as the input: 1
+        (1, 3, 1, 1),      # a single pixel, padded
+    ],
+    random=_random_output_size,
+    arg_names=("n", "k", "p", "s"),
+    compare=_compare_integer,
+))
+
+
+def _cross_correlate(image, kernel):
+    conv = _conv(1, 1, kernel.shape, bias=False)
+    conv.weight.data[0, 0] = kernel
+    return conv(image[None, None])[0, 0]
+
+
+def _random_cross_correlation(rng):
+    h, w = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+    kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+    return rng.standard_normal((h, w)), rng.standard_normal((kh, kw))
+
+
+register(Exercise(
+    id="cnn.cross_correlate",
+    reference=_cross_correlate,
+    fixed=[
+        (np.arange(9.0).reshape(3, 3), np.arange(4.0).reshape(2, 2)),            # [[19, 25], [37, 43]]
+        (np.arange(20.0).reshape(4, 5), np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -3.0]])),  # not square
+        (np.arange(12.0).reshape(3, 4), np.array([[1.0, 2.0, 3.0]])),             # a 1 x 3 kernel
+        (np.arange(12.0).reshape(3, 4), np.array([[1.0], [-2.0]])),               # a 2 x 1 kernel
+        (np.array([[1.0, -2.0], [3.0, 0.5]]), np.array([[2.0, -1.0], [0.5, 4.0]])),  # kernel = image size
+        (np.arange(6.0).reshape(2, 3), np.array([[-1.5]])),                       # 1 x 1 kernel
+    ],
+    random=_random_cross_correlation,
+    arg_names=("image", "kernel"),
+))
+
+
+def _maxpool_backward(x, grad_out):
+    pool = MaxPool2d(2)
+    pool(x[None, None])
+    return pool.backward(grad_out[None, None])[0, 0]
+
+
+def _random_maxpool(rng):
+    h, w = 2 * int(rng.integers(1, 5)), 2 * int(rng.integers(1, 5))
+    return rng.standard_normal((h, w)), rng.standard_normal((h // 2, w // 2))
+
+
+register(Exercise(
+    id="cnn.maxpool_backward",
+    reference=_maxpool_backward,
+    fixed=[
+        (np.array([[1.0, 3.0], [2.0, 0.0]]), np.array([[5.0]])),
+        (np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 4.0]])),
+        (np.array([[0.0, -1.0, 4.0, 4.0],                                   # a tie: 4 and 4
+                   [-2.0, -3.0, 1.0, 4.0]]), np.array([[1.0, -2.0]])),
+        (np.array([[-5.0, -1.0], [-2.0, -3.0], [7.0, 7.0], [7.0, 7.0]]),     # all four tie
+         np.array([[0.5], [-1.5]])),
+        (np.array([[2.0, 1.0, 0.0, 9.0, 3.0, 8.0],
+                   [1.0, 0.0, 1.0, 2.0, 3.0, 1.0]]), np.array([[1.0, 1.0, 1.0]])),
+    ],
+    random=_random_maxpool,
+    arg_names=("x", "grad_out"),
+))
+
+
+def _random_stack(rng):
+    return [(int(rng.integers(1, 8)), int(rng.integers(1, 4))) for _ in range(int(rng.integers(1, 6)))]
+
+
+register(Exercise(
+    id="cnn.receptive_field",
+    reference=lambda layers: _receptive_field(layers),
+    fixed=[
+        ([],),
+        ([(3, 1)],),
+        ([(3, 1), (3, 1)],),
+        ([(3, 1), (3, 1), (3, 1)],),
+        ([(3, 1), (2, 2), (3, 1), (2, 2)],),        # the chapter-14 CNN: 10
+        ([(7, 2), (3, 2), (3, 1)],),                # strides compound: 7 + 2*2 + 2*4 = 19
+        ([(1, 1), (1, 2), (5, 1)],),                # 1x1 layers add nothing, but their stride counts
+    ],
+    random=lambda rng: (_random_stack(rng),),
+    arg_names=("layers",),
+    compare=_compare_integer,
+))
+
+
+# --- chapter 14 -----------------------------------------------------------------------------
+
+def _conv_params(c_in, c_out, k):
+    return _conv(c_in, c_out, k).num_parameters()
+
+
+register(Exercise(
+    id="cnn.conv_params",
+    reference=_conv_params,
+    fixed=[
+        (1, 16, 3),      # the first layer of the chapter's CNN: 160
+        (16, 32, 3),     # the second: 4640
+        (3, 64, 3),      # the 224 x 224 x 3 example: 1792
+        (64, 64, 1),     # a 1 x 1 convolution
+        (1, 1, 5),
+        (7, 2, 3),       # c_in != c_out: the order matters nowhere, every factor does
+    ],
+    random=lambda rng: (int(rng.integers(1, 20)), int(rng.integers(1, 20)), int(rng.choice([1, 3, 5, 7]))),
+    arg_names=("c_in", "c_out", "k"),
+    compare=_compare_integer,
+))
+
+
+def _conv_output_shape(shape, out_channels, kernel_size, stride, padding):
+    conv = _conv(shape[1], out_channels, kernel_size, stride, padding)
+    return tuple(int(d) for d in conv(np.zeros(shape)).shape)
+
+
+def _random_conv_shape(rng):
+    k = int(rng.integers(1, 6))
+    p = int(rng.integers(0, 3))
+    s = int(rng.integers(1, 4))
+    low = max(1, k - 2 * p)
+    shape = (int(rng.integers(1, 5)), int(rng.integers(1, 4)),
+             int(rng.integers(low, 13)), int(rng.integers(low, 13)))
+    return shape, int(rng.integers(1, 9)), k, s, p
+
+
+register(Exercise(
+    id="cnn.conv_output_shape",
+    reference=_conv_output_shape,
+    fixed=[
+        ((32, 1, 8, 8), 16, 3, 1, 1),        # the chapter's first layer on a batch of 32
+        ((32, 16, 4, 4), 32, 3, 1, 1),       # its second layer
+        ((5, 3, 10, 7), 4, 3, 1, 0),         # H != W
+        ((2, 3, 9, 9), 6, 3, 2, 0),          # stride 2: 4
+        ((1, 2, 8, 6), 5, 4, 3, 1),          # floor in both axes
+        ((4, 1, 3, 3), 2, 2, 1, 0),          # the 3 x 3 example
+    ],
+    random=_random_conv_shape,
+    arg_names=("shape", "out_channels", "kernel_size", "stride", "padding"),
+    compare=_compare_shape,
+))
+
+
+def _build_stack(layers):
+    modules, channels = [], 1
+    for spec in layers:
+        if spec[0] == "conv":
+            _, c_out, k, s, p = spec
+            modules.append(_conv(channels, c_out, k, s, p))
+            channels = c_out
+        else:
+            modules.append(MaxPool2d(spec[1]))
+    return Sequential(*modules, Flatten())
+
+
+def _flatten_size(height, width, layers):
+    return int(_build_stack(layers)(np.zeros((1, 1, height, width))).shape[1])
+
+
+def _random_flatten(rng):
+    h, w = int(rng.integers(6, 20)), int(rng.integers(6, 20))
+    layers, hh, ww = [], h, w
+    for _ in range(int(rng.integers(1, 5))):
+        if rng.random() < 0.6:
+            k, s, p = int(rng.choice([1, 3, 5])), int(rng.integers(1, 3)), int(rng.integers(0, 3))
+            if min(hh, ww) + 2 * p < k:
+                continue
+            layers.append(("conv", int(rng.integers(1, 9)), k, s, p))
+            hh, ww = conv_output_size(hh, k, s, p), conv_output_size(ww, k, s, p)
+        else:
+            k = int(rng.choice([2, 3]))
+            if min(hh, ww) < k:
+                continue
+            layers.append(("pool", k))
+            hh, ww = hh // k, ww // k
+    return h, w, layers
+
+
+register(Exercise(
+    id="cnn.flatten_size",
+    reference=_flatten_size,
+    fixed=[
+        (8, 8, [("conv", 16, 3, 1, 1), ("pool", 2), ("conv", 32, 3, 1, 1), ("pool", 2)]),  # 128
+        (8, 8, []),                                                                        # 64
+        (28, 28, [("conv", 6, 5, 1, 2), ("pool", 2), ("conv", 16, 5, 1, 0), ("pool", 2)]),  # LeNet-5: 400
+        (9, 7, [("conv", 4, 3, 1, 0), ("pool", 2)]),                                       # floors
+        (12, 10, [("conv", 3, 3, 2, 1), ("conv", 5, 1, 1, 0)]),                            # stride 2, 1x1
+        (8, 8, [("pool", 2), ("pool", 2), ("pool", 2)]),                                   # 1 channel: 1
+    ],
+    random=_random_flatten,
+    arg_names=("height", "width", "layers"),
+    compare=_compare_integer,
+))
+
+
+# --- the chapter-14 recipe -------------------------------------------------------------------
+
+def one_blas_thread():
+    """A context in which numpy's BLAS uses one thread.
+
+    The matrices of an 8 x 8 CNN are small: a pool of BLAS threads mostly waits on itself (much
+    worse when other processes share the CPU), and one thread also makes the rounding, hence
+    every printed digit, independent of the machine's core count.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def digits_image_split():
+    """The digits as (N, 1, 8, 8) images, split as in chapter 11 (70/15/15 %, default_rng(0)).
+
+    Returns ((X_train, y_train), (X_val, y_val), (X_test, y_test)).
+    """
+    from ..data import load_digits, train_val_test_split
+
+    images, y = load_digits(as_images=True)
+    return train_val_test_split(images[:, None], y, val=0.15, test=0.15, rng=np.random.default_rng(0))
+
+
+def digits_cnn(seed=1, channels=(16, 32), hidden=64):
+    """Conv(1->c1, 3, pad 1) -> ReLU -> MaxPool 2 -> Conv(c1->c2, 3, pad 1) -> ReLU -> MaxPool 2
+    -> Flatten -> Linear(c2*2*2, hidden) -> ReLU -> Linear(hidden, 10).
+
+    He initialization for the layers followed by ReLU, PyTorch's default for the output layer;
+    every weight is drawn, layer by layer, from one ``np.random.default_rng(seed)``.
+    """
+    from ..activations import ReLU
+    from ..init import he_normal
+    from ..linear import Linear
+
+    c1, c2 = channels
+    rng = np.random.default_rng(seed)
+    return Sequential(
+        Conv2d(1, c1, 3, padding=1, rng=rng, init=he_normal), ReLU(), MaxPool2d(2),
+        Conv2d(c1, c2, 3, padding=1, rng=rng, init=he_normal), ReLU(), MaxPool2d(2),
+        Flatten(),
+        Linear(c2 * 2 * 2, hidden, rng=rng, init=he_normal), ReLU(),
+        Linear(hidden, 10, rng=rng),
+    )
+
+
+def train_digits_cnn(seed=1, epochs=30, lr=1e-3, batch_size=32, shuffle_seed=2, data=None):
+    """Train ``digits_cnn(seed)`` with Adam on the chapter-11 split; one BLAS thread.
+
+    Returns (model, history, (train, val, test)).
+    """
+    from ..losses import CrossEntropyLoss
+    from ..optim import Adam
+    from ..train import fit
+
+    train, val, test = digits_image_split() if data is None else data
+    model = digits_cnn(seed)
+    with one_blas_thread():
+        history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=lr), train, val,
+                      epochs=epochs, batch_size=batch_size, rng=np.random.default_rng(shuffle_seed),
+                      progress=False)
+    return model, history, (train, val, test)

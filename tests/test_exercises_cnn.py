@@ -1,0 +1,313 @@
+"""Chapters 13-14 (convolutions, a CNN on the digits): every exercise checker accepts a
+plain-numpy solution and rejects the wrong answers a learner is likely to write (true
+division instead of floor, a flipped or transposed kernel, gradient spread over a pooling
+window, strides that do not compound, a forgotten bias); the last tests pin, by hand
+arithmetic, the numbers chapter 13 prints."""
+
+import numpy as np
+import pytest
+
+import course_nn as nn
+import course_nn.exercises.cnn as cnn_ex  # registers the exercises even before CHAPTER_MODULES lists them
+from course_nn.conv import conv2d_naive, conv_output_size, receptive_field
+from course_nn.exercises import evaluate, exercises
+
+CNN_IDS = ("cnn.output_size", "cnn.cross_correlate", "cnn.maxpool_backward", "cnn.receptive_field",
+           "cnn.conv_params", "cnn.conv_output_shape", "cnn.flatten_size")
+
+
+def _evaluate(exercise_id, fn):
+    with np.errstate(all="ignore"):
+        return evaluate(exercise_id, fn)
+
+
+# --- plain-numpy solutions, as a learner would write them ---------------------------------
+
+def output_size(n, k, p, s):
+    return (n + 2 * p - k) // s + 1
+
+
+def cross_correlate(image, kernel):
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
+    return out
+
+
+def maxpool_backward(x, grad_out):
+    grad = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[2 * i:2 * i + 2, 2 * j:2 * j + 2]
+            r, c = np.unravel_index(np.argmax(window), (2, 2))
+            grad[2 * i + r, 2 * j + c] += grad_out[i, j]
+    return grad
+
+
+def receptive_field_solution(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field += (k - 1) * jump
+        jump *= s
+    return field
+
+
+def conv_params(c_in, c_out, k):
+    return c_out * c_in * k * k + c_out
+
+
+def conv_output_shape(shape, out_channels, kernel_size, stride, padding):
+    n, _, h, w = shape
+    return (n, out_channels, (h + 2 * padding - kernel_size) // stride + 1,
+            (w + 2 * padding - kernel_size) // stride + 1)
+
+
+def flatten_size(height, width, layers):
+    channels, h, w = 1, height, width
+    for layer in layers:
+        if layer[0] == "conv":
+            _, channels, k, s, p = layer
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        else:
+            h, w = h // layer[1], w // layer[1]
+    return channels * h * w
+
+
+SOLUTIONS = {
+    "cnn.output_size": output_size,
+    "cnn.cross_correlate": cross_correlate,
+    "cnn.maxpool_backward": maxpool_backward,
+    "cnn.receptive_field": receptive_field_solution,
+    "cnn.conv_params": conv_params,
+    "cnn.conv_output_shape": conv_output_shape,
+    "cnn.flatten_size": flatten_size,
+}
+
+
+def test_exercises_are_registered():
+    table = exercises()
+    for exercise_id in CNN_IDS:
+        assert exercise_id in table
+    assert set(SOLUTIONS) == set(CNN_IDS)
+    assert {k for k in table if k.startswith("cnn.")} == set(CNN_IDS)
+
+
+@pytest.mark.parametrize("exercise_id", CNN_IDS)
+def test_plain_numpy_solution_passes(exercise_id):
+    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+# --- wrong answers ----------------------------------------------------------------------------
+
+WRONG = {
+    "cnn.output_size": {
+        "true division": lambda n, k, p, s: (n + 2 * p - k) / s + 1,
+        "padding once": lambda n, k, p, s: (n + p - k) // s + 1,
+        "no +1": lambda n, k, p, s: (n + 2 * p - k) // s,
+        "ceil": lambda n, k, p, s: -(-(n + 2 * p - k) // s) + 1,
+        "stride ignored": lambda n, k, p, s: n + 2 * p - k + 1,
+    },
+    "cnn.cross_correlate": {
+        "true convolution (flipped kernel)": lambda x, k: cross_correlate(x, k[::-1, ::-1]),
+        "transposed kernel": lambda x, k: cross_correlate(x, k.T) if k.shape[0] <= x.shape[0]
+        and k.shape[1] <= x.shape[1] and k.T.shape[0] <= x.shape[0] and k.T.shape[1] <= x.shape[1]
+        else cross_correlate(x, k) * 2,
+        "one output too few": lambda x, k: cross_correlate(x, k)[:-1, :-1],
+        "elementwise product only, no sum": lambda x, k: cross_correlate(x, np.ones_like(k)),
+    },
+    "cnn.maxpool_backward": {
+        "average pooling's backward": lambda x, g: np.kron(g, np.ones((2, 2))) / 4,
+        "gradient to every maximum": lambda x, g: np.kron(g, np.ones((2, 2))) * (
+            x == np.kron(x.reshape(x.shape[0] // 2, 2, x.shape[1] // 2, 2).max(axis=(1, 3)),
+                         np.ones((2, 2)))),
+        "last maximum wins a tie": lambda x, g: maxpool_backward(x[::-1, ::-1], g[::-1, ::-1])[::-1, ::-1],
+        "mask only, gradient not multiplied": lambda x, g: maxpool_backward(x, np.ones_like(g)),
+    },
+    "cnn.receptive_field": {
+        "sum of kernel sizes": lambda layers: sum(k for k, _ in layers) if layers else 1,
+        "strides ignored": lambda layers: 1 + sum(k - 1 for k, _ in layers),
+        "stride applied to its own layer": lambda layers: receptive_field_solution(
+            [(k, 1) for k, _ in layers]) + sum((k - 1) * (s - 1) for k, s in layers),
+    },
+    "cnn.conv_params": {
+        "no bias": lambda c_in, c_out, k: c_out * c_in * k * k,
+        "no input channels": lambda c_in, c_out, k: c_out * k * k + c_out,
+        "one bias per weight": lambda c_in, c_out, k: 2 * c_out * c_in * k * k,
+        "k instead of k*k": lambda c_in, c_out, k: c_out * c_in * k + c_out,
+    },
+    "cnn.conv_output_shape": {
+        "stride ignored": lambda shape, c, k, s, p: conv_output_shape(shape, c, k, 1, p),
+        "channels kept": lambda shape, c, k, s, p: (shape[0], shape[1]) + conv_output_shape(
+            shape, c, k, s, p)[2:],
+        "padding once": lambda shape, c, k, s, p: shape[:1] + (c,) + tuple(
+            (d + p - k) // s + 1 for d in shape[2:]),
+        "batch axis dropped": lambda shape, c, k, s, p: conv_output_shape(shape, c, k, s, p)[1:],
+    },
+    "cnn.flatten_size": {
+        "channels forgotten": lambda h, w, layers: flatten_size(h, w, [
+            ("conv", 1) + tuple(layer[2:]) if layer[0] == "conv" else layer for layer in layers]),
+        "pooling ignored": lambda h, w, layers: flatten_size(h, w, [
+            layer for layer in layers if layer[0] == "conv"]),
+        "ceil in pooling": lambda h, w, layers: _flatten_ceil_pool(h, w, layers),
+    },
+}
+
+
+def _flatten_ceil_pool(height, width, layers):
+    channels, h, w = 1, height, width
+    for layer in layers:
+        if layer[0] == "conv":
+            _, channels, k, s, p = layer
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        else:
+            h, w = -(-h // layer[1]), -(-w // layer[1])
+    return channels * h * w
+
+
+@pytest.mark.parametrize("exercise_id,name", [(e, n) for e in CNN_IDS for n in WRONG[e]])
+def test_checker_rejects_a_wrong_answer(exercise_id, name):
+    result = _evaluate(exercise_id, WRONG[exercise_id][name])
+    assert not result.passed, f"{exercise_id} accepted the wrong answer: {name}"
+    assert "on input" in result.message
+
+
+def test_output_size_accepts_integer_valued_floats_but_says_why_it_rejects():
+    assert _evaluate("cnn.output_size", lambda n, k, p, s: float((n + 2 * p - k) // s + 1)).passed
+    result = _evaluate("cnn.output_size", WRONG["cnn.output_size"]["true division"])
+    assert "expected 4, got 4.5" in result.message
+
+
+def test_conv_output_shape_accepts_a_list():
+    assert _evaluate("cnn.conv_output_shape", lambda *a: list(conv_output_shape(*a))).passed
+
+
+def test_unattempted():
+    def not_written(*args):
+        raise NotImplementedError
+
+    for exercise_id in CNN_IDS:
+        assert "not attempted yet" in _evaluate(exercise_id, not_written).message
+
+
+def test_references_do_not_touch_the_package_generator():
+    nn.manual_seed(123)
+    before = nn.Linear(3, 3).weight.data.copy()
+    nn.manual_seed(123)
+    for exercise_id in CNN_IDS:
+        _evaluate(exercise_id, SOLUTIONS[exercise_id])
+    np.testing.assert_array_equal(nn.Linear(3, 3).weight.data, before)
+
+
+# --- numbers chapter 13 prints, by hand arithmetic ----------------------------------------------
+
+def test_classic_3x3_example():
+    x = np.arange(9.0).reshape(3, 3)
+    k = np.arange(4.0).reshape(2, 2)
+    expected = np.array([[0 * 0 + 1 * 1 + 3 * 2 + 4 * 3, 1 * 0 + 2 * 1 + 4 * 2 + 5 * 3],
+                         [3 * 0 + 4 * 1 + 6 * 2 + 7 * 3, 4 * 0 + 5 * 1 + 7 * 2 + 8 * 3]])
+    np.testing.assert_array_equal(expected, [[19, 25], [37, 43]])
+    conv = nn.Conv2d(1, 1, 2, bias=False, rng=np.random.default_rng(0))
+    conv.weight.data[0, 0] = k
+    np.testing.assert_array_equal(conv(x[None, None])[0, 0], expected)
+    np.testing.assert_array_equal(conv2d_naive(x[None, None], k[None, None])[0, 0], expected)
+
+
+def test_padding_and_stride_example():
+    # the 3x3 input padded by 1 on each side, 2x2 kernel, stride 3 down and 2 across
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    conv = nn.Conv2d(1, 1, 2, stride=(3, 2), padding=1, bias=False, rng=np.random.default_rng(0))
+    conv.weight.data[0, 0] = np.arange(4.0).reshape(2, 2)
+    # (0,0): x[0,0]*3 = 0; (0,1): x[0,1]*2 + x[0,2]*3 = 8;
+    # (1,0): x[2,0]*1 = 6; (1,1): x[2,1]*0 + x[2,2]*1 = 8 (the other taps fall on padding)
+    np.testing.assert_array_equal(conv(x)[0, 0], [[0, 8], [6, 8]])
+
+
+def test_note_002_dense_vs_conv_parameter_counts():
+    assert 224 * 224 * 3 == 150528
+    assert 150528 * 4096 + 4096 == 616_566_784
+    assert nn.Conv2d(3, 64, 3, rng=np.random.default_rng(0)).num_parameters() == 3 * 64 * 9 + 64 == 1792
+
+
+@pytest.mark.parametrize("n,k,p,s,expected", [
+    (8, 3, 1, 1, 8), (8, 5, 2, 1, 8), (8, 3, 1, 2, 4), (8, 3, 0, 3, 2), (8, 5, 1, 4, 2),
+    (224, 3, 1, 1, 224), (224, 7, 3, 2, 112), (3, 2, 0, 1, 2),
+])
+def test_output_size_formulas(n, k, p, s, expected):
+    # note 004's form with total padding p_h = 2p: floor((n - k + p_h + s) / s)
+    assert (n - k + 2 * p + s) // s == expected
+    assert conv_output_size(n, k, s, p) == expected
+
+
+def test_pooling_example():
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    np.testing.assert_array_equal(nn.MaxPool2d(2, stride=1)(x)[0, 0], [[4, 5], [7, 8]])
+    np.testing.assert_array_equal(nn.AvgPool2d(2, stride=1)(x)[0, 0], [[2, 3], [5, 6]])
+
+
+def test_receptive_fields_of_the_chapter():
+    assert [receptive_field([(3, 1)] * n) for n in (1, 2, 3)] == [3, 5, 7]
+    assert receptive_field([(3, 1), (2, 2), (3, 1), (2, 2)]) == 10
+    assert receptive_field([(3, 1), (2, 2), (3, 1)]) == 8
+
+
+def test_recipe_model_shapes():
+    model = cnn_ex.digits_cnn(1)
+    x = np.zeros((5, 1, 8, 8))
+    shapes = []
+    for layer in model:
+        x = layer(x)
+        shapes.append(x.shape)
+    assert shapes == [(5, 16, 8, 8), (5, 16, 8, 8), (5, 16, 4, 4), (5, 32, 4, 4), (5, 32, 4, 4),
+                      (5, 32, 2, 2), (5, 128), (5, 64), (5, 64), (5, 10)]
+    assert model.num_parameters() == 160 + 4640 + (128 * 64 + 64) + (64 * 10 + 10) == 13706
+
+
+def test_convolution_is_a_sparse_shared_matrix():
+    """Note 002 §11.1's 系数连接 is 稀疏连接: the 3x3 convolution on a 6x6 image, written as the
+    16 x 36 matrix of a dense layer, has 9 non-zero entries per row, the nine kernel entries."""
+    kernel = np.arange(1.0, 10.0).reshape(3, 3)
+    conv = nn.Conv2d(1, 1, 3, bias=False, rng=np.random.default_rng(0))
+    conv.weight.data[0, 0] = kernel
+    M = np.stack([conv(e.reshape(1, 1, 6, 6)).ravel() for e in np.eye(36)], axis=1)
+    assert M.shape == (16, 36)
+    assert np.count_nonzero(M) == 144 and set(np.count_nonzero(M, axis=1)) == {9}
+    assert sorted(np.unique(M[M != 0])) == list(range(1, 10))
+    x = np.random.default_rng(1).standard_normal((6, 6))
+    np.testing.assert_allclose(M @ x.ravel(), conv(x[None, None]).ravel())
+
+
+def test_convolution_is_translation_equivariant_and_global_max_invariant():
+    digit = np.zeros((16, 16))
+    digit[2:10, 2:10] = np.random.default_rng(0).random((8, 8))
+    moved = np.roll(digit, (3, 4), axis=(0, 1))   # stays inside the zero border
+    conv = nn.Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(1))
+    fa, fb = conv(digit[None, None]), conv(moved[None, None])
+    np.testing.assert_allclose(fb[..., 3:, 4:], fa[..., :-3, :-4], atol=1e-12)
+    np.testing.assert_allclose(fb.max(axis=(2, 3)), fa.max(axis=(2, 3)), atol=1e-12)
+
+
+def test_1x1_convolution_is_a_linear_layer_at_every_pixel():
+    conv = nn.Conv2d(8, 4, 1, rng=np.random.default_rng(9))
+    x = np.random.default_rng(10).standard_normal((2, 8, 5, 5))
+    linear = nn.Linear.from_weights(conv.weight.data[:, :, 0, 0], conv.bias.data)
+    y = linear(x.transpose(0, 2, 3, 1).reshape(-1, 8)).reshape(2, 5, 5, 4).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(conv(x), y, atol=1e-12)
+
+
+def test_gradient_descent_recovers_a_kernel():
+    kx = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+    X = np.random.default_rng(4).standard_normal((16, 1, 12, 12))
+    target = conv2d_naive(X, kx[None, None])
+    student = nn.Conv2d(1, 1, 3, rng=np.random.default_rng(5))
+    loss, opt = nn.MSELoss(), nn.optim.SGD(student.parameters(), lr=0.1)
+    for _ in range(200):
+        opt.zero_grad()
+        loss(student(X), target)
+        student.backward(loss.backward())
+        opt.step()
+    np.testing.assert_allclose(student.weight.data[0, 0], kx, atol=1e-8)
+    assert abs(student.bias.data[0]) < 1e-8

@@ -1,0 +1,318 @@
+"""Chapters 15-17 exercises: every checker accepts correct answers and rejects likely wrong ones."""
+
+import numpy as np
+import pytest
+
+from course_nn.exercises import evaluate, exercises
+
+IDS = ["rnn.make_windows", "rnn.one_hot", "rnn.pad_sequences",
+       "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward",
+       "rnn.lstm_cell_step", "rnn.gru_step", "rnn.forget_gate_grad"]
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---- plain-numpy solutions, as in the notebooks' solution cells ------------------------------
+
+def make_windows(series, width):
+    n = len(series) - width + 1
+    idx = np.arange(n)[:, None] + np.arange(width)[None, :]
+    return series[idx]
+
+
+def one_hot(ids, vocab_size):
+    return np.eye(vocab_size)[ids]
+
+
+def pad_sequences(seqs, length, value):
+    out = np.full((len(seqs), length), value, dtype=float)
+    for i, s in enumerate(seqs):
+        s = s[:length]
+        out[i, :len(s)] = s
+    return out
+
+
+def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    return np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
+
+
+def param_count(cell, input_size, hidden_size):
+    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell]
+    return gates * (hidden_size * input_size + hidden_size * hidden_size + 2 * hidden_size)
+
+
+def tanh_step_backward(dh, h_new, h_prev, W_hh):
+    dz = dh * (1.0 - h_new**2)
+    return dz @ W_hh, dz.T @ h_prev
+
+
+def _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh):
+    a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+    return np.split(a, 4, axis=1)
+
+
+def lstm_cell_step(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    a_i, a_f, a_g, a_o = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    c_new = f * c + i * g
+    return o * np.tanh(c_new), c_new
+
+
+def gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    gi = x @ W_ih.T + b_ih
+    gh = h @ W_hh.T + b_hh
+    i_r, i_z, i_n = np.split(gi, 3, axis=1)
+    h_r, h_z, h_n = np.split(gh, 3, axis=1)
+    r, z = sigmoid(i_r + h_r), sigmoid(i_z + h_z)
+    n = np.tanh(i_n + r * h_n)
+    return (1.0 - z) * n + z * h
+
+
+def forget_gate_grad(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
+    _, a_f, _, _ = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
+    f = sigmoid(a_f)
+    da_f = dc_new * c * f * (1.0 - f)
+    return da_f.T @ h
+
+
+SOLUTIONS = {
+    "rnn.make_windows": make_windows, "rnn.one_hot": one_hot, "rnn.pad_sequences": pad_sequences,
+    "rnn.rnn_step": rnn_step, "rnn.param_count": param_count,
+    "rnn.tanh_step_backward": tanh_step_backward, "rnn.lstm_cell_step": lstm_cell_step,
+    "rnn.gru_step": gru_step, "rnn.forget_gate_grad": forget_gate_grad,
+}
+
+
+def test_all_chapter_exercises_are_registered():
+    registered = sorted(k for k in exercises() if k.startswith("rnn."))
+    assert registered == sorted(IDS)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_reference_passes(exercise_id):
+    result = evaluate(exercise_id, exercises()[exercise_id].reference)
+    assert result.passed, result.message
+    assert result.cases >= 20
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_learner_style_solution_passes(exercise_id):
+    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
+    assert result.passed, result.message
+
+
+def _rejected(exercise_id, fn, *fragments):
+    result = evaluate(exercise_id, fn)
+    assert not result.passed, f"{exercise_id} accepted a wrong answer"
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+    return result
+
+
+def test_the_reference_recurrent_steps_agree_with_the_formulas_on_a_hand_example():
+    # independent of the checkers: the references are one step through course_nn's layers
+    ex = exercises()
+    x = np.array([[1.0, -1.0]])
+    h = np.array([[0.5, 0.25]])
+    W_ih = np.array([[0.1, 0.2], [0.3, -0.4]])
+    W_hh = np.array([[0.5, 0.0], [-0.5, 1.0]])
+    b_ih, b_hh = np.array([0.1, -0.1]), np.array([0.05, 0.0])
+    z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh      # [[-0.1+0.1+0.25+0.05, 0.7-0.1-0.25+0.25]]
+    np.testing.assert_allclose(z, [[0.3, 0.6]])
+    np.testing.assert_allclose(ex["rnn.rnn_step"].reference(x, h, W_ih, W_hh, b_ih, b_hh), np.tanh(z))
+
+
+# --- chapter 15 ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    lambda s, w: s[np.arange(len(s) - w)[:, None] + np.arange(w)[None, :]],      # one window short
+    lambda s, w: make_windows(s, w).T,                                           # transposed
+    lambda s, w: s[: (len(s) // w) * w].reshape(-1, w),                          # non-overlapping
+    lambda s, w: make_windows(s, w)[:, ::-1],                                    # reversed in time
+])
+def test_make_windows_rejects_wrong_windows(wrong):
+    _rejected("rnn.make_windows", wrong, "wrong answer")
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda ids, v: np.eye(ids.max() + 1)[ids],                 # vocabulary from the data
+    lambda ids, v: np.eye(v)[ids].T,                           # transposed
+    lambda ids, v: np.eye(v)[ids.reshape(-1)],                 # a batch flattened
+    lambda ids, v: np.eye(v)[v - 1 - ids],                     # reversed vocabulary
+    lambda ids, v: ids[..., None] * np.ones(v),                # not one-hot
+])
+def test_one_hot_rejects_wrong_encodings(wrong):
+    _rejected("rnn.one_hot", wrong, "wrong answer")
+
+
+def _pre_pad(seqs, length, value):
+    out = np.full((len(seqs), length), value, dtype=float)
+    for i, s in enumerate(seqs):
+        s = s[:length]
+        out[i, length - len(s):] = s
+    return out
+
+
+def _zero_pad(seqs, length, value):
+    return pad_sequences(seqs, length, 0.0)
+
+
+def _keep_last(seqs, length, value):
+    return pad_sequences([s[-length:] for s in seqs], length, value)
+
+
+def _no_truncation(seqs, length, value):
+    out = np.full((len(seqs), length), value, dtype=float)
+    for i, s in enumerate(seqs):
+        out[i, :len(s)] = s                   # raises when a sequence is longer than length
+    return out
+
+
+@pytest.mark.parametrize("wrong", [_pre_pad, _zero_pad, _keep_last])
+def test_pad_sequences_rejects_wrong_padding(wrong):
+    _rejected("rnn.pad_sequences", wrong, "wrong answer")
+
+
+def test_pad_sequences_reports_a_missing_truncation_as_an_error():
+    _rejected("rnn.pad_sequences", _no_truncation, "raised ValueError")
+
+
+# --- chapter 16 ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrong", [
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T),          # no b_hh
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + h @ W_hh.T + b_hh),          # no b_ih
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih.T + b_ih + h @ W_hh + b_hh),     # W_hh untransposed
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: sigmoid(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),   # sigmoid
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: x @ W_ih.T + b_ih + h @ W_hh.T + b_hh,            # no tanh
+    lambda x, h, W_ih, W_hh, b_ih, b_hh: h + np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),  # residual
+])
+def test_rnn_step_rejects_wrong_steps(wrong):
+    _rejected("rnn.rnn_step", wrong, "wrong answer")
+
+
+def test_rnn_step_rejects_a_transposed_input_weight_with_a_message():
+    result = evaluate("rnn.rnn_step",
+                      lambda x, h, W_ih, W_hh, b_ih, b_hh: np.tanh(x @ W_ih + b_ih + h @ W_hh.T + b_hh))
+    assert not result.passed
+    assert "raised ValueError" in result.message or "wrong answer" in result.message
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h + h),     # one bias
+    lambda cell, d, h: h * d + h * h + 2 * h,                                            # gates ignored
+    lambda cell, d, h: {"RNN": 1, "LSTM": 3, "GRU": 4}[cell] * (h * d + h * h + 2 * h),  # LSTM/GRU swapped
+    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h),          # no biases
+    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + 2 * h),          # no W_hh
+    lambda cell, d, h: float({"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h + 2 * h)) + 0.5,
+])
+def test_param_count_rejects_wrong_counts(wrong):
+    _rejected("rnn.param_count", wrong, "wrong answer")
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda dh, hn, hp, W: (dh @ W, dh.T @ hp),                                   # no tanh'
+    lambda dh, hn, hp, W: ((dh * (1 - hp**2)) @ W, (dh * (1 - hp**2)).T @ hp),   # tanh' at h_prev
+    lambda dh, hn, hp, W: ((dh * (1 - hn**2)) @ W.T, (dh * (1 - hn**2)).T @ hp),  # W_hh transposed
+    lambda dh, hn, hp, W: ((dh * (1 - hn**2)) @ W, hp.T @ (dh * (1 - hn**2))),   # dW transposed
+    lambda dh, hn, hp, W: ((dh * (1 - hn)) @ W, (dh * (1 - hn)).T @ hp),          # 1 - h, not 1 - h^2
+    lambda dh, hn, hp, W: ((dh * (1 - hn**2)) @ W, (dh * (1 - hn**2)).T @ hn),   # h_new in dW
+])
+def test_tanh_step_backward_rejects_wrong_gradients(wrong):
+    _rejected("rnn.tanh_step_backward", wrong, "wrong answer")
+
+
+def test_tanh_step_backward_wants_both_results():
+    _rejected("rnn.tanh_step_backward", lambda dh, hn, hp, W: (dh * (1 - hn**2)) @ W,
+              "expected a tuple of 2 results")
+
+
+# --- chapter 17 ------------------------------------------------------------------------------
+
+def _lstm_with(order=(0, 1, 2, 3), acts=(sigmoid, sigmoid, np.tanh, sigmoid), use_b_hh=True,
+               c_source="c", out="tanh"):
+    def step(x, h, c, W_ih, W_hh, b_ih, b_hh):
+        blocks = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh if use_b_hh else 0 * b_hh)
+        a_i, a_f, a_g, a_o = (blocks[k] for k in order)
+        i, f, g, o = (act(a) for act, a in zip(acts, (a_i, a_f, a_g, a_o)))
+        prev = c if c_source == "c" else h
+        c_new = f * prev + i * g
+        h_new = o * np.tanh(c_new) if out == "tanh" else o * c_new
+        return h_new, c_new
+    return step
+
+
+@pytest.mark.parametrize("wrong", [
+    _lstm_with(order=(0, 1, 3, 2)),                                 # i, f, o, g (another library's order)
+    _lstm_with(order=(1, 0, 2, 3)),                                 # f, i, g, o
+    _lstm_with(order=(0, 2, 1, 3)),                                 # TensorFlow's i, g(j), f, o
+    _lstm_with(acts=(sigmoid, sigmoid, sigmoid, sigmoid)),          # sigmoid for g
+    _lstm_with(acts=(np.tanh, np.tanh, np.tanh, np.tanh)),          # tanh for the gates
+    _lstm_with(acts=(sigmoid, sigmoid, np.tanh, np.tanh)),          # tanh and sigmoid swapped on o
+    _lstm_with(use_b_hh=False),                                     # missing bias_hh
+    _lstm_with(c_source="h"),                                       # h_prev instead of c_prev
+    _lstm_with(out="linear"),                                       # h = o * c, no tanh
+])
+def test_lstm_cell_step_rejects_wrong_cells(wrong):
+    _rejected("rnn.lstm_cell_step", wrong, "wrong answer")
+
+
+def test_lstm_cell_step_wants_h_and_c():
+    _rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[0], "expected a tuple of 2 results")
+    _rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[::-1], "wrong answer")
+
+
+def _gru_with(order=(0, 1, 2), swap_z=False, reset_outside=False, use_b_hh=True):
+    def step(x, h, W_ih, W_hh, b_ih, b_hh):
+        gi = np.split(x @ W_ih.T + b_ih, 3, axis=1)
+        gh = np.split(h @ W_hh.T + (b_hh if use_b_hh else 0 * b_hh), 3, axis=1)
+        i_r, i_z, i_n = (gi[k] for k in order)
+        h_r, h_z, h_n = (gh[k] for k in order)
+        r, z = sigmoid(i_r + h_r), sigmoid(i_z + h_z)
+        if reset_outside:   # the other GRU variant: r multiplies h before W_hn, b_hn outside r
+            n_hh = (r * h) @ W_hh[2 * h.shape[1]:].T + (b_hh[2 * h.shape[1]:] if use_b_hh else 0)
+            n = np.tanh(i_n + n_hh)
+        else:
+            n = np.tanh(i_n + r * h_n)
+        return z * n + (1.0 - z) * h if swap_z else (1.0 - z) * n + z * h
+    return step
+
+
+@pytest.mark.parametrize("wrong", [
+    _gru_with(order=(1, 0, 2)),              # z, r, n
+    _gru_with(swap_z=True),                  # h = z n + (1 - z) h_prev (another convention)
+    _gru_with(reset_outside=True),           # reset applied to h before the matrix product
+    _gru_with(use_b_hh=False),               # missing bias_hh
+])
+def test_gru_step_rejects_wrong_cells(wrong):
+    _rejected("rnn.gru_step", wrong, "wrong answer")
+
+
+def _forget_with(prev="c", block=1, sig_grad=True, transpose=False, source="h"):
+    def grad(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
+        blocks = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
+        a = blocks[block]
+        s = sigmoid(a)
+        factor = s * (1.0 - s) if sig_grad else 1.0
+        da = dc_new * (c if prev == "c" else h) * factor
+        inp = h if source == "h" else x
+        return inp.T @ da if transpose else da.T @ inp
+    return grad
+
+
+@pytest.mark.parametrize("wrong", [
+    _forget_with(prev="h"),                  # h_prev instead of c_prev
+    _forget_with(block=0),                   # the input gate's rows (wrong gate order)
+    _forget_with(block=3),                   # the output gate's rows
+    _forget_with(sig_grad=False),            # forgot sigmoid'
+    _forget_with(transpose=True),            # (H, H) transposed
+])
+def test_forget_gate_grad_rejects_wrong_gradients(wrong):
+    _rejected("rnn.forget_gate_grad", wrong, "wrong answer")
+
+
+def test_forget_gate_grad_rejects_the_input_weight_gradient():
+    # x in place of h: a (H, D) result, a shape error whenever D != H
+    _rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")
