@@ -12,7 +12,6 @@ Two testbeds:
   batch norm, shift augmentation, early stopping).
 """
 
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,6 +27,7 @@ from .linear import Linear
 from .losses import CrossEntropyLoss, mse
 from .module import Sequential
 from .regularization import ElasticNet, weights_only
+from .threads import one_blas_thread
 from .train import History, evaluate, fit
 
 # --- the 1-D curve ----------------------------------------------------------------------
@@ -210,22 +210,6 @@ class Run:
     train: tuple
     val: tuple
     test: tuple
-
-
-def one_blas_thread():
-    """A context in which numpy's BLAS uses one thread.
-
-    For the small matrices of these experiments one thread is several times faster than a
-    pool (which mostly waits on itself, worse when other processes share the CPU), and it
-    makes the rounding, hence every printed digit, independent of the machine's core count.
-    Calling it applies the limit at once; used in a ``with`` block, it restores the previous
-    setting on exit.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def train_setup(setup, task, seed=0):

@@ -22,7 +22,6 @@ Everything is vectorized over the batch and seeded with ``np.random.Generator`` 
 Shapes are batch-first, as in ``course_nn.recurrent``: x (N, T, D).
 """
 
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +33,7 @@ from .linear import Linear
 from .losses import CrossEntropyLoss
 from .module import Module
 from .recurrent import GRU, LSTM, RNN, Embedding, clip_grad_norm
+from .threads import one_blas_thread
 
 CELLS = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 """Name -> recurrent layer class."""
@@ -75,16 +75,6 @@ by letter and learns to predict the next letter will, after a little training, w
 that look almost like English. It does not understand them. It has only learned which \
 letters tend to follow which, and that is already a kind of memory.
 """
-
-
-def one_blas_thread():
-    """A context in which numpy's BLAS uses one thread: for these small matrices it is faster
-    than a pool, and the rounding (hence every printed digit) does not depend on the core count."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --- turning sequences into arrays ------------------------------------------------------

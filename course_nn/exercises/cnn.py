@@ -19,13 +19,13 @@ The chapter-14 recipe (``digits_cnn``, ``digits_image_split``, ``train_digits_cn
 here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
 """
 
-from contextlib import nullcontext
 
 import numpy as np
 
 from ..conv import Conv2d, Flatten, MaxPool2d, conv_output_size
 from ..conv import receptive_field as _receptive_field
 from ..module import Sequential
+from ..threads import one_blas_thread
 from . import Exercise, register
 
 
@@ -281,20 +281,6 @@ register(Exercise(
 
 
 # --- the chapter-14 recipe -------------------------------------------------------------------
-
-def one_blas_thread():
-    """A context in which numpy's BLAS uses one thread.
-
-    The matrices of an 8 x 8 CNN are small: a pool of BLAS threads mostly waits on itself (much
-    worse when other processes share the CPU), and one thread also makes the rounding, hence
-    every printed digit, independent of the machine's core count.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
 
 def digits_image_split():
     """The digits as (N, 1, 8, 8) images, split as in chapter 11 (70/15/15 %, default_rng(0)).
