@@ -44,11 +44,11 @@ def test_checker_rejects_a_constant_answer(exercise_id):
     assert "wrong answer" in result.message and "on input" in result.message
 
 
-def test_unattempted_exercise_says_so():
+@pytest.mark.parametrize("exercise_id", sorted(ALL))
+def test_unattempted_exercise_says_so(exercise_id):
     def not_written(*args):
         raise NotImplementedError
 
-    exercise_id = sorted(ALL)[0]
     result = evaluate(exercise_id, not_written)
     assert not result.passed and "not attempted yet" in result.message
 
