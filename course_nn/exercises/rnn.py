@@ -117,17 +117,27 @@ register(Exercise(
 # Chapter 16: the recurrence and backpropagation through time
 # =============================================================================================
 
-def rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
-    """One step of course_nn.RNN: x (N, D), h (N, H) -> tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
-    layer = _layer(RNN, W_ih, W_hh, b_ih, b_hh)
+def _one_step(cls, x, h, W_ih, W_hh, b_ih, b_hh):
+    """h_new after one time step of a course_nn RNN or GRU layer holding the given weights."""
+    layer = _layer(cls, W_ih, W_hh, b_ih, b_hh)
     out, _ = layer(np.asarray(x, dtype=float)[:, None, :], np.asarray(h, dtype=float))
     return out[:, 0]
 
 
-def _rnn_case(rng, n=None, d=None, h=None):
+def _step_case(rng, gates, n=None, d=None, h=None):
+    """(x (N, D), h (N, H)) plus the weights of a layer with ``gates`` stacked gates."""
     n0, d0, h0 = _sizes(rng)
     n, d, h = n or n0, d or d0, h or h0
-    return (rng.standard_normal((n, d)), rng.standard_normal((n, h))) + _params(rng, 1, d, h)
+    return (rng.standard_normal((n, d)), rng.standard_normal((n, h))) + _params(rng, gates, d, h)
+
+
+def rnn_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
+    """One step of course_nn.RNN: x (N, D), h (N, H) -> tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    return _one_step(RNN, x, h, W_ih, W_hh, b_ih, b_hh)
+
+
+def _rnn_case(rng, n=None, d=None, h=None):
+    return _step_case(rng, 1, n, d, h)
 
 
 _fixed_rng = np.random.default_rng(160)
@@ -233,15 +243,11 @@ register(Exercise(
 
 def gru_step_reference(x, h, W_ih, W_hh, b_ih, b_hh):
     """One step of course_nn.GRU (PyTorch's formulation, gates r, z, n): returns h_new."""
-    layer = _layer(GRU, W_ih, W_hh, b_ih, b_hh)
-    out, _ = layer(np.asarray(x, dtype=float)[:, None, :], np.asarray(h, dtype=float))
-    return out[:, 0]
+    return _one_step(GRU, x, h, W_ih, W_hh, b_ih, b_hh)
 
 
 def _gru_case(rng, n=None, d=None, h=None):
-    n0, d0, h0 = _sizes(rng)
-    n, d, h = n or n0, d or d0, h or h0
-    return (rng.standard_normal((n, d)), rng.standard_normal((n, h))) + _params(rng, 3, d, h)
+    return _step_case(rng, 3, n, d, h)
 
 
 _fixed_rng = np.random.default_rng(171)
