@@ -53,7 +53,7 @@ def _mlp(sizes, batch, dtype):
         def step_ours():
             opt.zero_grad()
             loss_fn(ours(x), y)
-            ours.backward(loss_fn.backward())
+            ours.backward_params(loss_fn.backward())  # x is data: no input gradient, as in torch
             opt.step()
 
         if torch is None:

@@ -5,6 +5,7 @@ so do weight layouts (Linear.weight is (out_features, in_features)); inputs are 
 """
 
 from . import init, optim
+from ._memory import keep_freed_memory
 from .activations import (
     ELU,
     GELU,
@@ -49,6 +50,8 @@ from .recurrent import GRU, LSTM, RNN, Embedding, clip_grad_norm
 from .regularization import ElasticNet, L1Penalty, L2Penalty, weights_only
 
 __version__ = "0.1.0"
+
+keep_freed_memory()  # large per-step arrays are reused instead of page-faulted in anew
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BCELoss", "BCEWithLogitsLoss", "check_function_gradient",

@@ -19,13 +19,14 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
     wrong shape, an empty batch, or NaN/inf values.
     """
     arr = np.asarray(x)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
-    if not np.issubdtype(arr.dtype, np.floating):
+    kind = arr.dtype.kind  # 'f' float, 'i'/'u' integer, 'b' bool, 'c' complex, 'O' object, ...
+    if kind in "iub":
         raise TypeError(
             f"{name}: expected a float array (float32 or float64), got dtype {arr.dtype}; "
             f"convert it with .astype(float)"
         )
+    if kind != "f":
+        raise TypeError(f"{name}: expected a float array, got dtype {arr.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -39,12 +40,22 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
             raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    # one fast pass: the sum of finite values is finite unless it overflows, and any NaN or inf
-    # makes it NaN or inf; only then is the full elementwise check (and its count) needed
-    if not np.isfinite(arr.sum()) and not np.all(np.isfinite(arr)):
+    if not all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
     return arr
+
+
+def all_finite(arr):
+    """True when the float array ``arr`` holds no NaN or inf.
+
+    One fast pass first: the dot product of the values with themselves is finite unless a value
+    is NaN or inf (or it overflows); only then is the full elementwise check needed.
+    """
+    flat = arr.reshape(-1) if arr.flags.c_contiguous else arr.ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        quick = np.dot(flat, flat)
+    return bool(np.isfinite(quick)) or bool(np.all(np.isfinite(arr)))
 
 
 def check_same_shape(a, b, name_a, name_b):

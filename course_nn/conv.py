@@ -1,10 +1,11 @@
 """Convolution and pooling on NCHW images (batch, channels, height, width), as in PyTorch.
 
-The fast path is im2col: a sliding-window *view* of the padded input gathers every patch
-into one (N*Ho*Wo, C*kh*kw) matrix, so the whole convolution is one matrix product. The
-backward pass scatters patch gradients back with one vectorized add per kernel offset
-(kh*kw of them), never a loop over samples or pixels. ``conv2d_naive`` is the readable
-six-loop definition, kept for teaching and for the tests that hold the two equal.
+The fast path is im2col: one strided copy per kernel offset gathers every patch into a
+(C*kh*kw, N*Ho*Wo) matrix, so the whole convolution is one matrix product with the
+(out, C*kh*kw) weight matrix. The backward pass scatters patch gradients back with one
+vectorized add per kernel offset (kh*kw of them), never a loop over samples or pixels.
+``conv2d_naive`` is the readable seven-loop definition, kept for teaching and for the tests
+that hold the two equal.
 """
 
 import numpy as np
@@ -65,6 +66,37 @@ def _scatter_windows(grad_windows, padded_shape, stride, padding):
     return grad[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
 
 
+def _im2col(x, kernel, stride, padding, out_hw):
+    """Patches of x (N, C, H, W) as a (C*kh*kw, N*Ho*Wo) matrix, and the padded shape.
+
+    Row (c, i, j) holds input channel c shifted by kernel offset (i, j), for every sample and
+    output pixel; zero padding is written around a channel-major copy of x first.
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
+    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
+    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    for i in range(kh):  # one vectorized copy per kernel offset
+        for j in range(kw):
+            cols[:, i, j] = xp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw]
+    return cols.reshape(c * kh * kw, n * ho * wo), (n, c) + xp.shape[2:]
+
+
+def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw):
+    """Adjoint of ``_im2col``: add each row of (C*kh*kw, N*Ho*Wo) back at its offset.
+
+    Returns dL/dx of shape (N, C, H, W) (the padding's share is dropped)."""
+    n, c, hp, wp = padded_shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
+    grad_cols = grad_cols.reshape(c, kh, kw, n, ho, wo)
+    grad = np.zeros((c, n, hp, wp), dtype=grad_cols.dtype)
+    for i in range(kh):  # one vectorized add per kernel offset
+        for j in range(kw):
+            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += grad_cols[:, i, j]
+    return np.ascontiguousarray(grad[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3))
+
+
 def _check_images(x, name, channels):
     x = as_float_array(x, name, ndim=4)
     if channels is not None and x.shape[1] != channels:
@@ -100,31 +132,38 @@ class Conv2d(Module):
 
     def forward(self, x):
         x = _check_images(x, "Conv2d input", self.in_channels)
-        for axis, k, p in zip((2, 3), self.kernel_size, self.padding):
-            conv_output_size(x.shape[axis], k, 1, p)  # raises if the kernel does not fit
-        xp, view = _windows(x, self.kernel_size, self.stride, self.padding)
-        n, _, ho, wo = view.shape[:4]
-        cols = view.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, -1)
-        out = cols @ self.weight.data.reshape(self.out_channels, -1).T
+        out_hw = tuple(conv_output_size(x.shape[axis], k, s, p)  # raises if the kernel does not fit
+                       for axis, k, s, p in zip((2, 3), self.kernel_size, self.stride, self.padding))
+        cols, padded_shape = _im2col(x, self.kernel_size, self.stride, self.padding, out_hw)
+        out = self.weight.data.reshape(self.out_channels, -1) @ cols  # (out, N*Ho*Wo)
         if self.bias is not None:
-            out += self.bias.data
-        self._cache = (cols, xp.shape, (n, ho, wo))
-        return out.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)
+            out += self.bias.data[:, None]
+        self._cache = (cols, padded_shape, out_hw)
+        n = x.shape[0]
+        return np.ascontiguousarray(out.reshape((self.out_channels, n) + out_hw).transpose(1, 0, 2, 3))
 
     def backward(self, grad_out):
         """grad_out: (N, out, Ho, Wo) -> dL/dx: (N, in, H, W); accumulates dW and db."""
+        g = self._accumulate_grads(grad_out)
+        cols, padded_shape, out_hw = self._cache
+        grad_cols = self.weight.data.reshape(self.out_channels, -1).T @ g  # (C*kh*kw, N*Ho*Wo)
+        return _col2im(grad_cols, padded_shape, self.kernel_size, self.stride, self.padding, out_hw)
+
+    def backward_params(self, grad_out):
+        """Only dL/dW and dL/db, for a first layer whose input is data."""
+        self._accumulate_grads(grad_out)
+
+    def _accumulate_grads(self, grad_out):
+        """Add dL/dW = g @ cols.T and dL/db; return g = grad_out as (out, N*Ho*Wo)."""
         self._require_cache("_cache")
-        cols, padded_shape, (n, ho, wo) = self._cache
+        cols, padded_shape, out_hw = self._cache
         grad_out = as_float_array(grad_out, "Conv2d grad_out",
-                                  shape=(n, self.out_channels, ho, wo))
-        g = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        self.weight.grad += (g.T @ cols).reshape(self.weight.data.shape)
+                                  shape=(padded_shape[0], self.out_channels) + out_hw)
+        g = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
+        self.weight.grad += (cols @ g.T).T.reshape(self.weight.data.shape)  # = g @ cols.T, faster
         if self.bias is not None:
-            self.bias.grad += g.sum(axis=0)
-        grad_cols = g @ self.weight.data.reshape(self.out_channels, -1)
-        kh, kw = self.kernel_size
-        grad_windows = grad_cols.reshape(n, ho, wo, self.in_channels, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-        return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
+            self.bias.grad += g.sum(axis=1)
+        return g
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

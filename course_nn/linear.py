@@ -51,13 +51,22 @@ class Linear(Module):
 
     def backward(self, grad_out):
         """grad_out: (N, out_features) -> returns dL/dx: (N, in_features)."""
+        grad_out = self._accumulate_grads(grad_out)
+        return grad_out @ self.weight.data
+
+    def backward_params(self, grad_out):
+        """Only dL/dW and dL/db, for a first layer whose input is data."""
+        self._accumulate_grads(grad_out)
+
+    def _accumulate_grads(self, grad_out):
+        """weight.grad += grad_out.T @ x (out, in); bias.grad += grad_out summed over the batch."""
         self._require_cache("_x")
         grad_out = as_float_array(grad_out, "Linear grad_out",
                                   shape=(self._x.shape[0], self.out_features))
         self.weight.grad += grad_out.T @ self._x
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=0)
-        return grad_out @ self.weight.data
+        return grad_out
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

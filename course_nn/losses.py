@@ -9,7 +9,7 @@ Classification losses take logits/scores of shape (N, C) and integer labels of s
 import numpy as np
 
 from ._validate import as_float_array, check_number, check_same_shape
-from .activations import log_softmax, sigmoid, softmax
+from .activations import sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -195,8 +195,11 @@ class CrossEntropyLoss(_ClassificationLoss):
 
     def _loss_and_grad(self, pred, target):
         rows = np.arange(pred.shape[0])
-        loss = -log_softmax(pred, axis=1)[rows, target]
-        grad = softmax(pred, axis=1)
+        shifted = pred - pred.max(axis=1, keepdims=True)  # log_softmax and softmax share these
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        loss = np.log(total[:, 0]) - shifted[rows, target]  # = -log_softmax(pred)[rows, target]
+        grad = exp / total  # = softmax(pred)
         grad[rows, target] -= 1.0
         return loss, grad
 

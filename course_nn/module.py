@@ -51,6 +51,16 @@ class Module:
     def backward(self, grad_out):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
+    def backward_params(self, grad_out):
+        """Accumulate the parameters' gradients as ``backward`` does, without dLoss/dInput.
+
+        For a module whose input is data, which needs no gradient (PyTorch likewise skips
+        inputs without ``requires_grad``). A module without parameters has nothing to do;
+        layers whose input gradient is costly (Linear, Conv2d) skip computing it.
+        """
+        if self.parameters():
+            self.backward(grad_out)
+
     def named_children(self):
         for name, value in vars(self).items():
             if isinstance(value, Module):
@@ -133,6 +143,16 @@ class Sequential(Module):
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
         return grad_out
+
+    def backward_params(self, grad_out):
+        """Backward for training on data: layers before the first one with parameters are
+        skipped, and that one only accumulates its parameters' gradients."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
+        if first is None:
+            return
+        for layer in reversed(self.layers[first + 1:]):
+            grad_out = layer.backward(grad_out)
+        self.layers[first].backward_params(grad_out)
 
     def __getitem__(self, index):
         if isinstance(index, slice):

@@ -9,7 +9,7 @@ backward, ``opt.step()``.
 
 import numpy as np
 
-from ._validate import check_number
+from ._validate import all_finite, check_number
 from .module import Parameter
 
 
@@ -38,7 +38,7 @@ class Optimizer:
         self.steps += 1
         for p, state in zip(self.params, self.state):
             grad = p.grad
-            if not np.all(np.isfinite(grad)):
+            if not all_finite(grad):
                 raise ValueError(f"{type(self).__name__}.step: gradient of {p} contains NaN or inf")
             if self.weight_decay:
                 grad = grad + self.weight_decay * p.data

@@ -116,7 +116,7 @@ class Playground:
             for xb, yb in iterate_minibatches(*self.train_data, self.config.batch_size, rng=self._rng):
                 self.optimizer.zero_grad()
                 self.loss_fn(self.model(xb), yb)
-                self.model.backward(self.loss_fn.backward())
+                self.model.backward_params(self.loss_fn.backward())
                 if self.penalty is not None:
                     self.penalty.backward(penalized)
                 self.optimizer.step()

@@ -82,7 +82,7 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size, rng,
         for xb, yb in iterate_minibatches(*train, batch_size, rng=rng):
             optimizer.zero_grad()
             loss_fn(model(xb), yb)
-            model.backward(loss_fn.backward())
+            model.backward_params(loss_fn.backward())  # the data itself needs no gradient
             if penalty is not None:
                 penalty.backward(penalized)
             optimizer.step()
