@@ -310,3 +310,51 @@ def test_linear_from_weights_holds_the_given_arrays():
     assert layer.weight.data[0, 0] == 0.1
     with pytest.raises(ValueError, match=r"bias: expected shape \(3\), got \(2,\)"):
         nn.Linear.from_weights(w, np.zeros(2))
+
+
+def _grads(model):
+    return [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: nn.Sequential(nn.Linear(5, 4, rng=rng), nn.Tanh(), nn.Linear(4, 3, rng=rng)),
+    lambda rng: nn.Sequential(nn.ReLU(), nn.Linear(5, 4, rng=rng), nn.Sigmoid(), nn.Linear(4, 3, rng=rng)),
+    lambda rng: nn.Sequential(nn.Sequential(nn.Linear(5, 3, rng=rng)), nn.Tanh()),
+])
+def test_backward_params_gives_the_parameter_gradients_of_backward(make):
+    """backward_params (used by fit: the data needs no gradient) must leave exactly the
+    parameter gradients that the full backward leaves."""
+    rng = np.random.default_rng(0)
+    model = make(rng)
+    x, g = rng.standard_normal((6, 5)), rng.standard_normal((6, 3))
+    model(x)
+    assert model.backward(g).shape == x.shape
+    full = _grads(model)
+    model.zero_grad()
+    model(x)
+    assert model.backward_params(g) is None
+    for a, b in zip(full, _grads(model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_backward_params_skips_the_first_layers_input_gradient():
+    class Counting(nn.Linear):
+        input_grads = 0
+
+        def backward(self, grad_out):
+            Counting.input_grads += 1
+            return super().backward(grad_out)
+
+    rng = np.random.default_rng(1)
+    first, second = Counting(4, 3, rng=rng), Counting(3, 2, rng=rng)
+    model = nn.Sequential(nn.Tanh(), first, nn.ReLU(), second)
+    model(rng.standard_normal((5, 4)))
+    model.backward_params(rng.standard_normal((5, 2)))
+    assert Counting.input_grads == 1  # only the second layer passed a gradient on
+    assert np.any(first.weight.grad != 0)
+
+
+def test_backward_params_of_a_parameter_free_module_does_nothing():
+    act = nn.ReLU()
+    act(np.ones((2, 2)))
+    assert act.backward_params(np.ones((2, 2))) is None
