@@ -51,8 +51,8 @@ class BatchNorm1d(Module):
         self._require_cache("_cache")
         x_hat, inv_std, training = self._cache
         grad_out = as_float_array(grad_out, "BatchNorm1d grad_out", shape=x_hat.shape)
-        self.weight.grad += np.sum(grad_out * x_hat, axis=0)
-        self.bias.grad += grad_out.sum(axis=0)
+        self.weight.add_grad(np.sum(grad_out * x_hat, axis=0))
+        self.bias.add_grad(grad_out.sum(axis=0))
         d_xhat = grad_out * self.weight.data
         if not training:
             return d_xhat * inv_std

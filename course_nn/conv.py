@@ -160,9 +160,9 @@ class Conv2d(Module):
         grad_out = as_float_array(grad_out, "Conv2d grad_out",
                                   shape=(padded_shape[0], self.out_channels) + out_hw)
         g = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
-        self.weight.grad += (cols @ g.T).T.reshape(self.weight.data.shape)  # = g @ cols.T, faster
+        self.weight.add_grad((cols @ g.T).T.reshape(self.weight.data.shape))  # = g @ cols.T, faster
         if self.bias is not None:
-            self.bias.grad += g.sum(axis=1)
+            self.bias.add_grad(g.sum(axis=1))
         return g
 
     def extra_repr(self):

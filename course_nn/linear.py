@@ -63,9 +63,9 @@ class Linear(Module):
         self._require_cache("_x")
         grad_out = as_float_array(grad_out, "Linear grad_out",
                                   shape=(self._x.shape[0], self.out_features))
-        self.weight.grad += grad_out.T @ self._x
+        self.weight.add_grad(grad_out.T @ self._x)
         if self.bias is not None:
-            self.bias.grad += grad_out.sum(axis=0)
+            self.bias.add_grad(grad_out.sum(axis=0))
         return grad_out
 
     def extra_repr(self):

@@ -11,12 +11,31 @@ import numpy as np
 class Parameter:
     """A trainable array together with the gradient of the loss with respect to it.
 
-    data: the values (any shape); grad: same shape, accumulated by ``backward``.
+    data: the values (any shape); grad: same shape, accumulated by ``backward`` (zeros until
+    then: ``zero_grad`` drops the old gradient and a new zero array appears when first read).
     """
 
     def __init__(self, data):
         self.data = np.array(data, dtype=np.result_type(np.asarray(data).dtype, np.float32))
-        self.grad = np.zeros_like(self.data)
+        self._grad = None
+
+    @property
+    def grad(self):
+        if self._grad is None:
+            self._grad = np.zeros_like(self.data)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    def add_grad(self, g):
+        """grad += g. The first gradient after ``zero_grad`` is kept as it is rather than added
+        to zeros, so ``g`` must be a fresh array that the caller does not use again."""
+        if self._grad is None and g.shape == self.data.shape and g.dtype == self.data.dtype:
+            self._grad = g
+        else:
+            self.grad += g
 
     @property
     def shape(self):
@@ -27,7 +46,7 @@ class Parameter:
         return self.data.size
 
     def zero_grad(self):
-        self.grad = np.zeros_like(self.data)
+        self._grad = None
 
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"

@@ -58,10 +58,10 @@ class _Recurrent(Module):
         gh = d_x_side.shape[-1]
         flat_x = d_x_side.reshape(-1, gh)
         flat_h = d_h_side.reshape(-1, gh)
-        self.weight_ih.grad += flat_x.T @ x.reshape(-1, self.input_size)
-        self.bias_ih.grad += flat_x.sum(axis=0)
-        self.weight_hh.grad += flat_h.T @ h_prev.reshape(-1, self.hidden_size)
-        self.bias_hh.grad += flat_h.sum(axis=0)
+        self.weight_ih.add_grad(flat_x.T @ x.reshape(-1, self.input_size))
+        self.bias_ih.add_grad(flat_x.sum(axis=0))
+        self.weight_hh.add_grad(flat_h.T @ h_prev.reshape(-1, self.hidden_size))
+        self.bias_hh.add_grad(flat_h.sum(axis=0))
         return d_x_side @ self.weight_ih.data
 
     def extra_repr(self):
