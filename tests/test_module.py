@@ -358,3 +358,23 @@ def test_backward_params_of_a_parameter_free_module_does_nothing():
     act = nn.ReLU()
     act(np.ones((2, 2)))
     assert act.backward_params(np.ones((2, 2))) is None
+
+
+def test_add_grad_keeps_the_first_gradient_and_accumulates_the_rest():
+    p = nn.Parameter(np.zeros((2, 3)))
+    np.testing.assert_array_equal(p.grad, np.zeros((2, 3)))  # zeros before any backward
+    p.zero_grad()
+    first = np.ones((2, 3))
+    p.add_grad(first)
+    assert p.grad is first  # kept as it is: no zeros allocated and added to
+    p.add_grad(np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(p.grad, np.full((2, 3), 3.0))
+    p.zero_grad()
+    np.testing.assert_array_equal(p.grad, np.zeros((2, 3)))
+
+
+def test_add_grad_casts_a_gradient_of_another_dtype():
+    p = nn.Parameter(np.zeros(3, dtype=np.float32))
+    p.add_grad(np.array([1.0, 2.0, 3.0]))  # float64 into a float32 parameter
+    assert p.grad.dtype == np.float32
+    np.testing.assert_array_equal(p.grad, [1.0, 2.0, 3.0])
