@@ -53,15 +53,17 @@ class _Recurrent(Module):
         """Parameter gradients and dx from the per-step pre-activation gradients.
 
         d_x_side, d_h_side: (N, T, G*H) gradients w.r.t. the input and hidden projections;
-        h_prev: (N, T, H) the hidden state each step started from.
+        h_prev: (N, T, H) the hidden state each step started from; x: (N, T, D). Any common
+        layout of the two leading axes works (the LSTM passes time-major (T, N, .) arrays).
         """
         gh = d_x_side.shape[-1]
         flat_x = d_x_side.reshape(-1, gh)
-        flat_h = d_h_side.reshape(-1, gh)
+        flat_h = flat_x if d_h_side is d_x_side else d_h_side.reshape(-1, gh)
+        bias_x = flat_x.sum(axis=0)
         self.weight_ih.add_grad(flat_x.T @ x.reshape(-1, self.input_size))
-        self.bias_ih.add_grad(flat_x.sum(axis=0))
+        self.bias_ih.add_grad(bias_x)
         self.weight_hh.add_grad(flat_h.T @ h_prev.reshape(-1, self.hidden_size))
-        self.bias_hh.add_grad(flat_h.sum(axis=0))
+        self.bias_hh.add_grad(bias_x.copy() if flat_h is flat_x else flat_h.sum(axis=0))
         return d_x_side @ self.weight_ih.data
 
     def extra_repr(self):
@@ -130,8 +132,10 @@ class LSTM(_Recurrent):
         H = self.hidden_size
         scale, offset = self._gate_affine()
         # every step's input part of the (scaled) pre-activations, time-major: (T, N, 4H)
-        pre = np.ascontiguousarray((self._project_inputs(x) + self.bias_hh.data).transpose(1, 0, 2))
-        pre *= scale
+        x_steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
+        pre = x_steps @ (self.weight_ih.data * scale[:, None]).T
+        pre += (self.bias_ih.data + self.bias_hh.data) * scale
+        pre = pre.reshape(t_len, n, 4 * H)
         w_hh_t = np.ascontiguousarray((self.weight_hh.data * scale[:, None]).T)
         hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
         cs = np.empty_like(hs)
@@ -166,24 +170,24 @@ class LSTM(_Recurrent):
         i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
         # d(pre-activation) = d(gate) * gate', with every factor but dc and dh known already:
         # da_i = dc * g i(1-i), da_f = dc * c_prev f(1-f), da_g = dc * i (1-g^2), da_o = dh * tanh(c) o(1-o)
-        factors = np.empty_like(gates)
-        factors[..., :H] = g * i * (1.0 - i)
-        factors[..., H:2 * H] = cs[:-1] * f * (1.0 - f)
-        factors[..., 2 * H:3 * H] = i * (1.0 - g * g)
-        factors[..., 3 * H:] = tanh_cs * o * (1.0 - o)
+        factors = gates * (1.0 - gates)  # sigmoid' = s (1 - s) for i, f, o: whole-array passes
+        np.subtract(1.0, g * g, out=factors[..., 2 * H:3 * H])  # tanh' = 1 - g^2
+        factors[..., :H] *= g
+        factors[..., H:2 * H] *= cs[:-1]
+        factors[..., 2 * H:3 * H] *= i
+        factors[..., 3 * H:] *= tanh_cs
         dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # dc += dh * o * (1 - tanh(c)^2)
         da = factors  # overwritten step by step with the pre-activation gradients
         w_hh = self.weight_hh.data
         for t in reversed(range(t_len)):
             dh += grad_output[t]
             dc += dh * dc_from_h[t]
-            da[t, :, :3 * H] *= np.tile(dc, 3)
+            da[t, :, :3 * H].reshape(n, 3, H)[...] *= dc[:, None, :]  # i, f, g all take dc
             da[t, :, 3 * H:] *= dh
             dc *= f[t]
             dh = da[t] @ w_hh
-        da = da.transpose(1, 0, 2)
-        dx = self._accumulate(x, hs[:-1].transpose(1, 0, 2), da, da)
-        return dx, (dh, dc)
+        dx = self._accumulate(x.transpose(1, 0, 2), hs[:-1], da, da)  # time-major throughout
+        return np.ascontiguousarray(dx.transpose(1, 0, 2)), (dh, dc)
 
 
 class GRU(_Recurrent):
