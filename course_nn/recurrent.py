@@ -15,7 +15,6 @@ import numpy as np
 
 from . import init as initializers
 from ._validate import as_float_array, check_number, check_positive_int
-from .activations import sigmoid
 from .module import Module, Parameter
 
 
@@ -193,53 +192,75 @@ class LSTM(_Recurrent):
 class GRU(_Recurrent):
     """Gated recurrent unit (PyTorch's formulation). Gates (order r, z, n):
     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
-    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h_t = (1 - z) * n + z * h_{t-1}."""
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h_t = (1 - z) * n + z * h_{t-1}.
+
+    Speed, as in the LSTM: arrays are time-major (T, N, .), sigmoid(a) = (1 + tanh(a / 2)) / 2
+    is computed in place, and every factor of the backward pass that does not depend on the
+    incoming gradient is computed for all steps at once before the loop.
+    """
 
     gates = 3
 
     def forward(self, x, h0=None):
         x, h = self._check_input(x, h0)
-        proj = self._project_inputs(x)
         n, t_len, _ = x.shape
         H = self.hidden_size
-        hs = np.empty((n, t_len + 1, H), dtype=proj.dtype)
-        gates = np.empty((n, t_len, 3 * H), dtype=proj.dtype)  # r, z, n
-        hidden_n = np.empty((n, t_len, H), dtype=proj.dtype)   # W_hn h + b_hn
-        hs[:, 0] = h
-        w_hh_t = self.weight_hh.data.T
+        x_steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
+        pre = (x_steps @ self.weight_ih.data.T + self.bias_ih.data).reshape(t_len, n, 3 * H)
+        hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
+        gates = np.empty((t_len, n, 3 * H), dtype=pre.dtype)  # r, z, n
+        hidden_n = np.empty((t_len, n, H), dtype=pre.dtype)   # W_hn h + b_hn
+        hs[0] = h
+        w_hh_t = np.ascontiguousarray(self.weight_hh.data.T)
         for t in range(t_len):
-            hp = hs[:, t] @ w_hh_t + self.bias_hh.data
-            rz = sigmoid(proj[:, t, :2 * H] + hp[:, :2 * H])
+            hp = hs[t] @ w_hh_t
+            hp += self.bias_hh.data
+            rz = gates[t, :, :2 * H]
+            np.add(pre[t, :, :2 * H], hp[:, :2 * H], out=rz)
+            rz *= 0.5
+            np.tanh(rz, out=rz)  # sigmoid(a) = 0.5 + 0.5 tanh(a / 2)
+            rz *= 0.5
+            rz += 0.5
             r, z = rz[:, :H], rz[:, H:]
-            cand = np.tanh(proj[:, t, 2 * H:] + r * hp[:, 2 * H:])
-            hs[:, t + 1] = (1.0 - z) * cand + z * hs[:, t]
-            gates[:, t, :2 * H], gates[:, t, 2 * H:] = rz, cand
-            hidden_n[:, t] = hp[:, 2 * H:]
+            cand = gates[t, :, 2 * H:]
+            np.multiply(r, hp[:, 2 * H:], out=cand)
+            cand += pre[t, :, 2 * H:]
+            np.tanh(cand, out=cand)
+            np.subtract(hs[t], cand, out=hs[t + 1])
+            hs[t + 1] *= z
+            hs[t + 1] += cand  # h = (1 - z) n + z h_prev = n + z (h_prev - n)
+            hidden_n[t] = hp[:, 2 * H:]
         self._cache = (x, hs, gates, hidden_n)
-        return hs[:, 1:], hs[:, -1]
+        return hs[1:].transpose(1, 0, 2), hs[-1].copy()
 
     def backward(self, grad_output, grad_state=None):
         self._require_cache("_cache")
         x, hs, gates, hidden_n = self._cache
-        n, t_len, H = gates.shape[0], gates.shape[1], self.hidden_size
-        grad_output = self._grad_output(grad_output, (n, t_len, H))
+        t_len, n, H = hidden_n.shape
+        grad_output = self._grad_output(grad_output, (n, t_len, H)).transpose(1, 0, 2)
         dh = np.zeros((n, H), dtype=hs.dtype) if grad_state is None else \
             as_float_array(grad_state, "GRU grad_state", shape=(n, H)).copy()
+        r, z, cand = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+        # the gradient-free factors: d_n = dh (1 - z)(1 - n^2), d_r = d_n (W_hn h + b_hn) r (1 - r),
+        # d_z = dh (h_prev - n) z (1 - z)
+        to_cand = (1.0 - z) * (1.0 - cand * cand)
+        to_r = hidden_n * r * (1.0 - r)
+        to_z = (hs[:-1] - cand) * z * (1.0 - z)
         d_x_side = np.empty_like(gates)
         d_h_side = np.empty_like(gates)
         w_hh = self.weight_hh.data
         for t in reversed(range(t_len)):
-            r, z, cand = gates[:, t, :H], gates[:, t, H:2 * H], gates[:, t, 2 * H:]
-            dh += grad_output[:, t]
-            d_cand = dh * (1.0 - z) * (1.0 - cand**2)
-            d_r = d_cand * hidden_n[:, t] * r * (1.0 - r)
-            d_z = dh * (hs[:, t] - cand) * z * (1.0 - z)
-            d_x_side[:, t, :H], d_x_side[:, t, H:2 * H], d_x_side[:, t, 2 * H:] = d_r, d_z, d_cand
-            d_h_side[:, t, :2 * H] = d_x_side[:, t, :2 * H]
-            d_h_side[:, t, 2 * H:] = d_cand * r
-            dh = dh * z + d_h_side[:, t] @ w_hh
-        dx = self._accumulate(x, hs[:, :-1], d_x_side, d_h_side)
-        return dx, dh
+            dh += grad_output[t]
+            d_cand = d_x_side[t, :, 2 * H:]
+            np.multiply(dh, to_cand[t], out=d_cand)
+            np.multiply(d_cand, to_r[t], out=d_x_side[t, :, :H])
+            np.multiply(dh, to_z[t], out=d_x_side[t, :, H:2 * H])
+            d_h_side[t, :, :2 * H] = d_x_side[t, :, :2 * H]
+            np.multiply(d_cand, r[t], out=d_h_side[t, :, 2 * H:])
+            dh *= z[t]
+            dh += d_h_side[t] @ w_hh
+        dx = self._accumulate(x.transpose(1, 0, 2), hs[:-1], d_x_side, d_h_side)  # time-major
+        return np.ascontiguousarray(dx.transpose(1, 0, 2)), dh
 
 
 class Embedding(Module):
