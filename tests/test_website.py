@@ -11,11 +11,13 @@ Skips with a message when Chromium, chromedriver or Selenium is missing.
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,34 @@ def test_page_renders_cleanly(site, browser, page):
               if e["level"] == "SEVERE" and e["message"].startswith(site)
               and "/_static/scripts/" not in e["message"] and "favicon.ico" not in e["message"]]
     assert not errors, f"{page}: console errors: {errors}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_can_be_launched_and_downloaded(site, browser, page):
+    """The launch menu opens the chapter in a local JupyterLab; the download is the notebook."""
+    _open(browser, f"{site}/book/{page}.html")
+    launch = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a.btn-launch-jupyterlab-local')).map(a => a.href)")
+    assert launch == [f"http://localhost:8888/lab/tree/book/{page}.ipynb"]
+    downloads = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a')).map(a => a.href)"
+        ".filter(h => h.endsWith('.ipynb') && h.includes('/_sources/'))")
+    assert downloads, f"{page}: no download-as-notebook link"
+    with urllib.request.urlopen(downloads[0]) as response:
+        notebook = json.loads(response.read())
+    assert notebook["nbformat"] == 4 and notebook["cells"], f"{page}: the download is not the notebook"
+
+
+@pytest.mark.parametrize("query, page", [("backpropagation", "05_backprop_by_hand"),
+                                         ("LSTM", "17_lstm_gru"), ("im2col", "13_convolutions")])
+def test_search_finds_the_chapter(site, browser, query, page):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{site}/search.html?q={query}")
+    WebDriverWait(browser, 30).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "ul.search li a")
+        or "did not match" in b.find_element(By.ID, "search-results").text)
+    hits = browser.execute_script(
+        "return Array.from(document.querySelectorAll('ul.search li a')).map(a => a.href)")
+    assert any(page in hit for hit in hits), f"search for {query!r} did not list {page}: {hits[:5]}"
