@@ -1,9 +1,14 @@
-"""Chapter 3 exercises: every checker accepts correct answers and rejects likely wrong ones."""
+"""Chapter 3 exercises: every checker accepts correct answers and rejects likely wrong ones.
+
+IDS and SOLUTIONS feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass).
+"""
 
 import numpy as np
 import pytest
+from exercise_helpers import rejected
 
-from course_nn.exercises import evaluate, exercises
+from course_nn.exercises import evaluate
 
 IDS = ["activations.sigmoid", "activations.leaky_relu_grad", "activations.softmax",
        "activations.swish", "activations.relu_sum"]
@@ -26,38 +31,12 @@ SOLUTIONS = {
 }
 
 
-def test_all_chapter_exercises_are_registered():
-    registered = sorted(k for k in exercises() if k.startswith("activations."))
-    assert registered == sorted(IDS)
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_passes(exercise_id):
-    result = evaluate(exercise_id, exercises()[exercise_id].reference)
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_learner_style_solution_passes(exercise_id):
-    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
-    assert result.passed, result.message
-
-
-def _rejected(exercise_id, fn, *fragments):
-    result = evaluate(exercise_id, fn)
-    assert not result.passed, f"{exercise_id} accepted a wrong answer"
-    for fragment in fragments:
-        assert fragment in result.message, result.message
-    return result
-
-
 # --- sigmoid -------------------------------------------------------------------------------
 
 def test_sigmoid_rejects_the_overflowing_form_with_a_nan_message():
     # e^x / (1 + e^x) is inf / inf = nan at x = 1000; evaluate() silences the overflow warning
-    _rejected("activations.sigmoid", lambda x: np.exp(x) / (1.0 + np.exp(x)),
-              "wrong answer", "nan or inf", "overflow")
+    rejected("activations.sigmoid", lambda x: np.exp(x) / (1.0 + np.exp(x)),
+             "wrong answer", "nan or inf", "overflow")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -68,7 +47,7 @@ def test_sigmoid_rejects_the_overflowing_form_with_a_nan_message():
     lambda x: _stable_sigmoid(x).sum(),                        # a scalar, not elementwise
 ])
 def test_sigmoid_rejects_wrong_formulas(wrong):
-    _rejected("activations.sigmoid", wrong, "wrong answer", "on input")
+    rejected("activations.sigmoid", wrong, "wrong answer", "on input")
 
 
 def test_naive_but_finite_sigmoid_is_accepted_by_value():
@@ -89,14 +68,14 @@ def test_naive_but_finite_sigmoid_is_accepted_by_value():
     lambda x, alpha: np.where(x > 0, 1.0, -alpha),            # sign of the slope
 ])
 def test_leaky_relu_grad_rejects_wrong_derivatives(wrong):
-    _rejected("activations.leaky_relu_grad", wrong, "wrong answer")
+    rejected("activations.leaky_relu_grad", wrong, "wrong answer")
 
 
 # --- softmax -------------------------------------------------------------------------------
 
 def test_softmax_rejects_the_naive_formula_with_a_nan_message():
-    _rejected("activations.softmax", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True),
-              "nan or inf")
+    rejected("activations.softmax", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True),
+             "nan or inf")
 
 
 def test_softmax_rejects_one_global_max():
@@ -105,7 +84,7 @@ def test_softmax_rejects_one_global_max():
         e = np.exp(x - x.max())
         return e / e.sum(axis=1, keepdims=True)
 
-    _rejected("activations.softmax", global_max, "nan or inf")
+    rejected("activations.softmax", global_max, "nan or inf")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -115,7 +94,7 @@ def test_softmax_rejects_one_global_max():
     lambda x: 1.0 / (1.0 + np.exp(-x)),                        # elementwise sigmoid
 ])
 def test_softmax_rejects_wrong_axis_and_formulas(wrong):
-    _rejected("activations.softmax", wrong, "wrong answer")
+    rejected("activations.softmax", wrong, "wrong answer")
 
 
 def test_softmax_rejects_a_missing_keepdims_with_a_clear_message():
@@ -138,13 +117,13 @@ def test_softmax_rejects_a_missing_keepdims_with_a_clear_message():
     lambda x, beta: np.maximum(x, 0.0),                        # ReLU
 ])
 def test_swish_rejects_wrong_formulas(wrong):
-    _rejected("activations.swish", wrong, "wrong answer")
+    rejected("activations.swish", wrong, "wrong answer")
 
 
 def test_swish_rejects_nan_at_the_far_ends():
     # x * e^(beta x) / (1 + e^(beta x)) is 1000 * inf / inf = nan at x = 1000
-    _rejected("activations.swish",
-              lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x)), "nan or inf")
+    rejected("activations.swish",
+             lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x)), "nan or inf")
 
 
 # --- relu_sum ------------------------------------------------------------------------------
@@ -157,13 +136,13 @@ def test_swish_rejects_nan_at_the_far_ends():
     lambda x, c, b, w: np.maximum(0.0, c @ (b + np.outer(x, w)).T),  # max after the sum
 ])
 def test_relu_sum_rejects_wrong_answers(wrong):
-    _rejected("activations.relu_sum", wrong, "wrong answer")
+    rejected("activations.relu_sum", wrong, "wrong answer")
 
 
 def test_relu_sum_rejects_summing_over_the_samples():
     # returns shape (k,) instead of (N,)
-    _rejected("activations.relu_sum", lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=0) * c,
-              "shape")
+    rejected("activations.relu_sum", lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=0) * c,
+             "shape")
 
 
 def test_checkers_raise_no_runtime_warning_for_overflowing_answers():

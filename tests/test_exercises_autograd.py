@@ -2,6 +2,9 @@
 
 The end of the file pins chapter 9's claims about the scalar engine that the exercises and
 tests/test_autograd.py do not already cover.
+
+IDS and SOLUTIONS feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass).
 """
 
 import math
@@ -9,10 +12,11 @@ from collections import deque
 
 import numpy as np
 import pytest
+from exercise_helpers import rejected
 
 import course_nn as nn
 from course_nn.autograd import Value
-from course_nn.exercises import evaluate, exercises
+from course_nn.exercises import evaluate
 from course_nn.exercises.autograd import NEURON_GRAPH, run_backward
 
 IDS = ["autograd.mul_backward", "autograd.tanh_backward", "autograd.div_backward",
@@ -59,36 +63,10 @@ SOLUTIONS = {
 }
 
 
-def test_all_chapter_exercises_are_registered():
-    registered = sorted(k for k in exercises() if k.startswith("autograd."))
-    assert registered == sorted(IDS)
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_passes(exercise_id):
-    result = evaluate(exercise_id, exercises()[exercise_id].reference)
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_learner_style_solution_passes(exercise_id):
-    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
-    assert result.passed, result.message
-
-
 def test_a_different_correct_order_is_accepted():
     result = evaluate("autograd.topological_sort", kahn_sort)
     assert result.passed, result.message
     assert kahn_sort(NEURON_GRAPH) != dfs_sort(NEURON_GRAPH)
-
-
-def _rejected(exercise_id, fn, *fragments):
-    result = evaluate(exercise_id, fn)
-    assert not result.passed, f"{exercise_id} accepted a wrong answer"
-    for fragment in fragments:
-        assert fragment in result.message, result.message
-    return result
 
 
 # --- the backward rules ----------------------------------------------------------------------
@@ -100,7 +78,7 @@ def _rejected(exercise_id, fn, *fragments):
     lambda a, b, g: [b * g, a * g][0],       # only one gradient
 ])
 def test_mul_backward_rejects_wrong_rules(wrong):
-    _rejected("autograd.mul_backward", wrong, "wrong answer", "on input: a = ")
+    rejected("autograd.mul_backward", wrong, "wrong answer", "on input: a = ")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -110,7 +88,7 @@ def test_mul_backward_rejects_wrong_rules(wrong):
     lambda x, g: math.tanh(x) * g,           # the forward value
 ])
 def test_tanh_backward_rejects_wrong_rules(wrong):
-    _rejected("autograd.tanh_backward", wrong, "wrong answer")
+    rejected("autograd.tanh_backward", wrong, "wrong answer")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -120,31 +98,31 @@ def test_tanh_backward_rejects_wrong_rules(wrong):
     lambda a, b, g: (g * b, -g * a / b**2),  # d/da = b, as for a product
 ])
 def test_div_backward_rejects_wrong_rules(wrong):
-    _rejected("autograd.div_backward", wrong, "wrong answer")
+    rejected("autograd.div_backward", wrong, "wrong answer")
 
 
 # --- topological_sort ------------------------------------------------------------------------
 
 def test_topological_sort_rejects_root_first_orders():
-    _rejected("autograd.topological_sort", lambda g: dfs_sort(g)[::-1], "comes before",
-              "which it is computed from")
+    rejected("autograd.topological_sort", lambda g: dfs_sort(g)[::-1], "comes before",
+             "which it is computed from")
 
 
 def test_topological_sort_rejects_the_dictionary_order_and_name_order():
-    _rejected("autograd.topological_sort", lambda g: list(g), "comes before")
-    _rejected("autograd.topological_sort", lambda g: sorted(g), "comes before")
+    rejected("autograd.topological_sort", lambda g: list(g), "comes before")
+    rejected("autograd.topological_sort", lambda g: sorted(g), "comes before")
 
 
 def test_topological_sort_rejects_the_reversed_dictionary_order_on_some_graph():
-    _rejected("autograd.topological_sort", lambda g: list(reversed(list(g))), "comes before")
+    rejected("autograd.topological_sort", lambda g: list(reversed(list(g))), "comes before")
 
 
 def test_topological_sort_rejects_missing_and_repeated_nodes():
-    _rejected("autograd.topological_sort", lambda g: dfs_sort(g)[1:], "missing node(s)")
-    _rejected("autograd.topological_sort", lambda g: dfs_sort(g) + dfs_sort(g)[-1:],
-              "appears more than once")
-    _rejected("autograd.topological_sort", lambda g: dfs_sort(g) + ["extra"],
-              "'extra' is not a node of the graph")
+    rejected("autograd.topological_sort", lambda g: dfs_sort(g)[1:], "missing node(s)")
+    rejected("autograd.topological_sort", lambda g: dfs_sort(g) + dfs_sort(g)[-1:],
+             "appears more than once")
+    rejected("autograd.topological_sort", lambda g: dfs_sort(g) + ["extra"],
+             "'extra' is not a node of the graph")
 
 
 def test_topological_sort_rejects_an_order_that_lists_a_twice_used_parent_twice():
@@ -155,7 +133,7 @@ def test_topological_sort_rejects_an_order_that_lists_a_twice_used_parent_twice(
             order.append(node)
         return order
 
-    _rejected("autograd.topological_sort", every_edge, "appears more than once")
+    rejected("autograd.topological_sort", every_edge, "appears more than once")
 
 
 def test_topological_sort_checker_does_not_trust_a_mutated_graph():
@@ -164,7 +142,7 @@ def test_topological_sort_checker_does_not_trust_a_mutated_graph():
         graph.clear()                         # the checker judges against its own copy
         return order[::-1]
 
-    _rejected("autograd.topological_sort", vandal, "comes before")
+    rejected("autograd.topological_sort", vandal, "comes before")
 
 
 # --- chapter 9's claims ----------------------------------------------------------------------

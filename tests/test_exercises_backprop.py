@@ -5,10 +5,12 @@ course_nn's modules, which the references use), so a pass is a real cross-check.
 answer is a mistake a learner is likely to make: a flipped sign (the error in note 002),
 a forgotten activation derivative, a transposed weight gradient, a mean where the layer sums
 over the batch, a sum where the loss takes the mean, the derivative taken at the wrong place.
+
+IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass, each wrong answer rejected).
 """
 
 import numpy as np
-import pytest
 
 from course_nn.exercises import evaluate, exercises
 
@@ -149,55 +151,32 @@ def two_layer_only_w2(x, W1, W2, y):      # note 001 updates W2 only: a zero dW1
     return np.zeros_like(dW1), dW2
 
 
-CORRECT = {
+IDS = ["backprop.sigmoid_neuron_grad", "backprop.relu_backward", "backprop.dense_backward",
+       "backprop.two_layer_grads"]
+
+SOLUTIONS = {
     "backprop.sigmoid_neuron_grad": neuron_ok,
     "backprop.relu_backward": relu_ok,
     "backprop.dense_backward": dense_ok,
     "backprop.two_layer_grads": two_layer_ok,
 }
 
+
+def _by_name(*fns):
+    return {fn.__name__: fn for fn in fns}
+
+
 WRONG = {
-    "backprop.sigmoid_neuron_grad": [neuron_note_sign, neuron_no_sigma_prime,
-                                     neuron_sigma_not_prime, neuron_db_times_x,
-                                     neuron_full_mse, neuron_as_list],
-    "backprop.relu_backward": [relu_ge, relu_times_output, relu_mask_only, relu_gate_on_grad],
-    "backprop.dense_backward": [dense_transposed_dw, dense_mean_db, dense_mean_dw,
-                                dense_dx_with_transpose, dense_forgets_batch, dense_flipped],
-    "backprop.two_layer_grads": [two_layer_sum, two_layer_no_sigma_prime,
-                                 two_layer_sigma_prime_of_h, two_layer_flipped,
-                                 two_layer_transposed, two_layer_only_w2],
+    "backprop.sigmoid_neuron_grad": _by_name(neuron_note_sign, neuron_no_sigma_prime,
+                                             neuron_sigma_not_prime, neuron_db_times_x,
+                                             neuron_full_mse, neuron_as_list),
+    "backprop.relu_backward": _by_name(relu_ge, relu_times_output, relu_mask_only, relu_gate_on_grad),
+    "backprop.dense_backward": _by_name(dense_transposed_dw, dense_mean_db, dense_mean_dw,
+                                        dense_dx_with_transpose, dense_forgets_batch, dense_flipped),
+    "backprop.two_layer_grads": _by_name(two_layer_sum, two_layer_no_sigma_prime,
+                                         two_layer_sigma_prime_of_h, two_layer_flipped,
+                                         two_layer_transposed, two_layer_only_w2),
 }
-
-
-def test_chapter_registers_its_four_exercises():
-    ids = {i for i in exercises() if i.startswith("backprop.")}
-    assert ids == set(CORRECT)
-
-
-@pytest.mark.parametrize("exercise_id", sorted(CORRECT))
-def test_reference_passes(exercise_id):
-    result = evaluate(exercise_id, exercises()[exercise_id].reference)
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
-@pytest.mark.parametrize("exercise_id", sorted(CORRECT))
-def test_plain_numpy_answer_passes(exercise_id):
-    result = evaluate(exercise_id, CORRECT[exercise_id])
-    assert result.passed, result.message
-
-
-@pytest.mark.parametrize(
-    "exercise_id, wrong",
-    [(i, w) for i, ws in WRONG.items() for w in ws],
-    ids=lambda v: v if isinstance(v, str) else v.__name__,
-)
-def test_wrong_answer_is_rejected(exercise_id, wrong):
-    result = evaluate(exercise_id, wrong)
-    assert not result.passed, f"{wrong.__name__} passed {exercise_id}"
-    # a shape mistake may make the learner's own code raise: reported with the input too
-    assert "wrong answer" in result.message or "your function raised" in result.message
-    assert "on input" in result.message
 
 
 def test_transposed_dw_is_caught_on_a_fixed_case():

@@ -1,9 +1,12 @@
-"""Chapter 8 exercises: every checker accepts correct answers and rejects likely wrong ones."""
+"""Chapter 8 exercises: every checker accepts correct answers and rejects likely wrong ones.
+
+IDS and SOLUTIONS feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass).
+"""
 
 import numpy as np
 import pytest
-
-from course_nn.exercises import evaluate, exercises
+from exercise_helpers import rejected
 
 IDS = ["backprop_matrix.layer_backward", "backprop_matrix.batch_grads",
        "backprop_matrix.sigmoid_mse_dz", "backprop_matrix.network_backward"]
@@ -47,32 +50,6 @@ SOLUTIONS = {
 }
 
 
-def test_all_chapter_exercises_are_registered():
-    registered = sorted(k for k in exercises() if k.startswith("backprop_matrix."))
-    assert registered == sorted(IDS)
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_passes(exercise_id):
-    result = evaluate(exercise_id, exercises()[exercise_id].reference)
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_learner_style_solution_passes(exercise_id):
-    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
-    assert result.passed, result.message
-
-
-def _rejected(exercise_id, fn, *fragments):
-    result = evaluate(exercise_id, fn)
-    assert not result.passed, f"{exercise_id} accepted a wrong answer"
-    for fragment in fragments:
-        assert fragment in result.message, result.message
-    return result
-
-
 # --- layer_backward --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("wrong", [
@@ -82,12 +59,12 @@ def _rejected(exercise_id, fn, *fragments):
     lambda dz, W, z, g: -(W.T @ dz) * g(z),              # sign
 ])
 def test_layer_backward_rejects_wrong_formulas(wrong):
-    _rejected("backprop_matrix.layer_backward", wrong, "wrong answer", "on input")
+    rejected("backprop_matrix.layer_backward", wrong, "wrong answer", "on input")
 
 
 def test_layer_backward_rejects_the_missing_transpose():
     # (W @ dz) fails on the first, non-square case; the checker reports the exception
-    result = _rejected("backprop_matrix.layer_backward", lambda dz, W, z, g: (W @ dz) * g(z))
+    result = rejected("backprop_matrix.layer_backward", lambda dz, W, z, g: (W @ dz) * g(z))
     assert "raised ValueError" in result.message
 
 
@@ -96,36 +73,36 @@ def test_layer_backward_rejects_a_transpose_that_fits_only_square_matrices():
         W_used = W if W.shape[0] == W.shape[1] else W.T   # right shapes, W instead of W^T
         return (W_used @ dz) * g(z)
 
-    _rejected("backprop_matrix.layer_backward", wrong, "wrong answer", "tanh_grad")
+    rejected("backprop_matrix.layer_backward", wrong, "wrong answer", "tanh_grad")
 
 
 def test_layer_backward_failure_names_the_derivative_not_an_address():
-    result = _rejected("backprop_matrix.layer_backward", lambda dz, W, z, g: W.T @ dz)
+    result = rejected("backprop_matrix.layer_backward", lambda dz, W, z, g: W.T @ dz)
     assert "activation_grad = sigmoid_grad" in result.message and "0x" not in result.message
 
 
 # --- batch_grads -----------------------------------------------------------------------------
 
 def test_batch_grads_rejects_the_missing_one_over_m():
-    _rejected("backprop_matrix.batch_grads",
-              lambda dz, a: (dz @ a.T, dz.sum(axis=1, keepdims=True)), "result 0")
+    rejected("backprop_matrix.batch_grads",
+             lambda dz, a: (dz @ a.T, dz.sum(axis=1, keepdims=True)), "result 0")
 
 
 def test_batch_grads_rejects_a_missing_one_over_m_in_db_only():
-    _rejected("backprop_matrix.batch_grads",
-              lambda dz, a: (dz @ a.T / dz.shape[1], dz.sum(axis=1, keepdims=True)), "result 1")
+    rejected("backprop_matrix.batch_grads",
+             lambda dz, a: (dz @ a.T / dz.shape[1], dz.sum(axis=1, keepdims=True)), "result 1")
 
 
 def test_batch_grads_rejects_the_wrong_transpose():
-    _rejected("backprop_matrix.batch_grads",
-              lambda dz, a: (a @ dz.T / dz.shape[1], dz.mean(axis=1, keepdims=True)),
-              "result 0: expected shape (3, 4), got shape (4, 3)")
+    rejected("backprop_matrix.batch_grads",
+             lambda dz, a: (a @ dz.T / dz.shape[1], dz.mean(axis=1, keepdims=True)),
+             "result 0: expected shape (3, 4), got shape (4, 3)")
 
 
 def test_batch_grads_rejects_db_as_a_flat_vector():
-    _rejected("backprop_matrix.batch_grads",
-              lambda dz, a: (dz @ a.T / dz.shape[1], dz.mean(axis=1)),
-              "result 1: expected shape (3, 1), got shape (3,)")
+    rejected("backprop_matrix.batch_grads",
+             lambda dz, a: (dz @ a.T / dz.shape[1], dz.mean(axis=1)),
+             "result 1: expected shape (3, 1), got shape (3,)")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -134,7 +111,7 @@ def test_batch_grads_rejects_db_as_a_flat_vector():
     lambda dz, a: [dz @ a.T / dz.shape[1], dz.mean(axis=1, keepdims=True)],  # a list, not a tuple
 ])
 def test_batch_grads_rejects_other_mistakes(wrong):
-    _rejected("backprop_matrix.batch_grads", wrong, "wrong answer")
+    rejected("backprop_matrix.batch_grads", wrong, "wrong answer")
 
 
 # --- sigmoid_mse_dz --------------------------------------------------------------------------
@@ -147,24 +124,24 @@ def test_batch_grads_rejects_other_mistakes(wrong):
     lambda z, y: 2 * (_sigmoid(z) - y) * _sigmoid(z) * (1 - _sigmoid(z)),  # un-halved loss
 ])
 def test_sigmoid_mse_dz_rejects_wrong_answers(wrong):
-    _rejected("backprop_matrix.sigmoid_mse_dz", wrong, "wrong answer", "on input")
+    rejected("backprop_matrix.sigmoid_mse_dz", wrong, "wrong answer", "on input")
 
 
 # --- network_backward ------------------------------------------------------------------------
 
 def test_network_backward_rejects_the_missing_one_over_m():
-    _rejected("backprop_matrix.network_backward",
-              lambda *a: network_backward(*a, one_over_m=False), "dWs[")
+    rejected("backprop_matrix.network_backward",
+             lambda *a: network_backward(*a, one_over_m=False), "dWs[")
 
 
 def test_network_backward_rejects_forgetting_g_prime():
-    _rejected("backprop_matrix.network_backward",
-              lambda *a: network_backward(*a, use_gprime=False), "dWs[0] (layer 1)")
+    rejected("backprop_matrix.network_backward",
+             lambda *a: network_backward(*a, use_gprime=False), "dWs[0] (layer 1)")
 
 
 def test_network_backward_rejects_flat_biases():
-    _rejected("backprop_matrix.network_backward",
-              lambda *a: network_backward(*a, keepdims=False), "dbs[", "expected shape")
+    rejected("backprop_matrix.network_backward",
+             lambda *a: network_backward(*a, keepdims=False), "dbs[", "expected shape")
 
 
 def test_network_backward_rejects_layers_in_backward_order():
@@ -172,17 +149,17 @@ def test_network_backward_rejects_layers_in_backward_order():
         dWs, dbs = network_backward(*args)
         return dWs[::-1], dbs[::-1]
 
-    _rejected("backprop_matrix.network_backward", reversed_lists, "dWs[0]")
+    rejected("backprop_matrix.network_backward", reversed_lists, "dWs[0]")
 
 
 def test_network_backward_failure_shows_shapes_of_the_weight_lists():
-    result = _rejected("backprop_matrix.network_backward", lambda *a: network_backward(*a, one_over_m=False))
+    result = rejected("backprop_matrix.network_backward", lambda *a: network_backward(*a, one_over_m=False))
     assert "Ws = [array of shape (4, 3), array of shape (2, 4)]" in result.message
 
 
 def test_network_backward_rejects_a_bad_structure():
-    _rejected("backprop_matrix.network_backward", lambda *a: network_backward(*a)[0],
-              "dWs: expected a list of")
-    _rejected("backprop_matrix.network_backward", lambda *a: (network_backward(*a)[0], []),
-              "dbs: expected a list of")
-    _rejected("backprop_matrix.network_backward", lambda *a: 1.0, "expected a pair (dWs, dbs)")
+    rejected("backprop_matrix.network_backward", lambda *a: network_backward(*a)[0],
+             "dWs: expected a list of")
+    rejected("backprop_matrix.network_backward", lambda *a: (network_backward(*a)[0], []),
+             "dbs: expected a list of")
+    rejected("backprop_matrix.network_backward", lambda *a: 1.0, "expected a pair (dWs, dbs)")

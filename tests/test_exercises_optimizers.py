@@ -1,21 +1,20 @@
 """Chapter 7 (optimizers): every exercise checker accepts a plain-numpy solution and rejects
 the typical wrong answers (no bias correction, v updated with g instead of g^2, momentum with
-the wrong sign, eps inside the square root, state not accumulated, ...)."""
+the wrong sign, eps inside the square root, state not accumulated, ...).
+
+IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass, each wrong answer rejected).
+"""
 
 import math
 
 import numpy as np
 import pytest
 
-from course_nn.exercises import evaluate, exercises
+from course_nn.exercises import evaluate
 
-OPT_IDS = ("optimizers.momentum_step", "optimizers.adagrad_step", "optimizers.rmsprop_step",
+IDS = ("optimizers.momentum_step", "optimizers.adagrad_step", "optimizers.rmsprop_step",
            "optimizers.adam_step")
-
-
-def _evaluate(exercise_id, fn):
-    with np.errstate(all="ignore"):
-        return evaluate(exercise_id, fn)
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -51,22 +50,9 @@ SOLUTIONS = {
 }
 
 
-def test_exercises_are_registered():
-    table = exercises()
-    for exercise_id in OPT_IDS:
-        assert exercise_id in table
-
-
-@pytest.mark.parametrize("exercise_id", OPT_IDS)
-def test_solution_passes(exercise_id):
-    result = _evaluate(exercise_id, SOLUTIONS[exercise_id])
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
 def test_list_results_and_in_place_updates_are_accepted():
-    assert _evaluate("optimizers.momentum_step",
-                     lambda w, v, g, lr, b: list(momentum_step(w, v, g, lr, b))).passed
+    assert evaluate("optimizers.momentum_step",
+                    lambda w, v, g, lr, b: list(momentum_step(w, v, g, lr, b))).passed
 
     def in_place(w, m, v, grad, t, lr, b1, b2, eps):
         m *= b1
@@ -76,7 +62,7 @@ def test_list_results_and_in_place_updates_are_accepted():
         w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
         return w, m, v
 
-    assert _evaluate("optimizers.adam_step", in_place).passed
+    assert evaluate("optimizers.adam_step", in_place).passed
 
 
 def test_pytorch_form_of_the_adam_denominator_is_accepted():
@@ -87,7 +73,7 @@ def test_pytorch_form_of_the_adam_denominator_is_accepted():
         step = lr / (1 - b1**t)
         return w - step * m / (np.sqrt(v) / np.sqrt(1 - b2**t) + eps), m, v
 
-    assert _evaluate("optimizers.adam_step", torch_form).passed
+    assert evaluate("optimizers.adam_step", torch_form).passed
 
 
 # --- wrong answers ----------------------------------------------------------------------
@@ -162,25 +148,15 @@ WRONG = {
     },
 }
 
-WRONG_CASES = [(eid, name, fn) for eid, table in WRONG.items() for name, fn in table.items()]
-
-
-@pytest.mark.parametrize("exercise_id,name,fn", WRONG_CASES,
-                         ids=[f"{eid}:{name}" for eid, name, _ in WRONG_CASES])
-def test_wrong_answer_rejected(exercise_id, name, fn):
-    result = _evaluate(exercise_id, fn)
-    assert not result.passed, f"{exercise_id} accepted a wrong answer: {name}"
-    assert "wrong answer" in result.message or "raised" in result.message
-
 
 def test_missing_bias_correction_fails_on_the_first_step():
-    msg = _evaluate("optimizers.adam_step", WRONG["optimizers.adam_step"]["no bias correction"]).message
+    msg = evaluate("optimizers.adam_step", WRONG["optimizers.adam_step"]["no bias correction"]).message
     assert "t = 1" in msg
 
 
 def test_eps_placement_fails_on_tiny_gradients():
-    msg = _evaluate("optimizers.rmsprop_step",
-                    WRONG["optimizers.rmsprop_step"]["eps inside the square root"]).message
+    msg = evaluate("optimizers.rmsprop_step",
+                   WRONG["optimizers.rmsprop_step"]["eps inside the square root"]).message
     assert "grad = [ 1.e-09, -1.e-09]" in msg
 
 

@@ -1,7 +1,12 @@
-"""Chapters 15-17 exercises: every checker accepts correct answers and rejects likely wrong ones."""
+"""Chapters 15-17 exercises: every checker accepts correct answers and rejects likely wrong ones.
+
+IDS and SOLUTIONS feed the checks every exercise gets, in tests/test_exercises.py
+(registered, reference and solutions pass).
+"""
 
 import numpy as np
 import pytest
+from exercise_helpers import rejected
 
 from course_nn.exercises import evaluate, exercises
 
@@ -85,32 +90,6 @@ SOLUTIONS = {
 }
 
 
-def test_all_chapter_exercises_are_registered():
-    registered = sorted(k for k in exercises() if k.startswith("rnn."))
-    assert registered == sorted(IDS)
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_reference_passes(exercise_id):
-    result = evaluate(exercise_id, exercises()[exercise_id].reference)
-    assert result.passed, result.message
-    assert result.cases >= 20
-
-
-@pytest.mark.parametrize("exercise_id", IDS)
-def test_learner_style_solution_passes(exercise_id):
-    result = evaluate(exercise_id, SOLUTIONS[exercise_id])
-    assert result.passed, result.message
-
-
-def _rejected(exercise_id, fn, *fragments):
-    result = evaluate(exercise_id, fn)
-    assert not result.passed, f"{exercise_id} accepted a wrong answer"
-    for fragment in fragments:
-        assert fragment in result.message, result.message
-    return result
-
-
 def test_the_reference_recurrent_steps_agree_with_the_formulas_on_a_hand_example():
     # independent of the checkers: the references are one step through course_nn's layers
     ex = exercises()
@@ -133,7 +112,7 @@ def test_the_reference_recurrent_steps_agree_with_the_formulas_on_a_hand_example
     lambda s, w: make_windows(s, w)[:, ::-1],                                    # reversed in time
 ])
 def test_make_windows_rejects_wrong_windows(wrong):
-    _rejected("rnn.make_windows", wrong, "wrong answer")
+    rejected("rnn.make_windows", wrong, "wrong answer")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -144,7 +123,7 @@ def test_make_windows_rejects_wrong_windows(wrong):
     lambda ids, v: ids[..., None] * np.ones(v),                # not one-hot
 ])
 def test_one_hot_rejects_wrong_encodings(wrong):
-    _rejected("rnn.one_hot", wrong, "wrong answer")
+    rejected("rnn.one_hot", wrong, "wrong answer")
 
 
 def _pre_pad(seqs, length, value):
@@ -172,11 +151,11 @@ def _no_truncation(seqs, length, value):
 
 @pytest.mark.parametrize("wrong", [_pre_pad, _zero_pad, _keep_last])
 def test_pad_sequences_rejects_wrong_padding(wrong):
-    _rejected("rnn.pad_sequences", wrong, "wrong answer")
+    rejected("rnn.pad_sequences", wrong, "wrong answer")
 
 
 def test_pad_sequences_reports_a_missing_truncation_as_an_error():
-    _rejected("rnn.pad_sequences", _no_truncation, "raised ValueError")
+    rejected("rnn.pad_sequences", _no_truncation, "raised ValueError")
 
 
 # --- chapter 16 ------------------------------------------------------------------------------
@@ -190,7 +169,7 @@ def test_pad_sequences_reports_a_missing_truncation_as_an_error():
     lambda x, h, W_ih, W_hh, b_ih, b_hh: h + np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh),  # residual
 ])
 def test_rnn_step_rejects_wrong_steps(wrong):
-    _rejected("rnn.rnn_step", wrong, "wrong answer")
+    rejected("rnn.rnn_step", wrong, "wrong answer")
 
 
 def test_rnn_step_rejects_a_transposed_input_weight_with_a_message():
@@ -209,7 +188,7 @@ def test_rnn_step_rejects_a_transposed_input_weight_with_a_message():
     lambda cell, d, h: float({"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h + 2 * h)) + 0.5,
 ])
 def test_param_count_rejects_wrong_counts(wrong):
-    _rejected("rnn.param_count", wrong, "wrong answer")
+    rejected("rnn.param_count", wrong, "wrong answer")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -221,12 +200,12 @@ def test_param_count_rejects_wrong_counts(wrong):
     lambda dh, hn, hp, W: ((dh * (1 - hn**2)) @ W, (dh * (1 - hn**2)).T @ hn),   # h_new in dW
 ])
 def test_tanh_step_backward_rejects_wrong_gradients(wrong):
-    _rejected("rnn.tanh_step_backward", wrong, "wrong answer")
+    rejected("rnn.tanh_step_backward", wrong, "wrong answer")
 
 
 def test_tanh_step_backward_wants_both_results():
-    _rejected("rnn.tanh_step_backward", lambda dh, hn, hp, W: (dh * (1 - hn**2)) @ W,
-              "expected a tuple of 2 results")
+    rejected("rnn.tanh_step_backward", lambda dh, hn, hp, W: (dh * (1 - hn**2)) @ W,
+             "expected a tuple of 2 results")
 
 
 # --- chapter 17 ------------------------------------------------------------------------------
@@ -256,12 +235,12 @@ def _lstm_with(order=(0, 1, 2, 3), acts=(sigmoid, sigmoid, np.tanh, sigmoid), us
     _lstm_with(out="linear"),                                       # h = o * c, no tanh
 ])
 def test_lstm_cell_step_rejects_wrong_cells(wrong):
-    _rejected("rnn.lstm_cell_step", wrong, "wrong answer")
+    rejected("rnn.lstm_cell_step", wrong, "wrong answer")
 
 
 def test_lstm_cell_step_wants_h_and_c():
-    _rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[0], "expected a tuple of 2 results")
-    _rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[::-1], "wrong answer")
+    rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[0], "expected a tuple of 2 results")
+    rejected("rnn.lstm_cell_step", lambda *a: lstm_cell_step(*a)[::-1], "wrong answer")
 
 
 def _gru_with(order=(0, 1, 2), swap_z=False, reset_outside=False, use_b_hh=True):
@@ -287,7 +266,7 @@ def _gru_with(order=(0, 1, 2), swap_z=False, reset_outside=False, use_b_hh=True)
     _gru_with(use_b_hh=False),               # missing bias_hh
 ])
 def test_gru_step_rejects_wrong_cells(wrong):
-    _rejected("rnn.gru_step", wrong, "wrong answer")
+    rejected("rnn.gru_step", wrong, "wrong answer")
 
 
 def _forget_with(prev="c", block=1, sig_grad=True, transpose=False, source="h"):
@@ -310,9 +289,9 @@ def _forget_with(prev="c", block=1, sig_grad=True, transpose=False, source="h"):
     _forget_with(transpose=True),            # (H, H) transposed
 ])
 def test_forget_gate_grad_rejects_wrong_gradients(wrong):
-    _rejected("rnn.forget_gate_grad", wrong, "wrong answer")
+    rejected("rnn.forget_gate_grad", wrong, "wrong answer")
 
 
 def test_forget_gate_grad_rejects_the_input_weight_gradient():
     # x in place of h: a (H, D) result, a shape error whenever D != H
-    _rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")
+    rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")

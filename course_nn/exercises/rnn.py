@@ -22,9 +22,10 @@ CELL_CLASSES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 
 
 def _layer(cls, W_ih, W_hh, b_ih, b_hh):
-    """A course_nn recurrent layer holding the given parameters."""
+    """A course_nn recurrent layer holding the given parameters (its own rng: the initial
+    weights are overwritten, and the package generator a learner may have seeded is untouched)."""
     W_ih, W_hh = np.asarray(W_ih, dtype=float), np.asarray(W_hh, dtype=float)
-    layer = cls(W_ih.shape[1], W_hh.shape[1])
+    layer = cls(W_ih.shape[1], W_hh.shape[1], rng=np.random.default_rng(0))
     layer.weight_ih.data[...] = W_ih
     layer.weight_hh.data[...] = W_hh
     layer.bias_ih.data[...] = np.asarray(b_ih, dtype=float)
@@ -160,7 +161,7 @@ register(Exercise(
 
 def param_count_reference(cell, input_size, hidden_size):
     """Trainable parameters of one course_nn / torch.nn recurrent layer (an int)."""
-    return int(CELL_CLASSES[cell](input_size, hidden_size).num_parameters())
+    return int(CELL_CLASSES[cell](input_size, hidden_size, rng=np.random.default_rng(0)).num_parameters())
 
 
 register(Exercise(
