@@ -6,11 +6,13 @@ first-layer hidden unit computes; ``widget()`` wraps both in ipywidgets controls
 works without a browser, so tests drive it exactly as the widget does.
 """
 
+import html
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from . import activations, optim
+from ._validate import check_number, check_positive_int
 from .data import TOY_DATASETS, iterate_minibatches, train_val_test_split
 from .dropout import Dropout
 from .linear import Linear
@@ -62,6 +64,15 @@ class PlaygroundConfig:
             raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
         if not self.hidden or any(not isinstance(w, int) or w < 1 for w in self.hidden):
             raise ValueError(f"hidden: expected one or more positive layer widths, got {self.hidden!r}")
+        check_positive_int(self.n_samples, "n_samples")
+        check_positive_int(self.batch_size, "batch_size")
+        check_number(self.noise, "noise", low=0)
+        check_number(self.lr, "lr", low=0, low_open=True)
+        check_number(self.l2, "l2", low=0)
+        check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
+        check_number(self.val_fraction, "val_fraction", low=0, high=1, low_open=True, high_open=True)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
 
 
 @dataclass
@@ -128,7 +139,11 @@ class Playground:
         return self
 
     def accuracy(self, split="train"):
-        X, y = self.train_data if split == "train" else self.val_data
+        """Accuracy of the current model on the ``"train"`` or ``"val"`` split."""
+        splits = {"train": self.train_data, "val": self.val_data}
+        if split not in splits:
+            raise ValueError(f"split: expected 'train' or 'val', got {split!r}")
+        X, y = splits[split]
         return accuracy(predict(self.model, X), y)
 
     def grid(self, resolution=100, margin=0.3):
@@ -140,18 +155,20 @@ class Playground:
 
     def hidden_outputs(self, points, layer=0):
         """Activations of hidden layer ``layer`` (0 = first) at ``points``: (len(points), width)."""
-        activations_seen = 0
-        self.model.eval()
-        x = points
-        for module in self.model:
-            x = module(x)
-            if isinstance(module, tuple(ACTIVATIONS.values())):
-                if activations_seen == layer:
-                    self.model.train()
-                    return x
-                activations_seen += 1
-        self.model.train()
-        raise ValueError(f"layer: expected 0..{len(self.config.hidden) - 1}, got {layer}")
+        if not 0 <= layer < len(self.config.hidden):
+            raise ValueError(f"layer: expected 0..{len(self.config.hidden) - 1}, got {layer}")
+        was_training = self.model.training
+        self.model.eval()  # dropout off: the units as the trained network computes them
+        try:
+            x, seen = points, 0
+            for module in self.model:
+                x = module(x)
+                if isinstance(module, tuple(ACTIVATIONS.values())):
+                    if seen == layer:
+                        return x
+                    seen += 1
+        finally:
+            self.model.train(was_training)
 
     def draw(self, fig=None, resolution=80, max_units=8):
         """Decision regions with the data, loss curves, and the first hidden layer's units."""
@@ -179,8 +196,9 @@ class Playground:
                             linewidths=0.4, vmin=0, vmax=vmax)
         ax_data.set_title(f"epoch {self.epoch}: train acc {self._last('train_acc')}, "
                           f"val acc {self._last('val_acc')}", fontsize=10)
-        ax_data.set_xticks([])
-        ax_data.set_yticks([])
+        ax_data.set_xlabel("$x_1$")
+        ax_data.set_ylabel("$x_2$")
+        ax_data.tick_params(labelsize=7)
         epochs = np.arange(1, self.epoch + 1)
         ax_loss.plot(epochs, self.history.train_loss, label="train loss")
         ax_loss.plot(epochs, self.history.val_loss, label="validation loss")
@@ -219,12 +237,14 @@ class Playground:
             "lr": w.FloatLogSlider(value=c.lr, base=10, min=-3, max=0, description="lr"),
             "l2": w.FloatLogSlider(value=max(c.l2, 1e-5), base=10, min=-5, max=-1, description="L2"),
             "dropout": w.FloatSlider(value=c.dropout, min=0.0, max=0.6, step=0.05, description="dropout"),
+            "seed": w.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed"),
         }
         use_l2 = w.Checkbox(value=c.l2 > 0, description="use L2")
         step_button = w.Button(description="step 10 epochs")
         reset_button = w.Button(description="reset")
         play = w.Play(value=0, min=0, max=10_000, interval=300, description="train")
         out = w.Output()
+        status = w.HTML()
         fig = plt.figure(figsize=(11, 6.2))
         plt.close(fig)
 
@@ -237,12 +257,17 @@ class Playground:
                 display(fig)
 
         def apply(_=None):
-            hidden = tuple(int(v) for v in controls["hidden"].value.split(",") if v.strip())
-            self.configure(dataset=controls["dataset"].value, noise=controls["noise"].value,
-                           hidden=hidden, activation=controls["activation"].value,
-                           optimizer=controls["optimizer"].value, lr=controls["lr"].value,
-                           l2=controls["l2"].value if use_l2.value else 0.0,
-                           dropout=controls["dropout"].value)
+            try:
+                hidden = _parse_widths(controls["hidden"].value)
+                self.configure(dataset=controls["dataset"].value, noise=controls["noise"].value,
+                               hidden=hidden, activation=controls["activation"].value,
+                               optimizer=controls["optimizer"].value, lr=controls["lr"].value,
+                               l2=controls["l2"].value if use_l2.value else 0.0,
+                               dropout=controls["dropout"].value, seed=controls["seed"].value)
+            except ValueError as error:  # e.g. hidden "16,a": keep the last valid run, say why
+                status.value = f"<b>Not applied:</b> {html.escape(str(error))}"
+                return
+            status.value = ""
             redraw()
 
         for control in list(controls.values()) + [use_l2]:
@@ -252,14 +277,23 @@ class Playground:
         play.observe(lambda change: (self.step(1), redraw()), names="value")
         redraw()
         panel = w.VBox([w.HBox([play, step_button, reset_button]),
-                        w.HBox([w.VBox(list(controls.values())[:4]),
-                                w.VBox(list(controls.values())[4:] + [use_l2])]), out])
+                        w.HBox([w.VBox(list(controls.values())[:5]),
+                                w.VBox(list(controls.values())[5:] + [use_l2])]), status, out])
         panel.playground = self
         panel.controls = controls
         return panel
 
     def __repr__(self):
         return f"Playground({', '.join(f'{k}={v!r}' for k, v in asdict(self.config).items())})"
+
+
+def _parse_widths(text):
+    """'16, 8' -> (16, 8): the widget's hidden-layer field."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"hidden: expected comma-separated layer widths such as 16,16, got {text!r}") \
+            from None
 
 
 def _softmax_rows(scores):

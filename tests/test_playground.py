@@ -87,3 +87,54 @@ def test_widget_controls_drive_the_playground():
 def test_spirals_data_is_balanced_and_seeded():
     X, y = make_spirals(300, rng=np.random.default_rng(0))
     assert np.bincount(y).tolist() == [150, 150]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(noise=-0.1), "noise: expected a value >= 0"),
+    (dict(dropout=1.0), "dropout: expected a value < 1"),
+    (dict(l2=-1e-3), "l2: expected a value >= 0"),
+    (dict(batch_size=0), "batch_size: expected a positive integer"),
+    (dict(n_samples=2.5), "n_samples: expected a positive integer"),
+    (dict(val_fraction=0.0), "val_fraction: expected a value > 0"),
+    (dict(seed=-1), "seed: expected a non-negative integer"),
+])
+def test_bad_numeric_settings_are_rejected_before_anything_is_built(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Playground(**bad)
+
+
+def test_accuracy_names_its_split():
+    pg = Playground(dataset="xor", hidden=(4,)).step(2)
+    assert 0.0 <= pg.accuracy("train") <= 1.0 and 0.0 <= pg.accuracy("val") <= 1.0
+    with pytest.raises(ValueError, match="split: expected 'train' or 'val', got 'test'"):
+        pg.accuracy("test")
+
+
+def test_hidden_outputs_restores_the_mode_it_found():
+    pg = Playground(dataset="moons", hidden=(5, 3), dropout=0.3)
+    points = pg.grid(5)[0]
+    pg.model.eval()
+    pg.hidden_outputs(points, 1)
+    assert not pg.model.training  # still in evaluation mode, as the caller left it
+    pg.model.train()
+    a, b = pg.hidden_outputs(points, 0), pg.hidden_outputs(points, 0)
+    np.testing.assert_array_equal(a, b)  # dropout is off while reading the units
+    assert pg.model.training
+    with pytest.raises(ValueError, match=r"layer: expected 0\.\.1, got 2"):
+        pg.hidden_outputs(points, 2)
+
+
+def test_widget_reports_a_bad_layer_list_and_keeps_the_last_run():
+    pytest.importorskip("ipywidgets")
+    panel = Playground(dataset="xor", hidden=(4,)).widget()
+    pg, controls = panel.playground, panel.controls
+    status = panel.children[2]
+    controls["hidden"].value = "16,a"
+    assert pg.config.hidden == (4,)
+    assert "Not applied" in status.value and "16,a" in status.value
+    controls["hidden"].value = "6"
+    assert pg.config.hidden == (6,) and status.value == ""
+    controls["seed"].value = 7
+    assert pg.config.seed == 7
+    again = Playground(dataset="xor", hidden=(6,), seed=7)
+    np.testing.assert_array_equal(pg.train_data[0], again.train_data[0])
