@@ -79,26 +79,33 @@ def check_module_gradients(module, x, rng=None, grad_out=None, h=1e-4):
     The module is treated as the function L = sum(module(x) * grad_out) with a fixed random
     ``grad_out`` (drawn from ``rng``), so every output entry matters. Returns a dict
     ``{"input": err, "<param name>": err, ...}`` of worst relative errors. The module should
-    be deterministic (dropout in eval mode) and float64.
+    be deterministic (dropout in eval mode) and float64. For a recurrent layer, whose forward
+    returns ``(output, final_state)`` and backward ``(dx, dstate0)``, the output sequence is
+    checked (the final state's gradient is covered through it).
     """
     x = as_float_array(x, "x").astype(np.float64)
     rng = np.random.default_rng(0) if rng is None else rng
-    out = module(x)
+    out = _output(module(x))
     if grad_out is None:
         grad_out = rng.standard_normal(np.shape(out))
     module.zero_grad()
     module(x)
-    analytic_input = module.backward(grad_out)
+    analytic_input = _output(module.backward(grad_out))
     analytic_params = {name: p.grad.copy() for name, p in module.named_parameters()}
 
     def loss_of_input(z):
-        return np.sum(module(z) * grad_out)
+        return np.sum(_output(module(z)) * grad_out)
 
     errors = {"input": rel_error(analytic_input, numerical_gradient(loss_of_input, x.copy(), h))}
     for name, p in module.named_parameters():
-        numeric = numerical_gradient(lambda _: np.sum(module(x) * grad_out), p.data, h)
+        numeric = numerical_gradient(lambda _: np.sum(_output(module(x)) * grad_out), p.data, h)
         errors[name] = rel_error(analytic_params[name], numeric)
     return errors
+
+
+def _output(result):
+    """The array of a forward (or backward) that returns (array, state), as recurrent layers do."""
+    return result[0] if isinstance(result, tuple) else result
 
 
 def check_loss_gradient(loss, pred, target, h=1e-4):

@@ -170,3 +170,25 @@ def test_bad_inputs_are_rejected():
         GRU(D, H).backward(np.zeros((1, 1, H)))
     with pytest.raises(ValueError, match="hidden_size: expected a positive integer, got 0"):
         LSTM(D, 0)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_check_module_gradients_handles_recurrent_layers(name):
+    """The learner-facing checker accepts layers whose forward returns (output, state)."""
+    rng = np.random.default_rng(11)
+    layer = LAYERS[name](3, 4, rng=rng)
+    errors = cn.check_module_gradients(layer, rng.standard_normal((2, 5, 3)), rng=rng)
+    assert set(errors) == {"input", "weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_check_module_gradients_catches_a_wrong_recurrent_backward():
+    class ForgetsTheRecurrence(RNN):
+        def backward(self, grad_output, grad_state=None):  # drops dL/dh flowing back in time
+            x, hs = self._cache
+            dz = grad_output * (1.0 - hs[:, 1:] ** 2)
+            return self._accumulate(x, hs[:, :-1], dz, dz), None
+
+    rng = np.random.default_rng(12)
+    errors = cn.check_module_gradients(ForgetsTheRecurrence(3, 4, rng=rng), rng.standard_normal((2, 5, 3)))
+    assert errors["weight_hh"] > 1e-3 and errors["input"] > 1e-3
