@@ -9,6 +9,7 @@ correct predictions and each row sums to that class's number of samples.
 
 import numpy as np
 
+from . import sequences
 from ._validate import check_positive_int
 
 
@@ -28,12 +29,10 @@ def _labels(y, name, n_classes=None):
 
 
 def one_hot(labels, n_classes):
-    """(N,) integer labels -> (N, n_classes) float64 rows with a single 1 at the label."""
+    """(N,) integer labels -> (N, n_classes) float64 rows with a single 1 at the label
+    (``sequences.one_hot`` does the same for token ids of any shape)."""
     n_classes = check_positive_int(n_classes, "n_classes")
-    labels = _labels(labels, "labels", n_classes)
-    out = np.zeros((labels.size, n_classes))
-    out[np.arange(labels.size), labels] = 1.0
-    return out
+    return sequences.one_hot(_labels(labels, "labels", n_classes), n_classes)
 
 
 def confusion_matrix(y_true, y_pred, n_classes=None):
