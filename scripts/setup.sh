@@ -14,8 +14,13 @@ fi
 "$py" -m pip install --quiet -r requirements.txt
 # PyTorch is optional: tests compare course_nn with it when present, and with the committed
 # reference arrays in tests/reference/ always. Install it from a local wheel if one is offered.
-"$py" -m pip install --quiet --no-index torch==2.13.0 2>/dev/null \
-    || echo "setup: PyTorch not installed (no local wheel); torch comparisons use committed references."
+# --no-index --no-deps: only a wheel already on this disk, never a multi-GB download; then
+# its small dependencies (torch itself is already satisfied, so pip fetches only those).
+if "$py" -m pip install --quiet --no-index --no-deps torch==2.13.0 2>/dev/null; then
+    "$py" -m pip install --quiet torch==2.13.0
+else
+    echo "setup: PyTorch not installed (no local wheel); torch comparisons use committed references."
+fi
 
 # Headless Chromium for the browser test of the website (tests/test_website.py skips without it).
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
