@@ -4,9 +4,12 @@ Each check raises an error that names what was expected and what arrived, so a l
 passes a (3,) vector where a (N, 3) batch belongs reads the fix in the message.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
+
+_between_layers = False  # True while Sequential passes course_nn's own arrays along
 
 
 def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
@@ -40,10 +43,23 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
             raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
-    if not all_finite(arr):
+    if not _between_layers and not all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
     return arr
+
+
+@contextlib.contextmanager
+def between_layers():
+    """Skip the NaN/inf scan (shapes and dtypes are still checked) for arrays that one layer
+    of a Sequential hands to the next: course_nn computed them from checked inputs, and the
+    loss (forward) and the optimizer (gradients) still scan what comes out at the end."""
+    global _between_layers
+    outer, _between_layers = _between_layers, True
+    try:
+        yield
+    finally:
+        _between_layers = outer
 
 
 def all_finite(arr):

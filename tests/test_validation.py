@@ -271,3 +271,47 @@ def test_gradcheck_tools_validate():
         nn.rel_error(np.ones(2), np.ones(3))
     with pytest.raises(TypeError, match="expected a float64 array, got float32"):
         nn.numerical_gradient(np.sum, np.ones(3, dtype=np.float32))
+
+
+def _mlp():
+    rng = np.random.default_rng(0)
+    return nn.Sequential(nn.Linear(3, 4, rng=rng), nn.ReLU(), nn.Linear(4, 2, rng=rng))
+
+
+def test_sequential_checks_the_callers_arrays_for_nan():
+    model = _mlp()
+    with pytest.raises(ValueError, match="Linear input: expected finite values, got 1 NaN"):
+        model(np.array([[1.0, np.nan, 0.0]]))
+    model(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="Linear grad_out: expected finite values, got 1 NaN"):
+        model.backward(np.array([[np.inf, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="Linear grad_out: expected finite values"):
+        model.backward_params(np.array([[np.nan, 0.0], [0.0, 0.0]]))
+
+
+def test_an_overflow_between_layers_is_caught_by_the_loss_and_the_optimizer():
+    """Arrays passed between a Sequential's layers are not rescanned; what overflows inside
+    still stops training: the loss scans the output, the optimizer the gradients."""
+    model = _mlp()
+    model[0].weight.data[:] = 1e308  # finite, but the products overflow to inf
+    x, y = np.ones((2, 3)), np.array([0, 1])
+    with np.errstate(over="ignore", invalid="ignore"):  # numpy warns about the overflow itself
+        scores = model(x)
+    assert not np.all(np.isfinite(scores))
+    with pytest.raises(ValueError, match="CrossEntropyLoss pred: expected finite values"):
+        nn.CrossEntropyLoss()(scores, y)
+    model = _mlp()
+    model[2].weight.data[:] = 1e308
+    with np.errstate(over="ignore", invalid="ignore"):
+        model(x)
+        model.backward_params(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="gradient of .* contains NaN or inf"):
+        nn.optim.SGD(model.parameters(), lr=0.1).step()
+
+
+def test_layers_called_on_their_own_still_scan_and_the_skip_ends_with_an_error():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(5, 2))  # wrong width inside
+    with pytest.raises(ValueError, match=r"Linear input: expected shape \(N, 5\), got \(1, 4\)"):
+        model(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="ReLU input: expected finite values, got 1 NaN"):
+        nn.ReLU()(np.array([np.nan, 1.0]))
