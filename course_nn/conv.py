@@ -55,14 +55,21 @@ def _windows(x, kernel, stride, padding):
     return xp, view
 
 
+def _add_at_offsets(grad, patches, stride):
+    """grad[..., i + sh*r, j + sw*q] += patches[i, j, ..., r, q] for every kernel offset (i, j),
+    one vectorized add per offset. grad: (..., Hp, Wp); patches: (kh, kw, ..., Ho, Wo)."""
+    (sh, sw), (ho, wo) = stride, patches.shape[-2:]
+    for i in range(patches.shape[0]):
+        for j in range(patches.shape[1]):
+            grad[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += patches[i, j]
+    return grad
+
+
 def _scatter_windows(grad_windows, padded_shape, stride, padding):
     """Adjoint of ``_windows``: add (N, C, Ho, Wo, kh, kw) patch gradients into the input."""
-    n, c, ho, wo, kh, kw = grad_windows.shape
-    (sh, sw), (ph, pw) = stride, padding
+    (ph, pw) = padding
     grad = np.zeros(padded_shape, dtype=grad_windows.dtype)
-    for i in range(kh):  # one vectorized add per kernel offset
-        for j in range(kw):
-            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += grad_windows[..., i, j]
+    _add_at_offsets(grad, grad_windows.transpose(4, 5, 0, 1, 2, 3), stride)
     return grad[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
 
 
@@ -88,12 +95,10 @@ def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw):
 
     Returns dL/dx of shape (N, C, H, W) (the padding's share is dropped)."""
     n, c, hp, wp = padded_shape
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
-    grad_cols = grad_cols.reshape(c, kh, kw, n, ho, wo)
-    grad = np.zeros((c, n, hp, wp), dtype=grad_cols.dtype)
-    for i in range(kh):  # one vectorized add per kernel offset
-        for j in range(kw):
-            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += grad_cols[:, i, j]
+    (ph, pw) = padding
+    patches = grad_cols.reshape((c,) + kernel + (n,) + out_hw).transpose(1, 2, 0, 3, 4, 5)
+    grad = np.zeros((c, n, hp, wp), dtype=grad_cols.dtype)  # channel-major: long runs to add
+    _add_at_offsets(grad, patches, stride)
     return np.ascontiguousarray(grad[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3))
 
 

@@ -17,7 +17,7 @@ from .activations import PReLU, Softmax, _Elementwise
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .linear import Linear
-from .module import Sequential
+from .module import Sequential, evaluation_mode
 
 ON_ARROW = (_Elementwise, PReLU, Softmax, Dropout)  # drawn as a label on an arrow, not a block
 COLORS = {"Input": "#e6e6e6", "Conv2d": "#9ecae1", "MaxPool2d": "#fdd0a2", "AvgPool2d": "#fdd0a2",
@@ -41,12 +41,6 @@ def _flat_layers(model, prefix=""):
             yield from _flat_layers(layer, name + ".")
         else:
             yield name, layer
-
-
-def _all_modules(module):
-    yield module
-    for child in module.children():
-        yield from _all_modules(child)
 
 
 def _check_input_shape(input_shape):
@@ -179,13 +173,8 @@ def draw_architecture(ax, model, input_shape, title=None):
         raise TypeError(f"draw_architecture: expected a course_nn.Sequential, got {type(model).__name__}")
     input_shape = _check_input_shape(input_shape)
     layers = list(_flat_layers(model))
-    modes = [(module, module.training) for module in _all_modules(model)]
-    model.eval()
-    try:
+    with evaluation_mode(model):
         shapes = _output_shapes(layers, input_shape)
-    finally:
-        for module, training in modes:
-            module.training = training
 
     summary = [{"name": "Input", "label": "input", "shape": input_shape, "params": 0, "kind": "input"}]
     for (_, layer), shape in zip(layers, shapes):

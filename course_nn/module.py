@@ -5,6 +5,8 @@ and ``backward(grad_out)`` receives dLoss/dOutput, adds dLoss/dParameter into ea
 parameter's ``.grad`` and returns dLoss/dInput for the module before it.
 """
 
+import contextlib
+
 import numpy as np
 
 from ._validate import between_layers
@@ -94,6 +96,12 @@ class Module:
     def children(self):
         return [module for _, module in self.named_children()]
 
+    def modules(self):
+        """This module and every module inside it, depth first (as torch.nn.Module.modules)."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
     def named_parameters(self, prefix=""):
         """Yield ``(dotted_name, Parameter)`` pairs, this module's first, then its children's."""
         for name, value in vars(self).items():
@@ -142,6 +150,19 @@ class Module:
         return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def evaluation_mode(model):
+    """Run ``model`` in evaluation mode (dropout off, batch-norm running statistics) inside the
+    ``with`` block; afterwards every module inside it is back in the mode it was in."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 class Sequential(Module):
     """Modules applied one after the other; backward visits them in reverse order.
 
@@ -169,27 +190,23 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out):
-        grad_out = self.layers[-1].backward(grad_out)
-        with between_layers():
-            for layer in reversed(self.layers[:-1]):
-                grad_out = layer.backward(grad_out)
-        return grad_out
+        return self._backward([layer.backward for layer in reversed(self.layers)], grad_out)
 
     def backward_params(self, grad_out):
         """Backward for training on data: layers before the first one with parameters are
         skipped, and that one only accumulates its parameters' gradients."""
         first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
-        if first is None:
-            return
-        later = self.layers[first + 1:]
-        if later:
-            grad_out = later[-1].backward(grad_out)
-            with between_layers():
-                for layer in reversed(later[:-1]):
-                    grad_out = layer.backward(grad_out)
-                self.layers[first].backward_params(grad_out)
-        else:
-            self.layers[first].backward_params(grad_out)
+        if first is not None:
+            steps = [layer.backward for layer in reversed(self.layers[first + 1:])]
+            self._backward(steps + [self.layers[first].backward_params], grad_out)
+
+    @staticmethod
+    def _backward(steps, grad_out):
+        grad_out = steps[0](grad_out)  # checks the caller's grad_out
+        with between_layers():  # the rest get course_nn's own arrays: no NaN/inf rescan
+            for step in steps[1:]:
+                grad_out = step(grad_out)
+        return grad_out
 
     def __getitem__(self, index):
         if isinstance(index, slice):

@@ -157,18 +157,9 @@ class Playground:
         """Activations of hidden layer ``layer`` (0 = first) at ``points``: (len(points), width)."""
         if not 0 <= layer < len(self.config.hidden):
             raise ValueError(f"layer: expected 0..{len(self.config.hidden) - 1}, got {layer}")
-        was_training = self.model.training
-        self.model.eval()  # dropout off: the units as the trained network computes them
-        try:
-            x, seen = points, 0
-            for module in self.model:
-                x = module(x)
-                if isinstance(module, tuple(ACTIVATIONS.values())):
-                    if seen == layer:
-                        return x
-                    seen += 1
-        finally:
-            self.model.train(was_training)
+        hidden_ends = [i + 1 for i, module in enumerate(self.model)
+                       if isinstance(module, tuple(ACTIVATIONS.values()))]
+        return predict(self.model[:hidden_ends[layer]], points)  # evaluation mode: dropout off
 
     def draw(self, fig=None, resolution=80, max_units=8):
         """Decision regions with the data, loss curves, and the first hidden layer's units."""

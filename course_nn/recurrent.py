@@ -45,6 +45,12 @@ class _Recurrent(Module):
         """x @ W_ih.T + b_ih for all time steps at once: (N, T, G*H)."""
         return x @ self.weight_ih.data.T + self.bias_ih.data
 
+    def _project_steps(self, x, weight, bias):
+        """x @ weight.T + bias for all time steps at once, time-major: (N, T, D) -> (T, N, G*H)."""
+        n, t_len, _ = x.shape
+        steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
+        return (steps @ weight.T + bias).reshape(t_len, n, -1)
+
     def _grad_output(self, grad_output, shape):
         return as_float_array(grad_output, f"{type(self).__name__} grad_output", shape=shape)
 
@@ -131,10 +137,8 @@ class LSTM(_Recurrent):
         H = self.hidden_size
         scale, offset = self._gate_affine()
         # every step's input part of the (scaled) pre-activations, time-major: (T, N, 4H)
-        x_steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
-        pre = x_steps @ (self.weight_ih.data * scale[:, None]).T
-        pre += (self.bias_ih.data + self.bias_hh.data) * scale
-        pre = pre.reshape(t_len, n, 4 * H)
+        pre = self._project_steps(x, self.weight_ih.data * scale[:, None],
+                                  (self.bias_ih.data + self.bias_hh.data) * scale)
         w_hh_t = np.ascontiguousarray((self.weight_hh.data * scale[:, None]).T)
         hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
         cs = np.empty_like(hs)
@@ -205,8 +209,7 @@ class GRU(_Recurrent):
         x, h = self._check_input(x, h0)
         n, t_len, _ = x.shape
         H = self.hidden_size
-        x_steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
-        pre = (x_steps @ self.weight_ih.data.T + self.bias_ih.data).reshape(t_len, n, 3 * H)
+        pre = self._project_steps(x, self.weight_ih.data, self.bias_ih.data)
         hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
         gates = np.empty((t_len, n, 3 * H), dtype=pre.dtype)  # r, z, n
         hidden_n = np.empty((t_len, n, H), dtype=pre.dtype)   # W_hn h + b_hn

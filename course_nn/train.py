@@ -7,6 +7,7 @@ import numpy as np
 from ._validate import check_generator, check_positive_int
 from .data import iterate_minibatches
 from .losses import BCEWithLogitsLoss, _ClassificationLoss
+from .module import evaluation_mode
 
 
 @dataclass
@@ -27,11 +28,8 @@ class History:
 
 def predict(model, X, batch_size=1024):
     """Model outputs for X in evaluation mode (dropout off, batch-norm running statistics)."""
-    was_training = model.training
-    model.eval()
-    out = np.concatenate([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
-    model.train(was_training)
-    return out
+    with evaluation_mode(model):
+        return np.concatenate([model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
 def accuracy(scores, y, loss_fn=None):

@@ -378,3 +378,17 @@ def test_add_grad_casts_a_gradient_of_another_dtype():
     p.add_grad(np.array([1.0, 2.0, 3.0]))  # float64 into a float32 parameter
     assert p.grad.dtype == np.float32
     np.testing.assert_array_equal(p.grad, [1.0, 2.0, 3.0])
+
+
+def test_evaluation_mode_restores_every_modules_own_mode():
+    inner = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5, rng=np.random.default_rng(0)))
+    model = nn.Sequential(inner, nn.ReLU())
+    inner[1].eval()  # a mixed state: only the dropout layer in evaluation mode
+    before = [m.training for m in model.modules()]
+    with nn.module.evaluation_mode(model):
+        assert not any(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == before
+    with pytest.raises(RuntimeError, match="stop"), nn.module.evaluation_mode(model):
+        raise RuntimeError("stop")
+    assert [m.training for m in model.modules()] == before
+    assert list(model.modules())[:3] == [model, inner, inner[0]]
