@@ -1,0 +1,41 @@
+"""The installed package is what ``import course_nn`` finds, from any working directory.
+
+A learner who clones the repository into ``~/course_nn`` and starts Python in ``~`` has a
+folder named ``course_nn`` (the checkout, no ``__init__.py``) in the working directory. With a
+flat layout the editable install's import hook comes after the path search, which takes that
+folder as an empty namespace package. The src layout puts ``src/`` on ``sys.path`` instead, so
+the real package wins.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = "import course_nn as cn; print(cn.__file__); print(cn.Sequential.__name__)"
+
+
+def _checkout_into(dest):
+    """A copy of this checkout at ``dest``: a git clone when git is there, else a file copy."""
+    if shutil.which("git") and (ROOT / ".git").exists():
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{ROOT}", str(dest)],
+                       check=True, timeout=120)
+    else:
+        shutil.copytree(ROOT / "src", dest / "src")
+
+
+@pytest.mark.parametrize("where", ["parent", "checkout", "book"])
+def test_import_course_nn_from_any_folder(tmp_path, where):
+    checkout = tmp_path / "course_nn"
+    _checkout_into(checkout)
+    cwd = {"parent": tmp_path, "checkout": checkout, "book": ROOT / "book"}[where]
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    path, name = result.stdout.split()
+    assert name == "Sequential"
+    assert Path(path).name == "__init__.py" and Path(path).parent.name == "course_nn"
