@@ -114,3 +114,41 @@ def check_generator(rng, name="rng"):
             f"got {type(rng).__name__}"
         )
     return rng
+
+
+ALLOCATION_LIMIT_BYTES = 2 * 1024 ** 3  # 2 GiB: far above any course workload, far below RAM
+
+
+def check_allocation(shape, dtype, name, limit_bytes=ALLOCATION_LIMIT_BYTES):
+    """Raise ValueError before a helper allocates an array of ``shape`` and ``dtype`` larger
+    than ``limit_bytes`` (default 2 GiB), so a typo such as ``one_hot(y, 60000)`` on the
+    wrong axis fails at once instead of exhausting memory. Returns the size in bytes.
+
+    ``shape`` is a tuple of non-negative ints; the product is computed in Python ints, so it
+    cannot overflow.
+    """
+    n_bytes = int(np.dtype(dtype).itemsize)
+    for s in shape:
+        n_bytes *= int(s)
+    if n_bytes > limit_bytes:
+        raise ValueError(
+            f"{name}: this would allocate {n_bytes / 1024 ** 3:.3g} GiB for shape "
+            f"{tuple(int(s) for s in shape)} of {np.dtype(dtype)}; expected at most "
+            f"{limit_bytes / 1024 ** 3:.3g} GiB (check the sizes passed in)"
+        )
+    return n_bytes
+
+
+def as_array(x, name):
+    """Return ``np.asarray(x)``, turning numpy's raw error for ragged nested lists
+    ("inhomogeneous shape") into a ValueError that names the argument.
+
+    Dtype and value checks are left to the caller (e.g. ``as_float_array`` on the result).
+    """
+    try:
+        return np.asarray(x)
+    except ValueError as err:
+        raise ValueError(
+            f"{name}: expected a rectangular array (all rows the same length), got a ragged "
+            f"nested sequence ({err})"
+        ) from None
