@@ -152,3 +152,43 @@ def as_array(x, name):
             f"{name}: expected a rectangular array (all rows the same length), got a ragged "
             f"nested sequence ({err})"
         ) from None
+
+
+def as_real_array(x, name, ndim=None, shape=None, allow_empty=False):
+    """Return ``x`` as a float64 ndarray, accepting integer as well as float input.
+
+    For helpers (plots, surfaces, explorers) where ``[1, 2]`` is as good as ``[1.0, 2.0]``.
+    bool, complex, object and string input raise TypeError, ragged nested lists ValueError;
+    ``ndim``, ``shape``, ``allow_empty`` and the NaN/inf check are those of ``as_float_array``.
+    Copies only when the dtype is not float64 already.
+    """
+    arr = as_array(x, name)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind == "b":
+        raise TypeError(f"{name}: expected real numbers, got dtype bool")
+    arr = as_float_array(arr, name, ndim=ndim, shape=shape, allow_empty=allow_empty)
+    return arr.astype(np.float64, copy=False)
+
+
+def check_int(value, name, low=None, high=None):
+    """Return ``value`` as int after checking it is an integer (not a bool) within the bounds.
+
+    Raises TypeError for a non-integer (2.0, "2", True) and ValueError outside [low, high].
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    v = int(value)
+    if low is not None and v < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {v}")
+    if high is not None and v > high:
+        raise ValueError(f"{name}: expected an integer <= {high}, got {v}")
+    return v
+
+
+def check_bool(value, name):
+    """Return ``value`` as bool after checking it is True or False (a string such as "no"
+    would otherwise count as True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
