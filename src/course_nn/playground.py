@@ -214,7 +214,8 @@ class Playground:
     def widget(self):
         """The interactive playground: controls, Step / Play buttons and the live figure."""
         import ipywidgets as w
-        import matplotlib.pyplot as plt
+
+        from .explorers._figure import new_figure, png
 
         c = self.config
         controls = {
@@ -234,18 +235,13 @@ class Playground:
         step_button = w.Button(description="step 10 epochs")
         reset_button = w.Button(description="reset")
         play = w.Play(value=0, min=0, max=10_000, interval=300, description="train")
-        out = w.Output()
+        image = w.Image(format="png")  # not an Output widget: see explorers/_figure.py
         status = w.HTML()
-        fig = plt.figure(figsize=(11, 6.2))
-        plt.close(fig)
+        fig = new_figure((11, 6.2))
 
         def redraw():
             self.draw(fig)
-            with out:
-                out.clear_output(wait=True)
-                from IPython.display import display
-
-                display(fig)
+            image.value = png(fig)
 
         def apply(_=None):
             try:
@@ -269,7 +265,7 @@ class Playground:
         redraw()
         panel = w.VBox([w.HBox([play, step_button, reset_button]),
                         w.HBox([w.VBox(list(controls.values())[:5]),
-                                w.VBox(list(controls.values())[5:] + [use_l2])]), status, out])
+                                w.VBox(list(controls.values())[5:] + [use_l2])]), status, image])
         panel.playground = self
         panel.controls = controls
         return panel
