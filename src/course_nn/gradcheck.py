@@ -11,17 +11,27 @@ whose truncation error is O(h^4): with h = 1e-4 both errors are around 1e-12 * |
 correct analytic gradient then agrees to about 1e-9 relative error or better, while a wrong
 formula is off by order 1. Inputs must stay 2h away from kinks such as ReLU's at 0.
 ``rel_error`` is the CS231n measure max |a - b| / max(|a| + |b|, tiny), elementwise.
+
+Every function checks what it is given: ``f`` must return a finite real scalar (an array,
+a complex number or NaN raise, naming the entry being perturbed), ``h`` must be a finite
+number > 0, and an array compared by ``rel_error`` must hold finite real numbers. ``x`` is
+restored entry by entry even when ``f`` raises, and views (``W.T``, slices) are perturbed in
+place, so ``f`` may close over the array that ``x`` views.
 """
+
+import numbers
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, as_real_array, check_generator, check_number
+from .module import Module
 
 
 def rel_error(a, b):
-    """Largest elementwise relative error between two arrays of the same shape."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    """Largest elementwise relative error between two arrays of the same shape (any shape,
+    0-d included; 0.0 for empty arrays). Both must hold finite real numbers."""
+    a = as_real_array(a, "rel_error a", allow_empty=True)
+    b = as_real_array(b, "rel_error b", allow_empty=True)
     if a.shape != b.shape:
         raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
     if a.size == 0:
@@ -29,36 +39,94 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
 
 
+def _check_h(h):
+    return check_number(h, "h", low=0, low_open=True)
+
+
+def _check_callable(f, name):
+    if not callable(f):
+        raise TypeError(f"{name}: expected a function, got {type(f).__name__}")
+
+
+def _scalar(value, where):
+    """float(value) for a finite real scalar returned by f; a clear error for anything else."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray):
+            raise ValueError(f"numerical_gradient f: expected f(x) to return a scalar, got an "
+                             f"array of shape {value.shape}; for an array-valued f use "
+                             f"numerical_vjp")
+        raise TypeError(f"numerical_gradient f: expected f(x) to return a real number, got "
+                        f"{type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"numerical_gradient f: expected a finite value, got {v} {where}")
+    return v
+
+
 def numerical_gradient(f, x, h=1e-4):
     """Central-difference gradient (four-point stencil) of a scalar function ``f`` at ``x``.
 
-    ``f`` is called with ``x`` perturbed in place one entry at a time (and restored), so it
-    may close over ``x``: returns an array of x's shape with d f / d x[i].
+    x: a float64 array of any shape (finite values, writable); a view such as ``W.T`` is
+    perturbed in place through the view. ``f`` is called with ``x`` perturbed in place one
+    entry at a time, so it may close over ``x`` (or the array it views), and must return a
+    finite real scalar. Every entry is restored, also when ``f`` raises. Returns a float64
+    array of x's shape with d f / d x[i].
     """
+    _check_callable(f, "numerical_gradient f")
+    h = _check_h(h)
     x = np.asarray(x)
     if x.dtype != np.float64:
         raise TypeError(f"numerical_gradient: expected a float64 array, got {x.dtype}")
-    grad = np.zeros_like(x)
-    flat_x, flat_g = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat_x.size):
-        old = flat_x[i]
+    as_float_array(x, "numerical_gradient x", allow_empty=True)  # NaN/inf
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient x: expected a writable array (it is perturbed in "
+                         "place), got a read-only one; pass x.copy()")
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
         values = []
-        for step in (-2, -1, 1, 2):
-            flat_x[i] = old + step * h
-            values.append(float(f(x)))
-        flat_x[i] = old
+        try:
+            for step in (-2, -1, 1, 2):
+                x[idx] = old + step * h
+                values.append(_scalar(f(x), f"at x{list(idx)} {step:+d}h"))
+        finally:
+            x[idx] = old
         f_m2, f_m1, f_p1, f_p2 = values
         # Subtract the symmetric pairs first: where f does not depend on x[i] (a dead ReLU,
         # an inactive hinge margin) both differences are exactly 0, so the estimate is exactly
         # 0 like the analytic gradient; summing left to right leaves ~eps*|f|/h of rounding
         # noise there, which rel_error turns into a relative error of 1.
-        flat_g[i] = (8 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12 * h)
+        grad[idx] = (8 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12 * h)
     return grad
 
 
 def numerical_vjp(f, x, grad_out, h=1e-4):
-    """Numerical vector-Jacobian product: d sum(f(x) * grad_out) / dx, for array-valued f."""
-    return numerical_gradient(lambda z: np.sum(f(z) * grad_out), x, h)
+    """Numerical vector-Jacobian product: d sum(f(x) * grad_out) / dx, for array-valued f.
+
+    f(x) must have exactly grad_out's shape (no broadcasting). Returns an array of x's shape.
+    """
+    _check_callable(f, "numerical_vjp f")
+    grad_out = as_real_array(grad_out, "numerical_vjp grad_out", allow_empty=True)
+
+    def weighted(z):
+        out = np.asarray(f(z))
+        if out.shape != grad_out.shape:
+            raise ValueError(f"numerical_vjp: f(x) has shape {out.shape} but grad_out has "
+                             f"shape {grad_out.shape}")
+        return np.sum(out * grad_out)
+
+    return numerical_gradient(weighted, x, h)
+
+
+def _elementwise_output(values, name, shape):
+    """An elementwise function's output, checked to be a finite real array of x's shape."""
+    out = as_real_array(values, name, allow_empty=True)
+    if out.shape != shape:
+        raise ValueError(f"{name}: expected an array of x's shape {shape} (the function acts "
+                         f"elementwise), got shape {out.shape}")
+    return out
 
 
 def check_function_gradient(f, df, x, h=1e-4):
@@ -66,31 +134,56 @@ def check_function_gradient(f, df, x, h=1e-4):
 
     ``f`` acts elementwise, so every entry can be perturbed at once: the four-point stencil
     applied to f itself (not to a sum over entries) gives each f'(x_i) with rounding error
-    relative to |f(x_i)| alone, accurate even where a derivative is tiny.
+    relative to |f(x_i)| alone, accurate even where a derivative is tiny. x: float array of
+    any shape; f(x) and df(x) must have x's shape.
     """
+    _check_callable(f, "check_function_gradient f")
+    _check_callable(df, "check_function_gradient df")
+    h = _check_h(h)
     x = as_float_array(x, "x").astype(np.float64)
-    numeric = (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
-    return rel_error(df(x), numeric)
+    values = [_elementwise_output(f(x + k * h), "check_function_gradient f(x)", x.shape)
+              for k in (1, -1, 2, -2)]
+    numeric = (8 * (values[0] - values[1]) - (values[2] - values[3])) / (12 * h)
+    return rel_error(_elementwise_output(df(x), "check_function_gradient df(x)", x.shape), numeric)
 
 
 def check_module_gradients(module, x, rng=None, grad_out=None, h=1e-4):
     """Compare a module's backward with central differences, for its input and every parameter.
 
     The module is treated as the function L = sum(module(x) * grad_out) with a fixed random
-    ``grad_out`` (drawn from ``rng``), so every output entry matters. Returns a dict
-    ``{"input": err, "<param name>": err, ...}`` of worst relative errors. The module should
-    be deterministic (dropout in eval mode) and float64. For a recurrent layer, whose forward
-    returns ``(output, final_state)`` and backward ``(dx, dstate0)``, the output sequence is
-    checked (the final state's gradient is covered through it).
+    ``grad_out`` (drawn from ``rng``, a np.random.Generator; default seed 0) of the output's
+    shape, so every output entry matters. Returns a dict ``{"input": err, "<param name>": err,
+    ...}`` of worst relative errors. The module must be deterministic (dropout in eval mode:
+    two forward passes on the same x that differ raise ValueError) and its parameters
+    float64. One forward precedes the single backward, as in training. For a recurrent layer,
+    whose forward returns ``(output, final_state)`` and backward ``(dx, dstate0)``, the output
+    sequence is checked (the final state's gradient is covered through it).
     """
+    if not isinstance(module, Module):
+        raise TypeError(f"check_module_gradients module: expected a course_nn Module, got "
+                        f"{type(module).__name__}")
+    h = _check_h(h)
     x = as_float_array(x, "x").astype(np.float64)
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = np.random.default_rng(0) if rng is None else check_generator(rng)
+    for name, p in module.named_parameters():
+        if p.data.dtype != np.float64:
+            raise TypeError(f"check_module_gradients: parameter {name} is {p.data.dtype}; "
+                            f"gradient checks need float64 parameters")
     out = _output(module(x))
     if grad_out is None:
         grad_out = rng.standard_normal(np.shape(out))
+    else:
+        grad_out = as_float_array(grad_out, "grad_out").astype(np.float64)
+        if grad_out.shape != np.shape(out):
+            raise ValueError(f"grad_out: expected the module output's shape {np.shape(out)}, "
+                             f"got {grad_out.shape}")
+    again = _output(module(x))
+    if not np.allclose(again, out, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"check_module_gradients: {type(module).__name__} gave different "
+                         f"outputs for the same input; call module.eval() (dropout) so the "
+                         f"module is a fixed function")
     module.zero_grad()
-    module(x)
-    analytic_input = _output(module.backward(grad_out))
+    analytic_input = _output(module.backward(grad_out))  # backward of the forward just above
     analytic_params = {name: p.grad.copy() for name, p in module.named_parameters()}
 
     def loss_of_input(z):
@@ -109,10 +202,22 @@ def _output(result):
 
 
 def check_loss_gradient(loss, pred, target, h=1e-4):
-    """rel_error between ``loss.backward()`` and the numerical gradient of the loss w.r.t. pred."""
+    """rel_error between ``loss.backward()`` and the numerical gradient of the loss w.r.t. pred.
+
+    loss: a course_nn loss (called as loss(pred, target), then loss.backward() once);
+    pred: float array; the gradient must have pred's shape.
+    """
+    _check_callable(loss, "check_loss_gradient loss")
+    if not callable(getattr(loss, "backward", None)):
+        raise TypeError(f"check_loss_gradient loss: expected a loss with a backward method, got "
+                        f"{type(loss).__name__}")
+    h = _check_h(h)
     pred = as_float_array(pred, "pred").astype(np.float64)
     loss(pred, target)
-    analytic = loss.backward().copy()
+    analytic = np.array(loss.backward(), copy=True)
+    if analytic.shape != pred.shape:
+        raise ValueError(f"check_loss_gradient: loss.backward() returned shape {analytic.shape}, "
+                         f"expected pred's shape {pred.shape}")
     numeric = numerical_gradient(lambda p: loss(p, target), pred.copy(), h)
     return rel_error(analytic, numeric)
 
@@ -120,9 +225,18 @@ def check_loss_gradient(loss, pred, target, h=1e-4):
 def gradient_report(errors, threshold=1e-7):
     """Format a ``{name: rel_error}`` dict as one line per tensor: below the threshold or not.
 
+    errors: a non-empty dict of str -> relative error (a finite number >= 0); threshold > 0.
     Only the verdict is printed, not the error itself: its last digits depend on the BLAS
     build, and a notebook's output must be the same on every machine.
     """
+    threshold = check_number(threshold, "threshold", low=0, low_open=True)
+    if not isinstance(errors, dict) or not errors:
+        raise ValueError(f"gradient_report errors: expected a non-empty dict of name -> relative "
+                         f"error, got {errors!r}")
+    for name, err in errors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"gradient_report errors: expected str names, got {name!r}")
+        check_number(err, f"gradient_report errors[{name!r}]", low=0)
     width = max(len(name) for name in errors)
     lines = []
     for name, err in errors.items():

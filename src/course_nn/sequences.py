@@ -22,12 +22,22 @@ Everything is vectorized over the batch and seeded with ``np.random.Generator`` 
 Shapes are batch-first, as in ``course_nn.recurrent``: x (N, T, D).
 """
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import optim
-from ._validate import as_float_array, check_generator, check_number, check_positive_int
+from ._validate import (
+    as_array,
+    as_float_array,
+    check_allocation,
+    check_bool,
+    check_generator,
+    check_int,
+    check_number,
+    check_positive_int,
+)
 from .activations import softmax
 from .linear import Linear
 from .losses import CrossEntropyLoss
@@ -81,20 +91,32 @@ letters tend to follow which, and that is already a kind of memory.
 
 
 def _int_ids(ids, name):
-    ids = np.asarray(ids)
-    if not np.issubdtype(ids.dtype, np.integer):
+    """ids as an integer ndarray (bool, float, object and ragged input raise)."""
+    ids = as_array(ids, name)
+    if ids.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer ids, got dtype {ids.dtype}")
     return ids
 
 
+def _check_id_range(ids, name, size):
+    """Raise unless every id lies in [0, size - 1]."""
+    if ids.size and (ids.min() < 0 or ids.max() >= size):
+        raise ValueError(f"{name}: expected values in [0, {size - 1}], "
+                         f"got values in [{ids.min()}, {ids.max()}]")
+
+
 def one_hot(ids, vocab_size):
-    """Integer ids of any shape S -> float64 array of shape S + (vocab_size,), one 1 per id."""
+    """Integer ids of any shape S -> float64 array of shape S + (vocab_size,), one 1 per id.
+
+    Only the result is allocated (a result above 2 GiB is refused: ``check_allocation``).
+    """
     vocab_size = check_positive_int(vocab_size, "vocab_size")
     ids = _int_ids(ids, "one_hot ids")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"one_hot ids: expected values in [0, {vocab_size - 1}], "
-                         f"got values in [{ids.min()}, {ids.max()}]")
-    return np.eye(vocab_size)[ids]
+    _check_id_range(ids, "one_hot ids", vocab_size)
+    check_allocation(ids.shape + (vocab_size,), np.float64, "one_hot")
+    out = np.zeros(ids.shape + (vocab_size,))
+    out.reshape(-1, vocab_size)[np.arange(ids.size), ids.reshape(-1)] = 1.0
+    return out
 
 
 def make_windows(series, width):
@@ -103,11 +125,15 @@ def make_windows(series, width):
     series: (T,) or (T, ...) -> (T - width + 1, width) or (T - width + 1, width, ...);
     window i is series[i : i + width]. Needs 1 <= width <= T.
     """
-    series = np.asarray(series)
+    series = as_array(series, "make_windows series")
+    if series.dtype.kind not in "iufb":
+        raise TypeError(f"make_windows series: expected numbers, got dtype {series.dtype}")
     width = check_positive_int(width, "width")
     if series.ndim == 0 or width > series.shape[0]:
         raise ValueError(f"make_windows: expected width <= len(series), got width {width} "
                          f"for a series of shape {series.shape}")
+    check_allocation((series.shape[0] - width + 1, width) + series.shape[1:], series.dtype,
+                     "make_windows")
     windows = np.lib.stride_tricks.sliding_window_view(series, width, axis=0)
     return np.moveaxis(windows, -1, 1).copy()   # sliding_window_view puts the window axis last
 
@@ -120,10 +146,19 @@ def pad_sequences(seqs, length, value=0):
     dtype is the common dtype of the sequences and ``value``.
     """
     length = check_positive_int(length, "length")
-    seqs = [np.asarray(s) for s in seqs]
-    if not seqs or any(s.ndim != 1 for s in seqs):
-        raise ValueError("pad_sequences: expected a non-empty list of 1-D sequences")
+    if isinstance(seqs, (str, bytes)) or not hasattr(seqs, "__len__") or len(seqs) == 0:
+        raise ValueError(f"pad_sequences seqs: expected a non-empty list of 1-D sequences, "
+                         f"got {type(seqs).__name__}")
+    seqs = [as_array(s, f"pad_sequences seqs[{i}]") for i, s in enumerate(seqs)]
+    for i, s in enumerate(seqs):
+        if s.ndim != 1:
+            raise ValueError(f"pad_sequences seqs[{i}]: expected a 1-D sequence, got shape {s.shape}")
+        if s.dtype.kind not in "iufb":
+            raise TypeError(f"pad_sequences seqs[{i}]: expected numbers, got dtype {s.dtype}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"pad_sequences value: expected a real number, got {value!r}")
     dtype = np.result_type(*seqs, np.asarray(value))
+    check_allocation((len(seqs), length), dtype, "pad_sequences")
     out = np.full((len(seqs), length), value, dtype=dtype)
     for row, s in zip(out, seqs):
         n = min(len(s), length)
@@ -132,8 +167,18 @@ def pad_sequences(seqs, length, value=0):
 
 
 def padding_mask(lengths, length):
-    """(N, length) boolean: True where a padded row holds a real item (not padding)."""
-    lengths = np.minimum(_int_ids(lengths, "padding_mask lengths"), length)
+    """(N, length) boolean: True where a padded row holds a real item (not padding).
+
+    lengths: (N,) non-negative integers (a length above ``length`` counts as ``length``).
+    """
+    length = check_positive_int(length, "length")
+    lengths = _int_ids(lengths, "padding_mask lengths")
+    if lengths.ndim != 1:
+        raise ValueError(f"padding_mask lengths: expected shape (N,), got {lengths.shape}")
+    if lengths.size and lengths.min() < 0:
+        raise ValueError(f"padding_mask lengths: expected values >= 0, got {lengths.min()}")
+    check_allocation((len(lengths), length), np.bool_, "padding_mask")
+    lengths = np.minimum(lengths, length)
     return np.arange(length)[None, :] < lengths[:, None]
 
 
@@ -148,21 +193,40 @@ class Vocab:
     index: dict = field(init=False, repr=False)
 
     def __post_init__(self):
+        if isinstance(self.chars, str) or not hasattr(self.chars, "__iter__"):
+            raise TypeError(f"Vocab chars: expected a list of characters, got {self.chars!r}")
         self.chars = list(self.chars)
+        bad = [ch for ch in self.chars if not (isinstance(ch, str) and len(ch) == 1)]
+        if bad:
+            raise TypeError(f"Vocab chars: expected single characters (str of length 1), "
+                            f"got {bad[0]!r}")
+        if not self.chars:
+            raise ValueError("Vocab chars: expected at least one character, got none")
+        if len(set(self.chars)) != len(self.chars):
+            repeated = sorted({ch for ch in self.chars if self.chars.count(ch) > 1})
+            raise ValueError(f"Vocab chars: expected each character once, got {repeated!r} twice")
         self.index = {ch: i for i, ch in enumerate(self.chars)}
 
     @classmethod
     def from_text(cls, text):
+        if not isinstance(text, str):
+            raise TypeError(f"Vocab.from_text text: expected a str, got {type(text).__name__}")
         return cls(sorted(set(text)))
 
     def encode(self, text):
+        """text (str of length T) -> (T,) int64 ids."""
+        if not isinstance(text, str):
+            raise TypeError(f"Vocab.encode text: expected a str, got {type(text).__name__}")
         unknown = sorted(set(text) - set(self.index))
         if unknown:
             raise KeyError(f"Vocab.encode: characters not in the vocabulary: {unknown!r}")
         return np.array([self.index[ch] for ch in text], dtype=np.int64)
 
     def decode(self, ids):
-        return "".join(self.chars[i] for i in np.asarray(ids).reshape(-1))
+        """Integer ids (any shape, read in order) -> str."""
+        ids = _int_ids(ids, "Vocab.decode ids")
+        _check_id_range(ids, "Vocab.decode ids", len(self.chars))
+        return "".join(self.chars[i] for i in ids.reshape(-1))
 
     def __len__(self):
         return len(self.chars)
@@ -176,7 +240,11 @@ def char_batches(ids, batch_size, seq_len):
     state at the end of one window is the right starting state for the next. Returns a list
     of ``(inputs, targets)`` pairs, each (batch_size, seq_len) int64, targets = the next ids.
     """
-    ids = _int_ids(ids, "char_batches ids").reshape(-1)
+    ids = _int_ids(ids, "char_batches ids")
+    if ids.ndim != 1:
+        raise ValueError(f"char_batches ids: expected a 1-D stream of ids, got shape {ids.shape}")
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"char_batches ids: expected ids >= 0, got {ids.min()}")
     batch_size = check_positive_int(batch_size, "batch_size")
     seq_len = check_positive_int(seq_len, "seq_len")
     per_row = (len(ids) - 1) // batch_size
@@ -210,11 +278,15 @@ def make_memory_task(n, length, *, rng, n_symbols=4, n_distractors=4, noise=0.5)
     n_symbols = check_positive_int(n_symbols, "n_symbols")
     n_distractors = check_positive_int(n_distractors, "n_distractors")
     noise = check_number(noise, "noise", low=0)
+    check_allocation((n, length, n_symbols + n_distractors), np.float64, "make_memory_task")
     symbols = rng.integers(0, n_symbols, size=n)
     distractors = rng.integers(n_symbols, n_symbols + n_distractors, size=(n, length - 1))
     ids = np.concatenate([symbols[:, None], distractors], axis=1)
     x = one_hot(ids, n_symbols + n_distractors)
-    x[:, 1:] += noise * rng.standard_normal(x[:, 1:].shape)
+    with np.errstate(over="ignore"):  # a huge noise overflows: reported just below
+        x[:, 1:] += noise * rng.standard_normal(x[:, 1:].shape)
+    if noise > 1e100 and not np.all(np.isfinite(x)):
+        raise ValueError(f"noise: {noise:g} makes the inputs overflow to inf; expected a smaller noise")
     return x, symbols.astype(np.int64)
 
 
@@ -222,6 +294,8 @@ def orthogonal(n, *, rng):
     """A random (n, n) orthogonal matrix Q (Q^T Q = I): QR of a Gaussian matrix, signs fixed
     so that Q is uniformly distributed. Every singular value and |eigenvalue| of rho * Q is rho."""
     rng = check_generator(rng)
+    n = check_positive_int(n, "n")
+    check_allocation((3, n, n), np.float64, "orthogonal")  # the Gaussian matrix, Q and R
     q, r = np.linalg.qr(rng.standard_normal((n, n)))
     return q * np.sign(np.diag(r))
 
@@ -308,8 +382,25 @@ def train_memory_task(cell, length, *, seed=0, hidden_size=16, steps=250, batch_
     comes from a generator seeded with ``seed + 2``. ``task`` is passed to make_memory_task.
     BLAS runs on one thread, so the numbers do not depend on the machine's core count.
     """
-    n_symbols = task.get("n_symbols", 4)
-    n_inputs = n_symbols + task.get("n_distractors", 4)
+    if not isinstance(cell, str) or cell not in CELLS:
+        raise ValueError(f"cell: expected one of {', '.join(CELLS)}, got {cell!r}")
+    unknown = sorted(set(task) - {"n_symbols", "n_distractors", "noise"})
+    if unknown:
+        raise TypeError(f"train_memory_task: unknown task settings {unknown}; expected "
+                        f"n_symbols, n_distractors or noise")
+    length = check_positive_int(length, "length")
+    seed = check_int(seed, "seed", low=0)
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    n_test = check_positive_int(n_test, "n_test")
+    clip = check_number(clip, "clip", low=0, low_open=True)
+    use_memory_init = check_bool(use_memory_init, "use_memory_init")
+    n_symbols = check_positive_int(task.get("n_symbols", 4), "n_symbols")
+    n_inputs = n_symbols + check_positive_int(task.get("n_distractors", 4), "n_distractors")
+    check_number(task.get("noise", 0.5), "noise", low=0)
+    for size in (batch_size, n_test):
+        check_allocation((size, length, n_inputs), np.float64, "train_memory_task")
     model_rng = np.random.default_rng(seed)
     model = SequenceClassifier(cell, n_inputs, hidden_size, n_symbols, rng=model_rng)
     if use_memory_init:
@@ -385,9 +476,15 @@ class CharLM(Module):
 def detach_state(state):
     """A copy of a recurrent state (array or (h, c) tuple): the next window starts from these
     values but backpropagation stops here (truncated BPTT)."""
-    if isinstance(state, tuple):
-        return tuple(s.copy() for s in state)
-    return None if state is None else state.copy()
+    if state is None:
+        return None
+    parts = state if isinstance(state, tuple) else (state,)
+    for part in parts:
+        if not isinstance(part, np.ndarray):
+            raise TypeError(f"detach_state: expected None, an array or a tuple of arrays (the "
+                            f"state a recurrent layer returns), got {type(part).__name__}")
+    copies = tuple(part.copy() for part in parts)
+    return copies if isinstance(state, tuple) else copies[0]
 
 
 def sample_chars(model, vocab, prompt, length, *, rng, temperature=1.0):
@@ -396,21 +493,31 @@ def sample_chars(model, vocab, prompt, length, *, rng, temperature=1.0):
     The prompt is read in one pass; then each step turns the last logits into
     probabilities softmax(logits / temperature) and draws the next character with ``rng``
     (inverse CDF of one uniform number), which becomes the next input. ``temperature = 0``
-    picks the most likely character every time (greedy). Returns prompt + the new text.
+    picks the most likely character every time (greedy), as does a temperature so small that
+    logits / temperature overflows. ``length`` >= 0. Returns prompt + the new text.
     """
     rng = check_generator(rng)
     temperature = check_number(temperature, "temperature", low=0)
+    length = check_int(length, "length", low=0)
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"sample_chars vocab: expected a Vocab, got {type(vocab).__name__}")
+    size = getattr(model, "vocab_size", None)
+    if size is not None and size != len(vocab):
+        raise ValueError(f"sample_chars: the model scores {size} characters but the vocab has "
+                         f"{len(vocab)}")
     ids = vocab.encode(prompt)
     if ids.size == 0:
         raise ValueError("sample_chars: expected a non-empty prompt")
     out = list(ids)
     logits, state = model(ids[None, :])
-    for _ in range(check_positive_int(length, "length") if length else 0):
+    for _ in range(length):
         last = logits[0, -1]
-        if temperature == 0:
-            nxt = int(np.argmax(last))
+        with np.errstate(over="ignore"):
+            scaled = last / temperature if temperature else None
+        if scaled is None or not np.all(np.isfinite(scaled)):
+            nxt = int(np.argmax(last))   # temperature 0, or so small that it is the same
         else:
-            p = softmax(last / temperature)
+            p = softmax(scaled)
             nxt = int(min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"),
                           len(p) - 1))
         out.append(nxt)

@@ -1,0 +1,395 @@
+"""Issue 11, the helpers: metrics, sequences, gradient checks, data, augmentation, surfaces,
+generalization, diagrams, autograd, the playground and the explorers fail loudly on bad
+input (a clear error naming the argument), never hang, never allocate out of proportion, and
+leave no state changed when they fail."""
+
+import re
+
+import numpy as np
+import pytest
+
+import course_nn as cn
+from course_nn import data, metrics
+from course_nn import sequences as S
+from course_nn._validate import ALLOCATION_LIMIT_BYTES, as_array, as_real_array, check_allocation
+from course_nn.gradcheck import (
+    check_function_gradient,
+    check_loss_gradient,
+    check_module_gradients,
+    gradient_report,
+    numerical_gradient,
+    numerical_vjp,
+    rel_error,
+)
+
+
+def esc(text):
+    return re.escape(text)
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+# ------------------------------------------------------------------------- shared helpers
+
+def test_check_allocation_refuses_before_allocating():
+    assert check_allocation((10, 10), np.float64, "x") == 800
+    with pytest.raises(ValueError, match=esc("one_hot: this would allocate 26.8 GiB for shape "
+                                             "(60000, 60000) of float64; expected at most 2 GiB")):
+        check_allocation((60000, 60000), np.float64, "one_hot")
+    assert ALLOCATION_LIMIT_BYTES == 2 * 1024 ** 3
+
+
+def test_ragged_lists_name_the_argument():
+    with pytest.raises(ValueError, match="x: expected a rectangular array.*ragged"):
+        as_array([[1.0, 2.0], [3.0]], "x")
+    with pytest.raises(TypeError, match="x: expected real numbers, got dtype bool"):
+        as_real_array([True], "x")
+    assert as_real_array([1, 2], "x").dtype == np.float64
+
+
+# -------------------------------------------------------------------------------- metrics
+
+def test_one_hot_allocates_only_the_result():
+    out = metrics.one_hot([0, 1], 60000)          # was np.eye(60000): 26.8 GiB
+    assert out.shape == (2, 60000) and out.sum() == 2 and out[1, 1] == 1
+    with pytest.raises(ValueError, match="one_hot: this would allocate"):
+        metrics.one_hot(np.zeros(100_000, dtype=int), 10**5)
+    with pytest.raises(ValueError, match="one_hot: this would allocate"):
+        S.one_hot(np.zeros((1000, 1000), dtype=int), 10**3)
+
+
+@pytest.mark.parametrize("labels,error,match", [
+    (np.array([True, False]), TypeError, "integer class labels, got dtype bool"),
+    (np.array([0.5, 1.0]), TypeError, "non-integer value 0.5"),
+    (np.array([np.nan, 1.0]), ValueError, "expected finite class labels"),
+    (np.array([1e300]), ValueError, "below 2\\*\\*53"),
+    (np.array(["a"]), TypeError, "integer class labels, got dtype <U1"),
+    ([[0, 1], [2]], ValueError, "labels: expected a rectangular array"),
+    (np.array(3), ValueError, "1-D array of class labels, got shape ()"),
+    (np.array([1 + 0j]), TypeError, "integer class labels, got dtype complex128"),
+])
+def test_one_hot_label_checks(labels, error, match):
+    with pytest.raises(error, match=match):
+        metrics.one_hot(labels, 3)
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.0, True, None])
+def test_one_hot_n_classes_checks(n):
+    with pytest.raises((TypeError, ValueError), match="n_classes"):
+        metrics.one_hot([0], n)
+
+
+def test_confusion_matrix_sizes_and_allocation():
+    with pytest.raises(ValueError, match=r"confusion_matrix \(n_classes = 1 \+ the largest label "
+                                         r"= 1000000001\): this would allocate"):
+        metrics.confusion_matrix([0, 10**9], [0, 1])
+    with pytest.raises(ValueError, match="this would allocate"):
+        metrics.confusion_matrix([0], [0], n_classes=60000)
+    with pytest.raises(ValueError, match="cannot be inferred from empty labels"):
+        metrics.confusion_matrix([], [])
+    assert metrics.confusion_matrix(np.array([], dtype=int), np.array([], dtype=int), 2).sum() == 0
+    np.testing.assert_array_equal(metrics.confusion_matrix([1.0, 0.0], [1, 1]), [[0, 1], [0, 1]])
+
+
+@pytest.mark.parametrize("cm,error,match", [
+    (np.ones((2, 3), dtype=int), ValueError, "square"),
+    (np.ones(3, dtype=int), ValueError, "square"),
+    (np.zeros((0, 0), dtype=int), ValueError, "square"),
+    (np.array([[1, -1], [0, 2]]), ValueError, "counts >= 0, got -1"),
+    (np.array([[0.5, 0.5], [0.0, 1.0]]), TypeError, "integer counts.*non-integer value 0.5"),
+    (np.array([[np.nan, 1.0], [0.0, 1.0]]), ValueError, "finite counts"),
+    (np.array([[True, False], [False, True]]), TypeError, "integer counts, got dtype bool"),
+    (np.array([["a", "b"], ["c", "d"]]), TypeError, "integer counts"),
+])
+@pytest.mark.parametrize("fn", [metrics.per_class_accuracy, metrics.per_class_precision,
+                                metrics.accuracy_from_confusion, metrics.top_confusions])
+def test_confusion_matrix_readers_check_the_matrix(fn, cm, error, match):
+    with pytest.raises(error, match=match):
+        fn(cm)
+
+
+def test_confusion_readers_edge_cases():
+    cm = np.array([[3, 1], [2, 4]], dtype=np.uint8)
+    assert metrics.top_confusions(cm, k=1) == [(1, 0, 2)]       # uint counts are not negated
+    assert metrics.top_confusions(cm.astype(float), k=2) == [(1, 0, 2), (0, 1, 1)]
+    with pytest.raises(ValueError, match="at least one sample"):
+        metrics.accuracy_from_confusion(np.zeros((2, 2), dtype=int))
+    for k, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="k: expected an integer"):
+            metrics.top_confusions(cm, k=k)
+
+
+# ------------------------------------------------------------------------------ sequences
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: S.make_windows(np.zeros(10**5), 10**5 // 2), ValueError, "make_windows: this would allocate"),
+    (lambda: S.make_windows(np.array(["a", "b"]), 1), TypeError, "expected numbers"),
+    (lambda: S.pad_sequences([[1, 2]], 10**10), ValueError, "pad_sequences: this would allocate"),
+    (lambda: S.pad_sequences([[1, 2], [[3]]], 3), ValueError, esc("seqs[1]: expected a 1-D sequence")),
+    (lambda: S.pad_sequences([], 3), ValueError, "non-empty list"),
+    (lambda: S.pad_sequences("abc", 3), ValueError, "non-empty list"),
+    (lambda: S.pad_sequences([[1]], 3, value="x"), TypeError, "value: expected a real number"),
+    (lambda: S.pad_sequences([np.array(["a"])], 3), TypeError, "expected numbers"),
+    (lambda: S.padding_mask([1, 2], 2.5), ValueError, "length: expected a positive integer"),
+    (lambda: S.padding_mask([1, -2], 3), ValueError, "lengths: expected values >= 0"),
+    (lambda: S.padding_mask([[1]], 3), ValueError, esc("expected shape (N,)")),
+    (lambda: S.padding_mask([1.0], 3), TypeError, "integer ids"),
+    (lambda: S.char_batches(np.ones((2, 50), dtype=int), 2, 3), ValueError, "1-D stream"),
+    (lambda: S.char_batches(-np.ones(50, dtype=int), 2, 3), ValueError, "ids >= 0"),
+    (lambda: S.orthogonal(0, rng=rng()), ValueError, "n: expected a positive integer"),
+    (lambda: S.orthogonal(10**5, rng=rng()), ValueError, "orthogonal: this would allocate"),
+    (lambda: S.make_memory_task(10**6, 10**3, rng=rng()), ValueError,
+     "make_memory_task: this would allocate"),
+    (lambda: S.make_memory_task(100, 3, rng=rng(), noise=1e308), ValueError,
+     "noise: 1e\\+308 makes the inputs overflow"),
+    (lambda: S.detach_state([np.ones(2)]), TypeError, "detach_state: expected None, an array"),
+])
+def test_sequence_helpers_check_their_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_vocab_checks():
+    with pytest.raises(ValueError, match="each character once"):
+        S.Vocab(["a", "b", "a"])
+    with pytest.raises(TypeError, match="single characters"):
+        S.Vocab(["ab"])
+    with pytest.raises(ValueError, match="at least one character"):
+        S.Vocab.from_text("")
+    with pytest.raises(TypeError, match="from_text text: expected a str"):
+        S.Vocab.from_text(["a", "b"])
+    vocab = S.Vocab.from_text("abc")
+    with pytest.raises(TypeError, match="encode text: expected a str"):
+        vocab.encode(12)
+    with pytest.raises(ValueError, match=esc("decode ids: expected values in [0, 2], got values in [-1, 0]")):
+        vocab.decode([-1, 0])                     # used to read chars[-1] silently
+    with pytest.raises(TypeError, match="decode ids: expected integer ids"):
+        vocab.decode([1.0])
+
+
+def test_train_memory_task_and_sampling_check_their_settings():
+    for kwargs, error, match in [
+        (dict(steps=0), ValueError, "steps: expected a positive integer"),
+        (dict(steps=2.5), ValueError, "steps"),
+        (dict(seed=-1), ValueError, "seed: expected an integer >= 0"),
+        (dict(clip=0), ValueError, "clip: expected a value > 0"),
+        (dict(use_memory_init="no"), TypeError, "use_memory_init: expected True or False"),
+        (dict(n_symbol=3), TypeError, "unknown task settings"),
+        (dict(n_symbols="4"), ValueError, "n_symbols"),
+    ]:
+        with pytest.raises(error, match=match):
+            S.train_memory_task("GRU", 4, **kwargs)
+    with pytest.raises(ValueError, match="cell: expected one of RNN, LSTM, GRU"):
+        S.train_memory_task("gru", 4)
+    vocab = S.Vocab.from_text("abc")
+    model = S.CharLM(3, 2, 3, "GRU", rng=rng())
+    for length, error in ((None, TypeError), (-1, ValueError), (2.0, TypeError)):
+        with pytest.raises(error, match="length"):
+            S.sample_chars(model, vocab, "a", length, rng=rng())
+    with pytest.raises(ValueError, match="the model scores 4 characters but the vocab has 3"):
+        S.sample_chars(S.CharLM(4, 2, 3, "GRU", rng=rng()), vocab, "a", 2, rng=rng())
+    # a temperature so small that logits / temperature overflows is greedy, not NaN
+    greedy = S.sample_chars(model, vocab, "a", 5, rng=rng(), temperature=0.0)
+    assert S.sample_chars(model, vocab, "a", 5, rng=rng(), temperature=1e-320) == greedy
+
+
+# ----------------------------------------------------------------------- gradient checks
+
+def test_numerical_gradient_perturbs_views_in_place():
+    W = rng(1).standard_normal((3, 4))
+    c = rng(2).standard_normal((3, 4))
+
+    def f(_):
+        return float(np.sum(c * W ** 2))
+
+    # non-contiguous views of W: the old flat copy was perturbed instead, giving zeros
+    np.testing.assert_allclose(numerical_gradient(f, W.T), (2 * c * W).T, rtol=1e-8)
+    np.testing.assert_allclose(numerical_gradient(f, W[:, ::2]), (2 * c * W)[:, ::2], rtol=1e-8)
+
+
+def test_numerical_gradient_restores_x_when_f_raises():
+    x = rng(3).standard_normal((2, 3))
+    before = x.copy()
+    calls = []
+
+    def f(z):
+        calls.append(1)
+        if len(calls) == 7:
+            raise RuntimeError("boom")
+        return float(np.sum(z))
+
+    with pytest.raises(RuntimeError, match="boom"):
+        numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("f,error,match", [
+    (lambda z: z * 2, ValueError, esc("expected f(x) to return a scalar, got an array of shape (3,)")),
+    (lambda z: complex(z[0]), TypeError, "expected f\\(x\\) to return a real number, got complex"),
+    (lambda z: "1.0", TypeError, "got str"),
+    (lambda z: True, TypeError, "got bool"),
+    (lambda z: np.nan, ValueError, esc("expected a finite value, got nan at x[0] -2h")),
+    (lambda z: np.inf if z[1] > 0.5 else 0.0, ValueError, esc("at x[1] +1h")),
+    (lambda z: None, TypeError, "got NoneType"),
+])
+def test_numerical_gradient_checks_what_f_returns(f, error, match):
+    x = np.array([0.1, 0.5, 0.9])
+    with pytest.raises(error, match=match):
+        numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, [0.1, 0.5, 0.9])
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(h=0), ValueError, "h: expected a value > 0"),
+    (dict(h=-1e-4), ValueError, "h: expected a value > 0"),
+    (dict(h=np.nan), ValueError, "h: expected a finite number"),
+    (dict(h="1e-4"), TypeError, "h: expected a real number"),
+    (dict(x=np.array([1.0, np.nan])), ValueError, "x: expected finite values"),
+    (dict(x=np.array([1, 2])), TypeError, "expected a float64 array, got int64"),
+    (dict(f="sum"), TypeError, "f: expected a function"),
+])
+def test_numerical_gradient_checks_its_arguments(kwargs, error, match):
+    args = dict(f=np.sum, x=np.array([1.0, 2.0]))
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        numerical_gradient(**args)
+    read_only = np.ones(2)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="writable"):
+        numerical_gradient(np.sum, read_only)
+
+
+def test_rel_error_and_report_check_their_input():
+    with pytest.raises(ValueError, match="rel_error a: expected finite values"):
+        rel_error(np.array([np.nan]), np.array([1.0]))
+    with pytest.raises(TypeError, match="rel_error b: expected a float array, got dtype complex"):
+        rel_error(np.array([1.0]), np.array([1j]))
+    with pytest.raises(TypeError, match="rel_error b"):
+        rel_error(np.ones(1), ["a"])
+    assert rel_error(1, 1.0) == 0.0                      # scalars and ints are fine
+    with pytest.raises(ValueError, match="threshold: expected a value > 0"):
+        gradient_report({"w": 1e-9}, threshold=0)
+    with pytest.raises(ValueError, match="non-empty dict"):
+        gradient_report({})
+    with pytest.raises(ValueError, match=esc("errors['w']: expected a value >= 0, got -1.0")):
+        gradient_report({"w": -1.0})
+    with pytest.raises(ValueError, match="errors\\['w'\\]: expected a finite number"):
+        gradient_report({"w": np.nan})
+    with pytest.raises(TypeError, match="str names"):
+        gradient_report({1: 0.0})
+
+
+def test_vjp_and_function_checks_need_matching_shapes():
+    x = np.array([0.1, 0.2])
+    with pytest.raises(ValueError, match=esc("f(x) has shape (2,) but grad_out has shape (3,)")):
+        numerical_vjp(lambda z: z * 2, x, np.ones(3))
+    with pytest.raises(ValueError, match="f\\(x\\): expected an array of x's shape \\(2,\\)"):
+        check_function_gradient(np.sum, lambda z: np.ones_like(z), x)
+    with pytest.raises(ValueError, match="df\\(x\\): expected an array of x's shape"):
+        check_function_gradient(np.tanh, lambda z: 1.0, x)
+    with pytest.raises(ValueError, match="df\\(x\\): expected finite values"):
+        check_function_gradient(np.tanh, lambda z: np.full_like(z, np.inf), x)
+
+
+def test_check_module_gradients_checks_before_touching_the_module():
+    layer = cn.Linear(3, 2, rng=rng())
+    x = rng(1).standard_normal((4, 3))
+    layer(x)
+    layer.backward(np.ones((4, 2)))
+    grads = [p.grad.copy() for p in layer.parameters()]
+    for kwargs, error, match in [
+        (dict(grad_out=np.ones((4, 3))), ValueError,
+         esc("grad_out: expected the module output's shape (4, 2)")),
+        (dict(rng=0), TypeError, "rng: expected a numpy Generator"),
+        (dict(h=0.0), ValueError, "h: expected a value > 0"),
+    ]:
+        with pytest.raises(error, match=match):
+            check_module_gradients(layer, x, **kwargs)
+        for p, g in zip(layer.parameters(), grads):
+            np.testing.assert_array_equal(p.grad, g)
+    with pytest.raises(TypeError, match="expected a course_nn Module"):
+        check_module_gradients(np.tanh, x)
+    with pytest.raises(ValueError, match="different outputs for the same input.*eval"):
+        check_module_gradients(cn.Dropout(0.5, rng=rng()), x)
+    with pytest.raises(TypeError, match="parameter weight is float32"):
+        check_module_gradients(cn.Linear(3, 2, rng=rng(), dtype=np.float32), x)
+    assert check_module_gradients(layer, x)["weight"] < 1e-7
+
+
+def test_check_loss_gradient_checks_its_arguments():
+    pred, target = rng(4).standard_normal((3, 2)), rng(5).standard_normal((3, 2))
+    with pytest.raises(TypeError, match="expected a loss with a backward method"):
+        check_loss_gradient(lambda p, t: 0.0, pred, target)
+    with pytest.raises(ValueError, match="h: expected a value > 0"):
+        check_loss_gradient(cn.MSELoss(), pred, target, h=0)
+    assert check_loss_gradient(cn.MSELoss(), pred, target) < 1e-7
+
+
+# ------------------------------------------------------------------------------------ data
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: data.make_xor(10**9, rng=rng()), ValueError, "make_xor: this would allocate"),
+    (lambda: data.make_spirals(3, classes=5, rng=rng()), ValueError, "n >= 5"),
+    (lambda: data.make_spirals(10, turns=np.nan, rng=rng()), ValueError, "turns: expected a finite"),
+    (lambda: data.make_moons(1000, noise=1e308, rng=rng()), ValueError, "overflow to inf"),
+    (lambda: data.make_blobs(1, rng=rng()), ValueError, "n >= 2"),
+    (lambda: data.make_blobs(1000, centers=[[1e308, 0.0], [0.0, 0.0]], std=1e308, rng=rng()),
+     ValueError, "overflow to inf"),
+    (lambda: data.load_digits(as_images="yes"), TypeError, "as_images: expected True or False"),
+])
+def test_dataset_generators_check_their_arguments(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_generators_leave_rng_untouched_on_failure():
+    g = rng(7)
+    state = g.bit_generator.state
+    with pytest.raises(ValueError):
+        data.make_spirals(10, noise=-1, rng=g)
+    assert g.bit_generator.state == state
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(X=np.ones((0, 2)), y=np.ones(0)), ValueError, "non-empty dataset"),
+    (dict(X=np.ones((5, 2)), y=np.ones(4)), ValueError, "X has 5 samples but y has 4"),
+    (dict(X=np.float64(1.0), y=np.ones(1)), ValueError, "X: expected an array of samples"),
+    (dict(val=0.1), ValueError, "val: 0.1 of 5 samples rounds to no sample"),
+    (dict(val=1.5), ValueError, "val: expected a value <= 1"),
+    (dict(test=-0.1), ValueError, "test: expected a value >= 0"),
+    (dict(val=np.nan), ValueError, "val: expected a finite number"),
+    (dict(val=0.6, test=0.4), ValueError, "leaves no training data"),
+    (dict(X=[[1.0], [2.0, 3.0]], y=[0, 1]), ValueError, "X: expected a rectangular array"),
+])
+def test_split_checks(kwargs, error, match):
+    args = dict(X=np.ones((5, 2)), y=np.arange(5), val=0.2, test=0.2, rng=rng())
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        data.train_val_test_split(**args)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(batch_size=0), ValueError, "batch_size: expected a positive integer"),
+    (dict(batch_size=2.0), ValueError, "batch_size: expected a positive integer"),
+    (dict(rng=None), TypeError, "rng: expected a numpy Generator"),
+    (dict(rng=np.random.RandomState(0)), TypeError, "got RandomState"),
+    (dict(shuffle="no"), TypeError, "shuffle: expected True or False"),
+    (dict(X=np.ones((0, 2)), y=np.ones(0)), ValueError, "non-empty dataset"),
+    (dict(y=np.ones(4)), ValueError, "X has 5 samples but y has 4"),
+])
+def test_minibatches_check_their_arguments_at_the_call(kwargs, error, match):
+    args = dict(X=np.ones((5, 2)), y=np.arange(5), batch_size=2, rng=rng())
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        data.iterate_minibatches(**args)            # no next(): checked at once
+
+
+def test_minibatches_draw_the_order_when_iteration_starts():
+    X, y = np.arange(10.0)[:, None], np.arange(10)
+    g1, g2 = rng(3), rng(3)
+    batches = data.iterate_minibatches(X, y, 4, rng=g1)
+    assert g1.bit_generator.state == g2.bit_generator.state   # nothing drawn yet
+    first = next(batches)[1]
+    np.testing.assert_array_equal(first, g2.permutation(10)[:4])
