@@ -168,7 +168,7 @@ def test_bad_inputs_are_rejected():
         rnn(np.zeros((2, 3, D)), np.zeros((3, H)))
     with pytest.raises(RuntimeError, match="backward called before forward"):
         GRU(D, H).backward(np.zeros((1, 1, H)))
-    with pytest.raises(ValueError, match="hidden_size: expected a positive integer, got 0"):
+    with pytest.raises(ValueError, match="LSTM hidden_size: expected an integer >= 1, got 0"):
         LSTM(D, 0)
 
 

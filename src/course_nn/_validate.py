@@ -192,3 +192,17 @@ def check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, got {value!r}")
     return bool(value)
+
+
+def check_float_dtype(dtype, name):
+    """Return ``np.dtype(dtype)`` after checking it is float32 or float64, the dtypes a layer's
+    parameters may have (``dtype=int`` would otherwise truncate the initial weights to zeros).
+    TypeError for anything else, including strings numpy does not understand."""
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt not in (np.float32, np.float64):
+        shown = dtype.__name__ if isinstance(dtype, type) else repr(dtype)
+        raise TypeError(f"{name}: expected np.float32 or np.float64, got {shown}")
+    return dt

@@ -8,28 +8,58 @@ vectorized add per kernel offset (kh*kw of them), never a loop over samples or p
 that hold the two equal.
 """
 
+import math
+import numbers
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import _validate
 from . import init as initializers
-from ._validate import as_float_array, check_positive_int
+from ._validate import as_float_array, check_allocation, check_bool, check_float_dtype, check_int
 from .module import Module, Parameter
+
+NAIVE_MAX_STEPS = 10 ** 6  # conv2d_naive's Python loops: about a second at most
 
 
 def _pair(value, name, minimum=1):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                             or v < minimum for v in pair):
-        raise ValueError(f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}")
+    """(value, value) for an int, else a pair of ints; each >= ``minimum``.
+
+    TypeError for anything that is not an int or a sequence of two ints (float, None, str,
+    bool), ValueError for a pair of the wrong length or a value below ``minimum``."""
+    want = f"an int >= {minimum} or a pair of them"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list, np.ndarray)):
+        pair = tuple(value)
+        if len(pair) != 2:
+            raise ValueError(f"{name}: expected {want}, got {value!r} ({len(pair)} values)")
+    else:
+        raise TypeError(f"{name}: expected {want}, got {value!r} ({type(value).__name__})")
+    for v in pair:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name}: expected {want}, got {value!r} (contains {type(v).__name__})")
+        if v < minimum:
+            raise ValueError(f"{name}: expected {want}, got {value!r}")
     return tuple(int(v) for v in pair)
 
 
 def conv_output_size(size, kernel_size, stride=1, padding=0):
-    """floor((size + 2 * padding - kernel_size) / stride) + 1, the output length along one axis."""
+    """floor((size + 2 * padding - kernel_size) / stride) + 1, the output length along one axis.
+
+    size, kernel_size, stride: ints >= 1; padding: int >= 0. Raises ValueError when the
+    kernel does not fit the padded input (the output would be empty)."""
+    size = check_int(size, "conv_output_size size", low=1)
+    kernel_size = check_int(kernel_size, "conv_output_size kernel_size", low=1)
+    stride = check_int(stride, "conv_output_size stride", low=1)
+    padding = check_int(padding, "conv_output_size padding", low=0)
     out = (size + 2 * padding - kernel_size) // stride + 1
     if out < 1:
         raise ValueError(
-            f"kernel {kernel_size} with padding {padding} does not fit an input of size {size}"
+            f"kernel {kernel_size} with padding {padding} does not fit an input of size {size}: "
+            f"expected size + 2 * padding >= kernel_size"
         )
     return out
 
@@ -37,14 +67,36 @@ def conv_output_size(size, kernel_size, stride=1, padding=0):
 def receptive_field(layers):
     """Receptive field of the last layer of a stack, in input pixels.
 
-    layers: sequence of (kernel_size, stride). Each layer widens the field by
-    (kernel_size - 1) times the product of the strides before it (the 'jump').
+    layers: sequence of (kernel_size, stride) pairs of ints >= 1. Each layer widens the field
+    by (kernel_size - 1) times the product of the strides before it (the 'jump').
     """
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise TypeError(f"receptive_field layers: expected a sequence of (kernel_size, stride) "
+                        f"pairs, got {type(layers).__name__}")
     field, jump = 1, 1
-    for kernel_size, stride in layers:
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
+            raise TypeError(f"receptive_field layers[{i}]: expected a (kernel_size, stride) pair "
+                            f"of ints, got {layer!r}")
+        kernel_size = check_int(layer[0], f"receptive_field layers[{i}] kernel_size", low=1)
+        stride = check_int(layer[1], f"receptive_field layers[{i}] stride", low=1)
         field += (kernel_size - 1) * jump
         jump *= stride
     return field
+
+
+def _output_hw(x_shape, kernel, stride, padding, name):
+    """(Ho, Wo) of a window operation on an (N, C, H, W) input; ValueError naming the layer
+    when the kernel does not fit the padded input."""
+    out = []
+    for axis, size, k, s, p in zip(("H", "W"), x_shape[2:], kernel, stride, padding):
+        if size + 2 * p < k:
+            raise ValueError(
+                f"{name} input: kernel {k} with padding {p} does not fit an input of size {size} "
+                f"(axis {axis} of shape {x_shape}); expected {axis} + 2 * padding >= kernel_size"
+            )
+        out.append((size + 2 * p - k) // s + 1)
+    return tuple(out)
 
 
 def _windows(x, kernel, stride, padding):
@@ -110,41 +162,67 @@ def _check_images(x, name, channels):
     return x
 
 
+def _initial_weight(init, shape, rng, name):
+    """``init(shape, rng)`` checked: a real, finite array of exactly ``shape``."""
+    if not callable(init):
+        raise TypeError(f"{name}: expected a function (shape, rng) -> array such as "
+                        f"course_nn.init.he_normal, got {type(init).__name__}")
+    w = np.asarray(init(shape, rng))
+    if w.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected a real array from init, got dtype {w.dtype}")
+    if w.shape != shape:
+        raise ValueError(f"{name}: expected an array of shape {shape} from init, got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name}: expected finite values from init, got "
+                         f"{w.size - np.count_nonzero(np.isfinite(w))} NaN or inf entries")
+    return w
+
+
 class Conv2d(Module):
     """2-D cross-correlation, y[n, o] = b[o] + sum_c x[n, c] (*) W[o, c].
 
     x: (N, in_channels, H, W) -> y: (N, out_channels, Ho, Wo) with
     Ho = floor((H + 2 * padding - kh) / stride) + 1. weight: (out, in, kh, kw), bias: (out,).
+    ``init`` is a function ``(shape, rng) -> array`` from ``course_nn.init`` (PyTorch's default
+    uniform if omitted; biases then start at zero); ``dtype`` is float32 or float64.
+
+    Nothing the caller can write is kept for backward: the cache is the im2col matrix, a copy.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  *, rng=None, init=None, dtype=np.float64):
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding", minimum=0)
+        self.in_channels = check_int(in_channels, "Conv2d in_channels", low=1)
+        self.out_channels = check_int(out_channels, "Conv2d out_channels", low=1)
+        self.kernel_size = _pair(kernel_size, "Conv2d kernel_size")
+        self.stride = _pair(stride, "Conv2d stride")
+        self.padding = _pair(padding, "Conv2d padding", minimum=0)
+        bias = check_bool(bias, "Conv2d bias")
+        dtype = check_float_dtype(dtype, "Conv2d dtype")
         shape = (self.out_channels, self.in_channels) + self.kernel_size
+        check_allocation(shape, dtype, "Conv2d weight")
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         if init is None:
             w = initializers.default_uniform(shape, rng)
             b = initializers.default_uniform((self.out_channels,), rng, fan_in=fan_in)
         else:
-            w, b = init(shape, rng), np.zeros(self.out_channels)
+            w, b = _initial_weight(init, shape, rng, "Conv2d init"), np.zeros(self.out_channels)
         self.weight = Parameter(np.asarray(w, dtype=dtype))
         self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
         self._cache = None
 
     def forward(self, x):
         x = _check_images(x, "Conv2d input", self.in_channels)
-        out_hw = tuple(conv_output_size(x.shape[axis], k, s, p)  # raises if the kernel does not fit
-                       for axis, k, s, p in zip((2, 3), self.kernel_size, self.stride, self.padding))
+        n, c, h, w = x.shape
+        out_hw = _output_hw(x.shape, self.kernel_size, self.stride, self.padding, "Conv2d")
+        (ph, pw), (kh, kw) = self.padding, self.kernel_size
+        check_allocation((c, n, h + 2 * ph, w + 2 * pw), x.dtype, "Conv2d padded input")
+        check_allocation((c * kh * kw, n) + out_hw, x.dtype, "Conv2d im2col matrix")
+        check_allocation((self.out_channels, n) + out_hw, x.dtype, "Conv2d output")
         cols, padded_shape = _im2col(x, self.kernel_size, self.stride, self.padding, out_hw)
         out = self.weight.data.reshape(self.out_channels, -1) @ cols  # (out, N*Ho*Wo)
         if self.bias is not None:
             out += self.bias.data[:, None]
         self._cache = (cols, padded_shape, out_hw)
-        n = x.shape[0]
         return np.ascontiguousarray(out.reshape((self.out_channels, n) + out_hw).transpose(1, 0, 2, 3))
 
     def backward(self, grad_out):
@@ -178,13 +256,26 @@ class Conv2d(Module):
 def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
     """The definition, loop by loop: for every sample, output channel and output pixel, the
     sum over input channels and kernel offsets of input times weight. x: (N, C, H, W),
-    weight: (O, C, kh, kw) -> (N, O, Ho, Wo). Slow; for teaching and testing only."""
-    x, weight = np.asarray(x, dtype=float), np.asarray(weight, dtype=float)
-    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding", minimum=0)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    n, c, h, w = xp.shape
+    weight: (O, C, kh, kw), bias: (O,) or None -> (N, O, Ho, Wo). Slow; for teaching and
+    testing only (inputs needing more than NAIVE_MAX_STEPS multiply-adds are refused)."""
+    x = _check_images(x, "conv2d_naive x", None)
+    weight = as_float_array(weight, "conv2d_naive weight", ndim=4)
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"conv2d_naive weight: expected {x.shape[1]} input channels to match x "
+                         f"(shape (O, {x.shape[1]}, kh, kw)), got shape {weight.shape}")
+    if bias is not None:
+        bias = as_float_array(bias, "conv2d_naive bias", shape=(weight.shape[0],))
+    stride = _pair(stride, "conv2d_naive stride")
+    padding = _pair(padding, "conv2d_naive padding", minimum=0)
+    ho, wo = _output_hw(x.shape, weight.shape[2:], stride, padding, "conv2d_naive")
+    n, c = x.shape[:2]
     o, _, kh, kw = weight.shape
-    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    steps = n * o * ho * wo * c * kh * kw
+    if steps > NAIVE_MAX_STEPS:
+        raise ValueError(f"conv2d_naive: expected at most {NAIVE_MAX_STEPS} multiply-adds (its "
+                         f"Python loops are for small examples), got {steps}; use Conv2d")
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = np.zeros((n, o, ho, wo))
     for s in range(n):
         for f in range(o):
@@ -201,13 +292,24 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
 
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else _pair(stride, "stride")
-        self.padding = _pair(padding, "padding", minimum=0)
+        name = type(self).__name__
+        self.kernel_size = _pair(kernel_size, f"{name} kernel_size")
+        self.stride = self.kernel_size if stride is None else _pair(stride, f"{name} stride")
+        self.padding = _pair(padding, f"{name} padding", minimum=0)
         for k, p in zip(self.kernel_size, self.padding):
             if p > k // 2:
-                raise ValueError(f"padding: expected at most half the kernel size ({k // 2}), got {p}")
+                raise ValueError(f"{name} padding: expected at most half the kernel size ({k // 2}), "
+                                 f"got {p}")
         self._cache = None
+
+    def _out_hw(self, x):
+        """(Ho, Wo) for x (N, C, H, W), after checking the padded input's size is allocatable."""
+        out_hw = _output_hw(x.shape, self.kernel_size, self.stride, self.padding, type(self).__name__)
+        if any(self.padding):
+            (ph, pw), (n, c, h, w) = self.padding, x.shape
+            check_allocation((n, c, h + 2 * ph, w + 2 * pw), x.dtype,
+                             f"{type(self).__name__} padded input")
+        return out_hw
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -218,13 +320,18 @@ class MaxPool2d(_Pool2d):
     maximum, as PyTorch. x: (N, C, H, W) -> (N, C, Ho, Wo).
 
     Non-overlapping windows (stride = kernel, no padding, the common 2x2 case) take a fast
-    path: a reshape to (N, C, Ho, kh, Wo, kw) makes every window two axes of one array.
+    path: every kernel offset (i, j) is one strided (N, C, Ho, Wo) slice of x, and forward
+    keeps one boolean mask per offset marking where that offset holds the window's first
+    maximum. The cache never holds x or the output, so the caller may write to either.
     """
 
     def forward(self, x):
         x = _check_images(x, "MaxPool2d input", None)
+        out_hw = self._out_hw(x)
         if self.stride == self.kernel_size and not any(self.padding):
-            return self._forward_tiled(x)
+            return self._forward_tiled(x, out_hw)
+        check_allocation(x.shape[:2] + out_hw + (self.kernel_size[0] * self.kernel_size[1],),
+                         x.dtype, "MaxPool2d window matrix")
         if any(self.padding):
             x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding),
                        constant_values=-np.inf)
@@ -234,17 +341,23 @@ class MaxPool2d(_Pool2d):
         self._cache = ("windows", arg, x.shape)
         return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
 
-    def _forward_tiled(self, x):
-        (kh, kw), (h, w) = self.kernel_size, x.shape[2:]
-        ho, wo = conv_output_size(h, kh, kh), conv_output_size(w, kw, kw)
+    def _forward_tiled(self, x, out_hw):
+        (kh, kw), (ho, wo) = self.kernel_size, out_hw
         offsets = [x[:, :, i:ho * kh:kh, j:wo * kw:kw] for i in range(kh) for j in range(kw)]
         out = offsets[0].copy()
         for part in offsets[1:]:  # one vectorized maximum per kernel offset
             np.maximum(out, part, out=out)
-        self._cache = ("tiled", x, out)
+        first = np.empty((kh * kw,) + out.shape, dtype=bool)  # offset k holds the first maximum
+        taken = np.zeros(out.shape, dtype=bool)
+        for k, part in enumerate(offsets):  # row-major order: the first maximum wins, as PyTorch
+            np.equal(part, out, out=first[k])
+            first[k] &= ~taken
+            taken |= first[k]
+        self._cache = ("tiled", first, x.shape)
         return out
 
     def backward(self, grad_out):
+        """grad_out: (N, C, Ho, Wo) -> dL/dx: (N, C, H, W)."""
         self._require_cache("_cache")
         if self._cache[0] == "tiled":
             return self._backward_tiled(grad_out)
@@ -256,16 +369,13 @@ class MaxPool2d(_Pool2d):
         return _scatter_windows(grad_windows, padded_shape, self.stride, self.padding)
 
     def _backward_tiled(self, grad_out):
-        _, x, out = self._cache
-        grad_out = as_float_array(grad_out, "MaxPool2d grad_out", shape=out.shape)
-        (kh, kw), (ho, wo) = self.kernel_size, out.shape[2:]
-        grad = np.zeros(x.shape, dtype=grad_out.dtype)
-        taken = np.zeros(out.shape, dtype=bool)
-        for i in range(kh):  # offsets in row-major order: the first maximum wins, as PyTorch
-            for j in range(kw):
-                first = (x[:, :, i:ho * kh:kh, j:wo * kw:kw] == out) & ~taken
-                grad[:, :, i:ho * kh:kh, j:wo * kw:kw] = first * grad_out
-                taken |= first
+        _, first, x_shape = self._cache
+        grad_out = as_float_array(grad_out, "MaxPool2d grad_out", shape=first.shape[1:])
+        (kh, kw), (ho, wo) = self.kernel_size, first.shape[3:]
+        grad = np.zeros(x_shape, dtype=grad_out.dtype)
+        for k in range(kh * kw):
+            i, j = divmod(k, kw)
+            np.multiply(first[k], grad_out, out=grad[:, :, i:ho * kh:kh, j:wo * kw:kw])
         return grad
 
 
@@ -275,11 +385,13 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x):
         x = _check_images(x, "AvgPool2d input", None)
+        self._out_hw(x)
         xp, view = _windows(x, self.kernel_size, self.stride, self.padding)
         self._cache = (view.shape, xp.shape)
         return view.mean(axis=(-2, -1))
 
     def backward(self, grad_out):
+        """grad_out: (N, C, Ho, Wo) -> dL/dx: (N, C, H, W)."""
         self._require_cache("_cache")
         view_shape, padded_shape = self._cache
         grad_out = as_float_array(grad_out, "AvgPool2d grad_out", shape=view_shape[:4])
@@ -289,7 +401,12 @@ class AvgPool2d(_Pool2d):
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), between convolutional and dense layers."""
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...), between convolutional and dense layers.
+
+    As torch.flatten, the output is a view of an array that a layer of a Sequential passed
+    along; the caller's own array is copied instead, so no later layer keeps memory the
+    caller can still write (backward itself only needs the input's shape).
+    """
 
     def __init__(self):
         self._shape = None
@@ -297,10 +414,14 @@ class Flatten(Module):
     def forward(self, x):
         x = as_float_array(x, "Flatten input")
         if x.ndim < 2:
-            raise ValueError(f"Flatten input: expected at least 2 dimensions (N, ...), got {x.shape}")
+            raise ValueError(f"Flatten input: expected at least 2 dimensions (N, ...), got shape {x.shape}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        out = x.reshape(x.shape[0], -1)
+        return out if _validate._between_layers or not np.may_share_memory(out, x) else out.copy()
 
     def backward(self, grad_out):
+        """grad_out: (N, d1 * d2 * ...) -> dL/dx: (N, d1, d2, ...)."""
         self._require_cache("_shape")
-        return np.asarray(grad_out).reshape(self._shape)
+        grad_out = as_float_array(grad_out, "Flatten grad_out",
+                                  shape=(self._shape[0], math.prod(self._shape[1:])))
+        return grad_out.reshape(self._shape)

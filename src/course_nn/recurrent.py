@@ -9,47 +9,78 @@ samples. The final state is returned as (N, H) (PyTorch's is (num_layers, N, H))
 ``forward(x, state=None)`` returns ``(output, final_state)`` with output: (N, T, H).
 ``backward(grad_output, grad_state=None)`` takes dL/doutput (N, T, H) and optionally
 dL/dfinal_state, accumulates every parameter gradient, and returns ``(dx, dstate0)``.
+
+The output and the final state are new arrays, and the cache holds copies of the input:
+the caller may write to any array passed in or handed back without changing the gradient.
 """
+
+import math
+import numbers
 
 import numpy as np
 
 from . import init as initializers
-from ._validate import as_float_array, check_number, check_positive_int
+from ._validate import (
+    as_array,
+    as_float_array,
+    check_allocation,
+    check_float_dtype,
+    check_int,
+    check_number,
+)
 from .module import Module, Parameter
 
 
 class _Recurrent(Module):
     gates = 1
+    cache_per_step = 2  # H-wide arrays kept per time step for backward (besides a copy of x)
 
     def __init__(self, input_size, hidden_size, *, rng=None, dtype=np.float64):
-        self.input_size = check_positive_int(input_size, "input_size")
-        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        name = type(self).__name__
+        self.input_size = check_int(input_size, f"{name} input_size", low=1)
+        self.hidden_size = check_int(hidden_size, f"{name} hidden_size", low=1)
+        dtype = check_float_dtype(dtype, f"{name} dtype")
         gh = self.gates * self.hidden_size
         bound = 1.0 / np.sqrt(self.hidden_size)  # PyTorch: U(-1/sqrt(H), 1/sqrt(H)) for all
         rng = initializers._rng(rng)
         shapes = {"weight_ih": (gh, self.input_size), "weight_hh": (gh, self.hidden_size),
                   "bias_ih": (gh,), "bias_hh": (gh,)}
-        for name, shape in shapes.items():
-            setattr(self, name, Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype)))
+        for shape in shapes.values():
+            check_allocation(shape, np.float64, f"{name} weights")
+        for pname, shape in shapes.items():
+            setattr(self, pname, Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype)))
         self._cache = None
 
     def _check_input(self, x, h0, name="h0"):
-        x = as_float_array(x, f"{type(self).__name__} input", shape=("N", "T", self.input_size))
-        n = x.shape[0]
+        """x: (N, T, input_size) and the initial state h0: (N, H) or None (zeros), checked;
+        also refuses a sequence whose backward cache would not fit in memory."""
+        layer = type(self).__name__
+        x = as_float_array(x, f"{layer} input", shape=("N", "T", self.input_size))
+        n, t_len, _ = x.shape
+        dtype = np.result_type(x.dtype, self.weight_ih.data.dtype)
+        check_allocation((t_len + 1, n, self.cache_per_step * self.hidden_size + self.input_size),
+                         dtype, f"{layer} cache for {t_len} time steps")
         if h0 is None:
             return x, np.zeros((n, self.hidden_size), dtype=x.dtype)
-        h0 = as_float_array(h0, f"{type(self).__name__} {name}", shape=(n, self.hidden_size))
+        h0 = as_float_array(h0, f"{layer} {name}", shape=(n, self.hidden_size))
         return x, h0
 
-    def _project_inputs(self, x):
-        """x @ W_ih.T + b_ih for all time steps at once: (N, T, G*H)."""
-        return x @ self.weight_ih.data.T + self.bias_ih.data
+    def _check_grad_state(self, grad, name, shape):
+        """dL/d(final state): None (no gradient) or an array of ``shape`` (N, H)."""
+        if grad is None:
+            return None
+        return as_float_array(grad, f"{type(self).__name__} {name}", shape=shape)
 
     def _project_steps(self, x, weight, bias):
-        """x @ weight.T + bias for all time steps at once, time-major: (N, T, D) -> (T, N, G*H)."""
+        """x @ weight.T + bias for all time steps at once, time-major: (N, T, D) -> (T, N, G*H).
+
+        Also returns the time-major input (T*N, D) for the weight gradient: a copy, never a
+        view of the caller's x."""
         n, t_len, _ = x.shape
         steps = x.transpose(1, 0, 2).reshape(t_len * n, self.input_size)
-        return (steps @ weight.T + bias).reshape(t_len, n, -1)
+        if np.may_share_memory(steps, x):  # one sample or one step: the reshape made no copy
+            steps = steps.copy()
+        return (steps @ weight.T + bias).reshape(t_len, n, -1), steps
 
     def _grad_output(self, grad_output, shape):
         return as_float_array(grad_output, f"{type(self).__name__} grad_output", shape=shape)
@@ -76,35 +107,57 @@ class _Recurrent(Module):
 
 
 class RNN(_Recurrent):
-    """h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); state: h0 (N, H)."""
+    """h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) with act = tanh (default) or relu,
+    as torch.nn.RNN's ``nonlinearity``; state: h0 (N, H)."""
+
+    def __init__(self, input_size, hidden_size, *, nonlinearity="tanh", rng=None, dtype=np.float64):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
+        self.nonlinearity = nonlinearity
 
     def forward(self, x, h0=None):
+        """x: (N, T, D), h0: (N, H) or None -> output (N, T, H), final state (N, H)."""
         x, h = self._check_input(x, h0)
-        proj = self._project_inputs(x)
+        x = x.copy()  # kept for the weight gradient: the caller may reuse their array
+        proj = x @ self.weight_ih.data.T + self.bias_ih.data  # every step's input part: (N, T, H)
         n, t_len, _ = x.shape
         hs = np.empty((n, t_len + 1, self.hidden_size), dtype=proj.dtype)
         hs[:, 0] = h
         w_hh_t = self.weight_hh.data.T
         for t in range(t_len):
-            hs[:, t + 1] = np.tanh(proj[:, t] + hs[:, t] @ w_hh_t + self.bias_hh.data)
+            a = proj[:, t] + hs[:, t] @ w_hh_t + self.bias_hh.data
+            if self.nonlinearity == "tanh":
+                np.tanh(a, out=hs[:, t + 1])
+            else:
+                np.maximum(a, 0.0, out=hs[:, t + 1])
         self._cache = (x, hs)
-        return hs[:, 1:], hs[:, -1]
+        return hs[:, 1:].copy(), hs[:, -1].copy()
 
     def backward(self, grad_output, grad_state=None):
+        """grad_output: (N, T, H), grad_state: (N, H) or None -> dx (N, T, D), dh0 (N, H)."""
         self._require_cache("_cache")
         x, hs = self._cache
         n, t_len, hidden = hs.shape[0], hs.shape[1] - 1, self.hidden_size
         grad_output = self._grad_output(grad_output, (n, t_len, hidden))
-        dh = np.zeros((n, hidden), dtype=hs.dtype) if grad_state is None else \
-            as_float_array(grad_state, "RNN grad_state", shape=(n, hidden)).copy()
+        grad_state = self._check_grad_state(grad_state, "grad_state", (n, hidden))
+        dh = np.zeros((n, hidden), dtype=hs.dtype) if grad_state is None else grad_state.copy()
+        if self.nonlinearity == "tanh":
+            dact = 1.0 - hs[:, 1:] ** 2
+        else:
+            dact = (hs[:, 1:] > 0).astype(hs.dtype)
         dz = np.empty_like(grad_output)
         w_hh = self.weight_hh.data
         for t in reversed(range(t_len)):
             dh += grad_output[:, t]
-            dz[:, t] = dh * (1.0 - hs[:, t + 1] ** 2)
+            np.multiply(dh, dact[:, t], out=dz[:, t])
             dh = dz[:, t] @ w_hh
         dx = self._accumulate(x, hs[:, :-1], dz, dz)
         return dx, dh
+
+    def extra_repr(self):
+        extra = "" if self.nonlinearity == "tanh" else ", nonlinearity='relu'"
+        return f"{self.input_size}, {self.hidden_size}{extra}"
 
 
 class LSTM(_Recurrent):
@@ -120,6 +173,7 @@ class LSTM(_Recurrent):
     """
 
     gates = 4
+    cache_per_step = 7  # gates (4H), h, c, tanh(c)
 
     def _gate_affine(self):
         """Per pre-activation column: scale s and offset c with gate = c + s * tanh(s * a)."""
@@ -130,15 +184,17 @@ class LSTM(_Recurrent):
         return scale, offset
 
     def forward(self, x, state=None):
-        h0, c0 = (None, None) if state is None else state
+        """x: (N, T, D), state: None (zeros) or a pair (h0, c0) of (N, H) arrays
+        -> output (N, T, H), final state (h_T, c_T)."""
+        h0, c0 = self._unpack_pair(state, "state", "(h0, c0)")
         x, h = self._check_input(x, h0)
         _, c = self._check_input(x, c0, "c0")
         n, t_len, _ = x.shape
         H = self.hidden_size
         scale, offset = self._gate_affine()
         # every step's input part of the (scaled) pre-activations, time-major: (T, N, 4H)
-        pre = self._project_steps(x, self.weight_ih.data * scale[:, None],
-                                  (self.bias_ih.data + self.bias_hh.data) * scale)
+        pre, steps = self._project_steps(x, self.weight_ih.data * scale[:, None],
+                                         (self.bias_ih.data + self.bias_hh.data) * scale)
         w_hh_t = np.ascontiguousarray((self.weight_hh.data * scale[:, None]).T)
         hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
         cs = np.empty_like(hs)
@@ -156,20 +212,37 @@ class LSTM(_Recurrent):
             cs[t + 1] += i * g
             np.tanh(cs[t + 1], out=tanh_cs[t])
             np.multiply(o, tanh_cs[t], out=hs[t + 1])
-        self._cache = (x, hs, cs, tanh_cs, gates)
-        out = hs[1:].transpose(1, 0, 2)
+        self._cache = (steps, hs, cs, tanh_cs, gates)
+        out = hs[1:].transpose(1, 0, 2).copy()  # batch-first, a new array even when N = 1
         return out, (hs[-1].copy(), cs[-1].copy())
 
+    def _unpack_pair(self, pair, name, what):
+        """None -> (None, None); else a tuple or list of two entries (each None or an array)."""
+        if pair is None:
+            return None, None
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            got = f"{type(pair).__name__} of length {len(pair)}" if isinstance(pair, (tuple, list)) \
+                else (f"an array of shape {pair.shape}" if isinstance(pair, np.ndarray)
+                      else type(pair).__name__)
+            raise TypeError(f"LSTM {name}: expected None or a pair {what} of (N, H) arrays, got {got}")
+        return pair
+
     def backward(self, grad_output, grad_state=None):
+        """grad_output: (N, T, H), grad_state: None or a pair (dL/dh_T, dL/dc_T), each None or
+        (N, H) -> dx (N, T, D), (dh0, dc0)."""
         self._require_cache("_cache")
-        x, hs, cs, tanh_cs, gates = self._cache
+        steps, hs, cs, tanh_cs, gates = self._cache
         t_len, n, H = tanh_cs.shape
         grad_output = self._grad_output(grad_output, (n, t_len, H)).transpose(1, 0, 2)
+        grad_h, grad_c = self._unpack_pair(grad_state, "grad_state", "(dL/dh_T, dL/dc_T)")
+        grad_h = self._check_grad_state(grad_h, "grad_state[0]", (n, H))
+        grad_c = self._check_grad_state(grad_c, "grad_state[1]", (n, H))
         dh = np.zeros((n, H), dtype=hs.dtype)
         dc = np.zeros((n, H), dtype=hs.dtype)
-        if grad_state is not None:
-            dh += as_float_array(grad_state[0], "LSTM grad_state[0]", shape=(n, H))
-            dc += as_float_array(grad_state[1], "LSTM grad_state[1]", shape=(n, H))
+        if grad_h is not None:
+            dh += grad_h
+        if grad_c is not None:
+            dc += grad_c
         i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
         # d(pre-activation) = d(gate) * gate', with every factor but dc and dh known already:
         # da_i = dc * g i(1-i), da_f = dc * c_prev f(1-f), da_g = dc * i (1-g^2), da_o = dh * tanh(c) o(1-o)
@@ -189,7 +262,7 @@ class LSTM(_Recurrent):
             da[t, :, 3 * H:] *= dh
             dc *= f[t]
             dh = da[t] @ w_hh
-        dx = self._accumulate(x.transpose(1, 0, 2), hs[:-1], da, da)  # time-major throughout
+        dx = self._accumulate(steps, hs[:-1], da, da)  # time-major throughout
         return np.ascontiguousarray(dx.transpose(1, 0, 2)), (dh, dc)
 
 
@@ -204,12 +277,14 @@ class GRU(_Recurrent):
     """
 
     gates = 3
+    cache_per_step = 5  # gates (3H), h, W_hn h + b_hn
 
     def forward(self, x, h0=None):
+        """x: (N, T, D), h0: (N, H) or None -> output (N, T, H), final state (N, H)."""
         x, h = self._check_input(x, h0)
         n, t_len, _ = x.shape
         H = self.hidden_size
-        pre = self._project_steps(x, self.weight_ih.data, self.bias_ih.data)
+        pre, steps = self._project_steps(x, self.weight_ih.data, self.bias_ih.data)
         hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
         gates = np.empty((t_len, n, 3 * H), dtype=pre.dtype)  # r, z, n
         hidden_n = np.empty((t_len, n, H), dtype=pre.dtype)   # W_hn h + b_hn
@@ -233,16 +308,17 @@ class GRU(_Recurrent):
             hs[t + 1] *= z
             hs[t + 1] += cand  # h = (1 - z) n + z h_prev = n + z (h_prev - n)
             hidden_n[t] = hp[:, 2 * H:]
-        self._cache = (x, hs, gates, hidden_n)
-        return hs[1:].transpose(1, 0, 2), hs[-1].copy()
+        self._cache = (steps, hs, gates, hidden_n)
+        return hs[1:].transpose(1, 0, 2).copy(), hs[-1].copy()  # new arrays, batch-first
 
     def backward(self, grad_output, grad_state=None):
+        """grad_output: (N, T, H), grad_state: (N, H) or None -> dx (N, T, D), dh0 (N, H)."""
         self._require_cache("_cache")
-        x, hs, gates, hidden_n = self._cache
+        steps, hs, gates, hidden_n = self._cache
         t_len, n, H = hidden_n.shape
         grad_output = self._grad_output(grad_output, (n, t_len, H)).transpose(1, 0, 2)
-        dh = np.zeros((n, H), dtype=hs.dtype) if grad_state is None else \
-            as_float_array(grad_state, "GRU grad_state", shape=(n, H)).copy()
+        grad_state = self._check_grad_state(grad_state, "grad_state", (n, H))
+        dh = np.zeros((n, H), dtype=hs.dtype) if grad_state is None else grad_state.copy()
         r, z, cand = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
         # the gradient-free factors: d_n = dh (1 - z)(1 - n^2), d_r = d_n (W_hn h + b_hn) r (1 - r),
         # d_z = dh (h_prev - n) z (1 - z)
@@ -262,7 +338,7 @@ class GRU(_Recurrent):
             np.multiply(d_cand, r[t], out=d_h_side[t, :, 2 * H:])
             dh *= z[t]
             dh += d_h_side[t] @ w_hh
-        dx = self._accumulate(x.transpose(1, 0, 2), hs[:-1], d_x_side, d_h_side)  # time-major
+        dx = self._accumulate(steps, hs[:-1], d_x_side, d_h_side)  # time-major
         return np.ascontiguousarray(dx.transpose(1, 0, 2)), dh
 
 
@@ -271,27 +347,37 @@ class Embedding(Module):
 
     weight: (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch. Backward
     adds each output gradient into the row it came from (np.add.at handles repeated ids).
+    The ids are copied in forward, so the caller may reuse their array before backward.
     """
 
     def __init__(self, num_embeddings, embedding_dim, *, rng=None, dtype=np.float64):
-        self.num_embeddings = check_positive_int(num_embeddings, "num_embeddings")
-        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
-        w = initializers._rng(rng).standard_normal((num_embeddings, embedding_dim))
+        self.num_embeddings = check_int(num_embeddings, "Embedding num_embeddings", low=1)
+        self.embedding_dim = check_int(embedding_dim, "Embedding embedding_dim", low=1)
+        dtype = check_float_dtype(dtype, "Embedding dtype")
+        check_allocation((self.num_embeddings, self.embedding_dim), np.float64, "Embedding weight")
+        w = initializers._rng(rng).standard_normal((self.num_embeddings, self.embedding_dim))
         self.weight = Parameter(w.astype(dtype))
         self._ids = None
 
     def forward(self, ids):
-        ids = np.asarray(ids)
-        if not np.issubdtype(ids.dtype, np.integer):
+        """ids: non-empty integer array of shape S, values in [0, num_embeddings)
+        -> (S + (embedding_dim,))."""
+        ids = as_array(ids, "Embedding input")
+        if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding input: expected integer token ids, got dtype {ids.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+        if ids.size == 0:
+            raise ValueError(f"Embedding input: expected at least one token id, got shape {ids.shape}")
+        check_allocation(ids.shape + (self.embedding_dim,), self.weight.data.dtype, "Embedding output")
+        low, high = ids.min(), ids.max()
+        if low < 0 or high >= self.num_embeddings:
             raise ValueError(f"Embedding input: expected ids in [0, {self.num_embeddings - 1}], "
-                             f"got values in [{ids.min()}, {ids.max()}]")
-        self._ids = ids
+                             f"got values in [{low}, {high}]")
+        self._ids = ids.copy()
         return self.weight.data[ids]
 
     def backward(self, grad_out):
-        """Accumulates dL/dweight; token ids have no gradient, so this returns None."""
+        """grad_out: S + (embedding_dim,). Accumulates dL/dweight; token ids have no gradient,
+        so this returns None."""
         self._require_cache("_ids")
         grad_out = as_float_array(grad_out, "Embedding grad_out",
                                   shape=self._ids.shape + (self.embedding_dim,))
@@ -301,17 +387,77 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
+def _grad_params(params):
+    """The list of Parameters in ``params`` (one Parameter or an iterable of them), checked."""
+    if isinstance(params, Parameter):
+        return [params]
+    if isinstance(params, Module):
+        raise TypeError(f"clip_grad_norm params: expected Parameters, got a {type(params).__name__} "
+                        f"module; pass its .parameters()")
+    if isinstance(params, (str, bytes, np.ndarray)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"clip_grad_norm params: expected a Parameter or an iterable of Parameters "
+                        f"such as model.parameters(), got {type(params).__name__}")
+    params = list(params)
+    if not params:
+        raise ValueError("clip_grad_norm params: expected at least one Parameter, got none")
+    seen = {}
+    for i, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"clip_grad_norm params: expected a Parameter at position {i}, "
+                            f"got {type(p).__name__}")
+        if id(p) in seen:
+            raise ValueError(f"clip_grad_norm params: parameter {i} is parameter {seen[id(p)]} "
+                             f"again ({p}); expected each Parameter once (it would be clipped twice)")
+        seen[id(p)] = i
+    return params
+
+
+def _scaled_norm(grads, max_norm):
+    """(norm, max_norm / (norm + 1e-6)) computed as peak * sqrt(sum((g / peak)^2)) with peak the
+    largest |entry|, so neither the squares nor the scale overflow or underflow."""
+    peak = max((float(np.max(np.abs(g))) for g in grads), default=0.0)
+    if peak == 0.0:
+        return 0.0, math.inf
+    rel = math.sqrt(sum(float(np.sum(np.square(g.astype(np.float64) / peak))) for g in grads))
+    with np.errstate(over="ignore"):
+        total = float(np.float64(peak) * rel)  # inf only beyond float64's range
+    return total, (max_norm / peak) / (rel + 1e-6 / peak)
+
+
 def clip_grad_norm(params, max_norm):
     """Rescale the gradients of ``params`` so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm before clipping. As torch.nn.utils.clip_grad_norm_: the scale factor is
-    max_norm / (norm + 1e-6), applied only when it is below 1.
+    params: a Parameter or an iterable of distinct Parameters (e.g. ``model.parameters()``);
+    max_norm: a number > 0 (``float('inf')`` only measures). Returns the norm before clipping.
+    As torch.nn.utils.clip_grad_norm_: the scale factor is max_norm / (norm + 1e-6), applied
+    only when it is below 1; parameters without a gradient yet count as zero. Unlike torch's
+    default, a NaN or inf gradient raises ValueError (naming the parameter) and changes
+    nothing, instead of turning every gradient into NaN. Huge finite gradients are measured
+    without overflow (the sum of squares is rescaled by the largest entry when needed).
     """
-    max_norm = check_number(max_norm, "max_norm", low=0, low_open=True)
-    params = list(params)
-    total = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params)))
-    scale = max_norm / (total + 1e-6)
+    params = _grad_params(params)
+    if not (isinstance(max_norm, numbers.Real) and not isinstance(max_norm, bool)
+            and max_norm == math.inf):
+        max_norm = check_number(max_norm, "clip_grad_norm max_norm", low=0, low_open=True)
+    grads = [p._grad for p in params]  # None until a backward: no gradient to clip
+    total_sq = 0.0
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            sq = float(np.sum(g.astype(np.float64) ** 2))
+        if not math.isfinite(sq) and not np.all(np.isfinite(g)):
+            bad = int(g.size - np.count_nonzero(np.isfinite(g)))
+            raise ValueError(f"clip_grad_norm: expected finite gradients, got {bad} NaN or inf "
+                             f"entries in the gradient of parameter {i} ({params[i]})")
+        total_sq += sq
+    if 1e-280 < total_sq < math.inf:
+        total = math.sqrt(total_sq)
+        scale = max_norm / (total + 1e-6)
+    else:  # zero, or the squares overflowed or underflowed: measure relative to the largest entry
+        total, scale = _scaled_norm([g for g in grads if g is not None], max_norm)
     if scale < 1.0:
-        for p in params:
-            p.grad *= scale
+        for g in grads:
+            if g is not None:
+                g *= scale
     return total
