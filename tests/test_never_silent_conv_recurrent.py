@@ -274,7 +274,8 @@ def test_a_failed_forward_keeps_the_previous_cache():
     conv = Conv2d(2, 3, 3, rng=rng())
     x = np.random.default_rng(6).standard_normal((2, 2, 5, 5))
     g = np.ones((2, 3, 3, 3))
-    dx = conv(x) is not None and conv.backward(g)
+    conv(x)
+    dx = conv.backward(g)
     conv.zero_grad()
     conv(x)
     with pytest.raises(ValueError, match="Conv2d input: expected 2 channels"):
@@ -312,6 +313,9 @@ def test_lstm_state_must_be_a_pair():
         layer(x, (np.zeros((2, 4)),))
     with pytest.raises(ValueError, match=esc("LSTM c0: expected shape (2, 4), got (2, 3)")):
         layer(x, (np.zeros((2, 4)), np.zeros((2, 3))))
+    with pytest.raises(TypeError, match="LSTM state: expected both h0 and c0 as .* got None for c0"):
+        layer(x, (np.zeros((2, 4)), None))
+    assert layer._cache is None
 
 
 def test_relu_rnn_matches_its_definition_and_numerical_gradients():

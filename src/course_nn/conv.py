@@ -75,7 +75,7 @@ def receptive_field(layers):
                         f"pairs, got {type(layers).__name__}")
     field, jump = 1, 1
     for i, layer in enumerate(layers):
-        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
+        if not isinstance(layer, (tuple, list, np.ndarray)) or len(layer) != 2:
             raise TypeError(f"receptive_field layers[{i}]: expected a (kernel_size, stride) pair "
                             f"of ints, got {layer!r}")
         kernel_size = check_int(layer[0], f"receptive_field layers[{i}] kernel_size", low=1)

@@ -1,4 +1,4 @@
-"""Recurrent layers, RNN (tanh), LSTM and GRU, with backpropagation through time (BPTT).
+"""Recurrent layers, RNN (tanh or relu), LSTM and GRU, with backpropagation through time (BPTT).
 
 Inputs are batch-first, x: (N, T, D). Parameters are named and laid out as in torch.nn:
 weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with the gates stacked
@@ -187,6 +187,9 @@ class LSTM(_Recurrent):
         """x: (N, T, D), state: None (zeros) or a pair (h0, c0) of (N, H) arrays
         -> output (N, T, H), final state (h_T, c_T)."""
         h0, c0 = self._unpack_pair(state, "state", "(h0, c0)")
+        if (h0 is None) != (c0 is None):
+            raise TypeError(f"LSTM state: expected both h0 and c0 as (N, H) arrays, got None for "
+                            f"{'h0' if h0 is None else 'c0'}")
         x, h = self._check_input(x, h0)
         _, c = self._check_input(x, c0, "c0")
         n, t_len, _ = x.shape
