@@ -26,7 +26,7 @@ from ..conv import Conv2d, Flatten, MaxPool2d, conv_output_size
 from ..conv import receptive_field as _receptive_field
 from ..module import Sequential
 from ..threads import one_blas_thread
-from . import Exercise, register
+from . import Exercise, _describe, _show, _whole_number, register
 
 
 def _quiet_rng():
@@ -40,24 +40,23 @@ def _conv(c_in, c_out, kernel_size, stride=1, padding=0, bias=True):
 
 
 def _compare_integer(expected, got):
-    """Accept an int or an integer-valued float equal to ``expected``; explain anything else."""
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
-        return f"expected a whole number, got {type(got).__name__}"
-    if value != int(expected):
-        return f"expected {int(expected)}, got {got!r}"
-    return None
+    """Accept an int or an integer-valued float equal to ``expected``; explain anything else
+    (text, bools and arrays are not whole numbers)."""
+    if _whole_number(got) == int(expected):
+        return None
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+        return f"expected a whole number, got {_describe(got)}"
+    return f"expected {int(expected)}, got {_show(got)}"
 
 
 def _compare_shape(expected, got):
     """Accept a tuple or list of whole numbers equal to the expected shape."""
     if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-        return f"expected a tuple of {len(expected)} whole numbers {expected}, got {got!r}"
+        return f"expected a tuple of {len(expected)} whole numbers {expected}, got {_show(got)}"
     for axis, (e, g) in enumerate(zip(expected, got)):
         reason = _compare_integer(e, g)
         if reason:
-            return f"axis {axis}: {reason} (expected shape {expected}, got {tuple(got)})"
+            return f"axis {axis}: {reason} (expected shape {expected}, got {_show(tuple(got))})"
     return None
 
 

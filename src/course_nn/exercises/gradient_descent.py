@@ -21,7 +21,7 @@ from ..data import iterate_minibatches
 from ..module import Parameter
 from ..optim import SGD
 from ..surfaces import Quadratic
-from . import Exercise, register
+from . import Exercise, _describe, _show, _whole_number, register
 
 
 class _SeededGenerator(np.random.Generator):
@@ -60,6 +60,7 @@ register(Exercise(
     ],
     random=_random_gd_step,
     arg_names=("w", "grad", "lr"),
+    updates_in_place=("w",),          # w -= lr * grad, as optimizer.step() does
 ))
 
 
@@ -72,11 +73,12 @@ def _steps_per_epoch(n, batch_size, drop_last):
 
 
 def _compare_count(expected, got):
-    if isinstance(got, bool) or not isinstance(got, numbers.Real):
-        return f"expected an integer, got {type(got).__name__}"
-    if float(got) != expected:
-        return f"expected {expected}, got {got}"
-    return None
+    """Accept an int or a whole-valued float (np.ceil returns one) equal to ``expected``."""
+    if _whole_number(got) == expected:
+        return None
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (numbers.Real, np.number, np.ndarray)):
+        return f"expected an integer, got {_describe(got)}"
+    return f"expected {expected}, got {_show(got)}"
 
 
 def _random_steps(rng):
@@ -109,10 +111,12 @@ def _minibatch_indices(n, batch_size, rng):
 
 
 def _compare_batches(expected, got):
+    if not isinstance(got, (list, tuple, np.ndarray)):
+        return f"expected a list of index arrays, got {_describe(got)}"
     try:
         batches = [np.asarray(b) for b in got]
-    except TypeError:
-        return f"expected a list of index arrays, got {type(got).__name__}"
+    except (TypeError, ValueError):
+        return "expected a list of 1-D index arrays, got a batch numpy cannot read as one array"
     sizes = [len(b) for b in expected]
     n = sum(sizes)
     got_sizes = [b.size for b in batches]

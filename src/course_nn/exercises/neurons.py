@@ -12,7 +12,7 @@ from .. import init
 from ..activations import ReLU
 from ..linear import Linear
 from ..module import Sequential
-from . import Exercise, register
+from . import Exercise, _show, _whole_number, register
 
 
 def _linear_with(W, b=None):
@@ -87,16 +87,18 @@ def _compare_shapes(expected, got):
     if not isinstance(got, (list, tuple)):
         return f"expected a list of shapes such as {expected}, got {type(got).__name__}"
     try:
-        got_shapes = [tuple(int(s) for s in shape) for shape in got]
-    except (TypeError, ValueError):
-        return f"expected a list of (out, in) tuples, got {got!r}"
+        got_shapes = [tuple(_whole_number(s) for s in shape) for shape in got]
+    except TypeError:
+        got_shapes = None
+    if got_shapes is None or any(None in shape for shape in got_shapes):
+        return f"expected a list of (out, in) tuples of whole numbers, got {_show(got)}"
     if len(got_shapes) != len(expected):
         return (f"expected {len(expected)} weight matrices {expected}, "
-                f"got {len(got_shapes)}: {got_shapes}")
+                f"got {len(got_shapes)}: {_show(got_shapes)}")
     for i, (e, g) in enumerate(zip(expected, got_shapes, strict=True)):
         if e != g:
             hint = " (that is (in, out): course_nn stores (out, in))" if g == e[::-1] else ""
-            return f"weight {i}: expected shape {e}, got {g}{hint}"
+            return f"weight {i}: expected shape {e}, got {_show(g)}{hint}"
     return None
 
 

@@ -69,6 +69,7 @@ register(Exercise(
     ],
     random=_random_momentum,
     arg_names=("w", "v", "grad", "lr", "beta"),
+    updates_in_place=("w", "v"),      # the parameter and the state, as torch.optim does
     compare=_compare_tuple,
 ))
 
@@ -100,6 +101,7 @@ register(Exercise(
     ],
     random=_random_adagrad,
     arg_names=("w", "G", "grad", "lr", "eps"),
+    updates_in_place=("w", "G"),      # the parameter and the state, as torch.optim does
     compare=_compare_tuple,
 ))
 
@@ -133,6 +135,7 @@ register(Exercise(
     ],
     random=_random_rmsprop,
     arg_names=("w", "s", "grad", "lr", "alpha", "eps"),
+    updates_in_place=("w", "s"),      # the parameter and the state, as torch.optim does
     compare=_compare_tuple,
 ))
 
@@ -175,5 +178,6 @@ register(Exercise(
     ],
     random=_random_adam,
     arg_names=("w", "m", "v", "grad", "t", "lr", "beta1", "beta2", "eps"),
+    updates_in_place=("w", "m", "v"),      # the parameter and the state, as torch.optim does
     compare=_compare_tuple,
 ))
