@@ -6,6 +6,11 @@ The fast path is im2col: one strided copy per kernel offset gathers every patch 
 vectorized add per kernel offset (kh*kw of them), never a loop over samples or pixels.
 ``conv2d_naive`` is the readable seven-loop definition, kept for teaching and for the tests
 that hold the two equal.
+
+Caching rule: no layer here keeps, for backward, an array the caller can still write. Conv2d
+keeps its im2col matrix (a copy), MaxPool2d index masks, AvgPool2d and Flatten only shapes;
+every output is a new array, except that Flatten views an array passed between the layers of
+a Sequential (as torch.flatten), which no caller holds.
 """
 
 import math
@@ -16,7 +21,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import _validate
 from . import init as initializers
-from ._validate import as_float_array, check_allocation, check_bool, check_float_dtype, check_int
+from ._validate import (
+    as_array,
+    as_float_array,
+    check_allocation,
+    check_bool,
+    check_float_dtype,
+    check_int,
+)
 from .module import Module, Parameter
 
 NAIVE_MAX_STEPS = 10 ** 6  # conv2d_naive's Python loops: about a second at most
@@ -167,7 +179,7 @@ def _initial_weight(init, shape, rng, name):
     if not callable(init):
         raise TypeError(f"{name}: expected a function (shape, rng) -> array such as "
                         f"course_nn.init.he_normal, got {type(init).__name__}")
-    w = np.asarray(init(shape, rng))
+    w = as_array(init(shape, rng), name)
     if w.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected a real array from init, got dtype {w.dtype}")
     if w.shape != shape:
