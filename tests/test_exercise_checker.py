@@ -29,6 +29,7 @@ from course_nn.exercises import (
     _evaluate,
     evaluate,
     exercises,
+    register,
 )
 
 ALL = exercises()
@@ -481,6 +482,28 @@ def test_the_limit_is_per_exercise_and_can_be_lifted():
         evaluate("neurons.dot", abs, time_limit=0)
     with pytest.raises(TypeError, match="time_limit"):
         evaluate("neurons.dot", abs, time_limit="5")
+
+
+def test_bad_arguments_to_evaluate_and_register():
+    with pytest.raises(TypeError, match="exercise_id: expected a string such as 'neurons.dot', got None"):
+        evaluate(None, abs)
+    with pytest.raises(TypeError, match="got a list of 1 item"):
+        evaluate(["neurons.dot"], abs)
+    with pytest.raises(KeyError, match="did you mean 'neurons.dot'"):
+        evaluate("neurons.dott", abs)
+    with pytest.raises(ValueError, match="time_limit: expected a finite number"):
+        evaluate("neurons.dot", abs, time_limit=10**400)
+    with pytest.raises(ValueError, match="time_limit: expected a finite number"):
+        evaluate("neurons.dot", abs, time_limit=float("nan"))
+    with pytest.raises(TypeError, match="time_limit: expected a real number, got True"):
+        evaluate("neurons.dot", abs, time_limit=True)
+    assert evaluate("neurons.dot", lambda a, b: float(a @ b), time_limit=1e300).passed  # clamped
+    bad_limit = Exercise(id="demo.bad_limit", reference=lambda: 1.0, fixed=[()], arg_names=(),
+                         time_limit=-1)
+    with pytest.raises(ValueError, match="demo.bad_limit time_limit: expected a value > 0"):
+        _evaluate(bad_limit, lambda: 1.0)
+    with pytest.raises(TypeError, match="register: expected an Exercise, got dict"):
+        register({"id": "demo.dict"})
 
 
 def test_check_timeout_is_not_an_exception():

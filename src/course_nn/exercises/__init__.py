@@ -24,6 +24,7 @@ Each chapter's exercises live in a module of this package and are registered wit
 """
 
 import copy
+import difflib
 import math
 import numbers
 import os
@@ -110,6 +111,9 @@ _REGISTRY = {}
 
 
 def register(exercise):
+    """Add ``exercise`` (an Exercise) to the registry that ``check`` looks ids up in."""
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"register: expected an Exercise, got {type(exercise).__name__}")
     if exercise.id in _REGISTRY:
         raise ValueError(f"exercise {exercise.id!r} is registered twice")
     _REGISTRY[exercise.id] = exercise
@@ -400,9 +404,20 @@ def _default_compare(expected, got, rtol, atol):
     with np.errstate(all="ignore"):
         close = np.allclose(got_arr, expected, rtol=rtol, atol=atol)
     if not close:
-        reason = f"expected {_format(expected)}, got {_format(got_arr)}"
+        shown_expected, shown_got = _format(expected), _format(got_arr)
+        reason = f"expected {shown_expected}, got {shown_got}"
         if np.any(~np.isfinite(got_arr) & np.isfinite(expected)):
             reason += " (your result holds nan or inf)"
+        elif shown_expected == shown_got:  # equal to 4 digits: say how far apart they are
+            with np.errstate(all="ignore"):
+                error = np.abs(got_arr - expected) - rtol * np.abs(expected)
+            where = np.unravel_index(int(np.argmax(error)), error.shape)
+            reason += (f" (they differ in later digits: {_format(float(got_arr[where]))} for "
+                       f"{_format(float(expected[where]))}")
+            dtype = getattr(got, "dtype", None)
+            if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+                reason += f"; your result is {dtype}, compute in float64"
+            reason += ")"
         return reason
     return None
 
@@ -631,9 +646,13 @@ def _alarm_available():
 
 
 def _call_with_limit(call, seconds):
-    """call(), raising CheckTimeout if it runs longer than ``seconds`` (None: no limit)."""
+    """call(), raising CheckTimeout if it runs longer than ``seconds`` (None: no limit).
+
+    ``seconds`` is clamped to [1 us, 10^6 s]: the timers' resolution and range.
+    """
     if seconds is None:
         return call()
+    seconds = min(max(seconds, 1e-6), 1e6)
     if _alarm_available():
         try:
             return _call_with_alarm(call, seconds)
@@ -701,9 +720,14 @@ def _judge(ex, expected, got):
 
 
 def _time_limit(value, name):
+    """A time limit in seconds: None (no limit) or a finite number > 0."""
     if value is None:
         return None
-    return check_number(value, name, low=0, low_open=True)
+    try:
+        return check_number(value, name, low=0, low_open=True)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"{name}: expected a finite number, got an integer of "
+                         f"{_digits(value)} digits") from None
 
 
 def evaluate(exercise_id, fn, time_limit=None):
@@ -711,9 +735,14 @@ def evaluate(exercise_id, fn, time_limit=None):
 
     time_limit: seconds ``fn`` may take on one input; None uses the exercise's own limit.
     """
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"evaluate exercise_id: expected a string such as 'neurons.dot', "
+                        f"got {_describe(exercise_id)}")
     table = exercises()
     if exercise_id not in table:
-        raise KeyError(f"no exercise {exercise_id!r}; known: {', '.join(sorted(table))}")
+        close = difflib.get_close_matches(exercise_id, table, n=3)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise KeyError(f"no exercise {exercise_id!r}; {hint}known: {', '.join(sorted(table))}")
     return _evaluate(table[exercise_id], fn, time_limit)
 
 
@@ -730,7 +759,10 @@ class _Shown:
 def _evaluate(ex, fn, time_limit=None):
     """``evaluate`` for an Exercise object (registered or not)."""
     exercise_id = ex.id
-    limit = _time_limit(ex.time_limit if time_limit is None else time_limit, "evaluate time_limit")
+    if time_limit is None:
+        limit = _time_limit(ex.time_limit, f"{exercise_id} time_limit")
+    else:
+        limit = _time_limit(time_limit, "evaluate time_limit")
     if not callable(fn):
         return CheckResult(False, f"{exercise_id}: expected a function, got {type(fn).__name__}")
     n = 0

@@ -121,7 +121,8 @@ def _compare_batches(expected, got):
     n = sum(sizes)
     got_sizes = [b.size for b in batches]
     if got_sizes != sizes:
-        return f"expected {len(sizes)} batches of sizes {sizes}, got sizes {got_sizes}"
+        return (f"expected {len(sizes)} batches of sizes {_show(sizes)}, got {len(got_sizes)} "
+                f"of sizes {_show(got_sizes)}")
     if any(b.ndim != 1 or not np.issubdtype(b.dtype, np.integer) for b in batches):
         return "expected every batch to be a 1-D array of integer indices"
     order = np.concatenate(batches)
