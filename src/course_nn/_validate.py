@@ -206,3 +206,11 @@ def check_float_dtype(dtype, name):
         shown = dtype.__name__ if isinstance(dtype, type) else repr(dtype)
         raise TypeError(f"{name}: expected np.float32 or np.float64, got {shown}")
     return dt
+
+
+def private_copy(arr):
+    """``arr`` as a layer may cache it for backward: a copy when it came from the caller, who
+    could still write into it before backward, and ``arr`` itself between the layers of a
+    Sequential, where it is course_nn's own array that no caller holds (see ``between_layers``).
+    The copy keeps arr's memory layout (order "K"), so BLAS sees the same strides."""
+    return arr if _between_layers else arr.copy(order="K")

@@ -1,8 +1,27 @@
-"""Batch normalization over the batch axis of (N, C) activations."""
+"""Batch normalization over the batch axis of (N, C) activations.
+
+Caching rule: backward needs x_hat and 1/std, which forward computes into fresh arrays (the
+caller's x is not kept); the output is a fresh array too. The running statistics are
+replaced by new arrays at each training step, never written in place.
+
+Overflow: the batch mean and variance are computed as usual; only when that overflows (a
+variance of 1e200-sized values, or a sum of values near 1e308) are they recomputed on x scaled
+per feature by a power of two (exact). The normalized output of such a batch is finite; when
+the variance itself (or the running variance) is not representable, forward raises ValueError
+and changes nothing.
+"""
 
 import numpy as np
 
-from ._validate import as_float_array, check_number, check_positive_int
+from ._validate import (
+    all_finite,
+    as_float_array,
+    check_allocation,
+    check_float_dtype,
+    check_number,
+    check_positive_int,
+)
+from .activations import _power_of_two_near
 from .module import Module, Parameter
 
 
@@ -12,13 +31,16 @@ class BatchNorm1d(Module):
     Training: mean and (biased) variance of the current batch; the running statistics move
     toward them, running = (1 - momentum) * running + momentum * batch, with the unbiased
     variance, as PyTorch. Evaluation: the running statistics, so one sample's output does not
-    depend on the rest of its batch. x: (N, C) -> (N, C); weight (gamma), bias (beta): (C,).
+    depend on the rest of its batch. x: (N, C) -> (N, C); weight (gamma), bias (beta),
+    running_mean, running_var: (C,). eps > 0, momentum in [0, 1], dtype float32 or float64.
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
-        self.num_features = check_positive_int(num_features, "num_features")
-        self.eps = check_number(eps, "eps", low=0, low_open=True)
-        self.momentum = check_number(momentum, "momentum", low=0, high=1)
+        self.num_features = check_positive_int(num_features, "BatchNorm1d num_features")
+        self.eps = check_number(eps, "BatchNorm1d eps", low=0, low_open=True)
+        self.momentum = check_number(momentum, "BatchNorm1d momentum", low=0, high=1)
+        dtype = check_float_dtype(dtype, "BatchNorm1d dtype")
+        check_allocation((4, self.num_features), dtype, "BatchNorm1d parameters and statistics")
         self.weight = Parameter(np.ones(num_features, dtype=dtype))
         self.bias = Parameter(np.zeros(num_features, dtype=dtype))
         self.running_mean = np.zeros(num_features, dtype=dtype)
@@ -27,6 +49,7 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         x = as_float_array(x, "BatchNorm1d input", shape=(None, self.num_features))
+        running_mean, running_var = self._running_stats()
         if self.training:
             n = x.shape[0]
             if n < 2:
@@ -34,30 +57,114 @@ class BatchNorm1d(Module):
                     f"BatchNorm1d input: expected more than 1 sample per batch in training, "
                     f"got shape {x.shape}"
                 )
-            mean = x.mean(axis=0)
-            var = x.var(axis=0)
+            mean, var = _batch_moments(x)
             m = self.momentum
-            self.running_mean = (1 - m) * self.running_mean + m * mean
-            self.running_var = (1 - m) * self.running_var + m * var * n / (n - 1)
+            running_mean = (1 - m) * running_mean + m * mean
+            with np.errstate(over="ignore"):
+                new_var = (1 - m) * running_var + m * var * n / (n - 1)
+                if not np.all(np.isfinite(new_var)):  # m * var * n overflowed on the way
+                    new_var = (1 - m) * running_var + m * var * (n / (n - 1))
+            if not (np.all(np.isfinite(new_var)) and np.all(np.isfinite(running_mean))):
+                raise ValueError(
+                    f"BatchNorm1d input: expected values whose running variance is "
+                    f"representable in {new_var.dtype}, got one that overflows (largest "
+                    f"|x| = {np.max(np.abs(x)):.3g})"
+                )
+            running_var = new_var
         else:
-            mean, var = self.running_mean, self.running_var
+            mean, var = running_mean, running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = (x - mean) * inv_std
+        out = self.weight.data * x_hat + self.bias.data
+        if self.training:  # state changes only once nothing can fail
+            self.running_mean, self.running_var = running_mean, running_var
         self._cache = (x_hat, inv_std, self.training)
-        return self.weight.data * x_hat + self.bias.data
+        return out
 
     def backward(self, grad_out):
         """grad_out: (N, C) -> dL/dx: (N, C); accumulates dL/dgamma and dL/dbeta."""
         self._require_cache("_cache")
         x_hat, inv_std, training = self._cache
         grad_out = as_float_array(grad_out, "BatchNorm1d grad_out", shape=x_hat.shape)
-        self.weight.add_grad(np.sum(grad_out * x_hat, axis=0))
-        self.bias.add_grad(grad_out.sum(axis=0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            grads = self._grads(grad_out, x_hat, inv_std, training)
+            if not all(all_finite(g) for g in grads) and all_finite(grad_out):
+                # huge finite grad_out: sums over the batch overflowed (inf - inf = NaN where
+                # the true value is finite); every result is linear in grad_out, so redo it on
+                # grad_out scaled by a power of two (exact) and scale back
+                scale = _power_of_two_near(np.max(np.abs(grad_out)))
+                grads = [g * scale for g in self._grads(grad_out / scale, x_hat, inv_std,
+                                                        training)]
+                if not all(all_finite(g) for g in grads):
+                    raise ValueError(
+                        f"BatchNorm1d grad_out: expected values whose gradients are "
+                        f"representable in {grads[0].dtype}, got sums over the batch that "
+                        f"overflow (largest |grad_out| = {np.max(np.abs(grad_out)):.3g})"
+                    )
+        d_gamma, d_beta, d_x = grads
+        self.weight.add_grad(d_gamma)
+        self.bias.add_grad(d_beta)
+        return d_x
+
+    def _grads(self, grad_out, x_hat, inv_std, training):
+        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out."""
+        d_gamma = np.sum(grad_out * x_hat, axis=0)
+        d_beta = grad_out.sum(axis=0)
         d_xhat = grad_out * self.weight.data
         if not training:
-            return d_xhat * inv_std
+            return d_gamma, d_beta, d_xhat * inv_std
         # mean and variance depend on every sample, which adds the two centring terms
-        return inv_std * (d_xhat - d_xhat.mean(axis=0) - x_hat * np.mean(d_xhat * x_hat, axis=0))
+        d_x = inv_std * (d_xhat - d_xhat.mean(axis=0) - x_hat * np.mean(d_xhat * x_hat, axis=0))
+        return d_gamma, d_beta, d_x
+
+    def _running_stats(self):
+        """running_mean and running_var after checking them (they are public, and a value
+        written into them by hand is used by every evaluation-mode forward)."""
+        stats = []
+        for name in ("running_mean", "running_var"):
+            arr = as_float_array(getattr(self, name), f"BatchNorm1d {name}",
+                                 shape=(self.num_features,))
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"BatchNorm1d {name}: expected finite values, got "
+                                 f"{arr.size - np.count_nonzero(np.isfinite(arr))} NaN or inf")
+            stats.append(arr)
+        if np.any(stats[1] < 0):
+            raise ValueError(f"BatchNorm1d running_var: expected values >= 0, got minimum "
+                             f"{stats[1].min():.4g}")
+        return stats
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+def _batch_moments(x):
+    """Per-feature mean and biased variance of x: (N, C), without overflow where they are
+    finite. Raises ValueError when a variance is not representable."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x.mean(axis=0)
+        var = x.var(axis=0)
+    if np.all(np.isfinite(mean)) and np.all(np.isfinite(var)):
+        return mean, var
+    if not all_finite(x):  # NaN/inf passed in between the layers of a Sequential
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"BatchNorm1d input: expected finite values, got {bad} NaN or inf "
+                         f"entries")
+    # a power of two within a factor 2 of max |x| per feature: x / scale is exact and within
+    # (-2, 2) (2^(e-1), not 2^e, which for values near 1.8e308 would itself overflow)
+    scale = np.ldexp(np.ones_like(mean), np.frexp(np.max(np.abs(x), axis=0))[1] - 1)
+    scaled = x / scale
+    mean_s = scaled.mean(axis=0)
+    mean_s += (scaled - mean_s).mean(axis=0)  # one refinement: exact for a constant feature,
+    centred = scaled - mean_s                   # whose rounding noise (~eps^2 x^2) would not be
+    var_s = np.mean(centred * centred, axis=0)  # representable once scaled back near 1e308
+    mean = mean_s * scale
+    with np.errstate(over="ignore"):
+        var = var_s * scale * scale
+    if not np.all(np.isfinite(var)):
+        j = int(np.flatnonzero(~np.isfinite(var))[0])
+        raise ValueError(
+            f"BatchNorm1d input: expected values whose per-feature variance is representable "
+            f"in {x.dtype}, got feature {j} with variance overflowing (largest |x| = "
+            f"{np.max(np.abs(x[:, j])):.3g})"
+        )
+    return mean, var

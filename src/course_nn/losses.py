@@ -3,20 +3,32 @@
 Regression losses compare ``pred`` and ``target`` of the same shape (any shape, e.g. (N, 1)).
 ``reduction='mean'`` averages over every element (as PyTorch), ``'sum'`` adds them up, and
 ``'none'`` returns the per-element losses as an array (backward is then that of their sum).
-Classification losses take logits/scores of shape (N, C) and integer labels of shape (N,).
+Classification losses take logits/scores of shape (N, C) and integer labels of shape (N,)
+(class probabilities as targets are not supported); their ``'none'`` gives one loss per sample.
+
+Never a silent inf: pred (and a float target) must be finite; when the sum of the per-element
+losses overflows but their mean does not (e.g. many losses near 1e308), the mean is computed
+from the losses divided by their count first; a loss whose true value is not representable in
+pred's dtype (a per-element loss such as (1e200)^2, or a ``'sum'`` beyond 1.8e308) raises
+ValueError instead of returning inf. The loss caches only its own gradient array; pred and
+target are not kept, and ``backward`` returns a fresh copy each time.
 """
+
+import math
 
 import numpy as np
 
-from ._validate import as_float_array, check_number, check_same_shape
+from ._validate import all_finite, as_array, as_float_array, check_bool, check_number, check_same_shape
 from .activations import sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction):
+def _check_reduction(reduction, name):
+    if not isinstance(reduction, str):
+        raise TypeError(f"{name} reduction: expected one of {REDUCTIONS}, got {reduction!r}")
     if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
+        raise ValueError(f"{name} reduction: expected one of {REDUCTIONS}, got {reduction!r}")
     return reduction
 
 
@@ -32,19 +44,29 @@ class Loss:
     """Base class: validates inputs, caches what backward needs, reduces per-element losses."""
 
     def __init__(self, reduction="mean"):
-        self.reduction = _check_reduction(reduction)
+        self.reduction = _check_reduction(reduction, type(self).__name__)
         self._cache = None
 
     def __call__(self, pred, target):
+        """The loss (a float, or an array for ``reduction='none'``); caches dL/dpred."""
         pred = as_float_array(pred, f"{type(self).__name__} pred")
         target = self._check_target(pred, target)
-        per_element, grad = self._loss_and_grad(pred, target)
-        count = per_element.size if self._averages_over_elements() else pred.shape[0]
-        scale = 1.0 / count if self.reduction == "mean" else 1.0
-        self._cache = grad * scale
-        if self.reduction == "none":
-            return per_element
-        return float(per_element.sum() * scale)
+        # Overflow is detected below and either recomputed safely or reported as an error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            per_element, grad = self._loss_and_grad(pred, target)
+            count = per_element.size if self._averages_over_elements() else pred.shape[0]
+            scale = 1.0 / count if self.reduction == "mean" else 1.0
+            grad = grad * scale
+            if self.reduction == "none":
+                value = self._unreduced(per_element)
+                if not all_finite(value):
+                    raise self._overflow_error(value, pred, target)
+            else:
+                value = float(per_element.sum() * scale)
+                if not math.isfinite(value):
+                    value = self._overflow_safe_reduction(per_element, scale, pred, target)
+        self._cache = grad  # only after every check passed: a failed call keeps the old one
+        return value
 
     def backward(self):
         """dL/dpred, same shape as pred, for the last call (a fresh copy each time)."""
@@ -53,15 +75,51 @@ class Loss:
         return self._cache.copy()
 
     def _check_target(self, pred, target):
-        target = np.asarray(target)
+        name = f"{type(self).__name__} target"
+        target = as_array(target, name)
         if np.issubdtype(target.dtype, np.integer) or target.dtype == bool:
             target = target.astype(pred.dtype)  # integer targets (0/1 labels, counts) are fine
-        target = as_float_array(target, f"{type(self).__name__} target")
-        check_same_shape(pred, target, "pred", "target")
+        target = as_float_array(target, name)
+        check_same_shape(pred, target, "pred", name)
         return target
 
     def _averages_over_elements(self):
         return True
+
+    def _unreduced(self, per_element):
+        """What ``reduction='none'`` returns: the per-element losses."""
+        return per_element
+
+    def _overflow_safe_reduction(self, per_element, scale, pred, target):
+        """The reduced loss when per_element.sum() * scale overflowed: every per-element loss
+        is >= 0, so sum(loss_i * scale) never exceeds the true mean and overflows only when
+        that mean is not representable; a 'sum' that overflows is not representable."""
+        if not all_finite(per_element):
+            raise self._overflow_error(per_element, pred, target)
+        value = float(np.sum(per_element * scale)) if self.reduction == "mean" else math.inf
+        if not math.isfinite(value):
+            kind = "summed" if self.reduction == "sum" else "mean"
+            raise ValueError(
+                f"{type(self).__name__} pred: expected values whose {kind} loss is "
+                f"representable in {per_element.dtype}, got a {kind} that overflows "
+                f"({self._magnitudes(pred, target)})"
+            )
+        return value
+
+    def _overflow_error(self, losses, pred, target):
+        bad = int(losses.size - np.count_nonzero(np.isfinite(losses)))
+        return ValueError(
+            f"{type(self).__name__} pred: expected values whose per-element losses are "
+            f"representable in {losses.dtype}, got {bad} that overflow to inf "
+            f"({self._magnitudes(pred, target)})"
+        )
+
+    @staticmethod
+    def _magnitudes(pred, target):
+        text = f"largest |pred| = {np.max(np.abs(pred)):.3g}"
+        if target.dtype.kind == "f":
+            text += f", largest |target| = {np.max(np.abs(target)):.3g}"
+        return text
 
     def _loss_and_grad(self, pred, target):
         """Return (per-element loss, derivative of the summed loss w.r.t. pred)."""
@@ -80,7 +138,7 @@ class MSELoss(Loss):
 
     def __init__(self, reduction="mean", half=False):
         super().__init__(reduction)
-        self.half = bool(half)
+        self.half = check_bool(half, "MSELoss half")
 
     def _loss_and_grad(self, pred, target):
         diff = pred - target
@@ -111,7 +169,7 @@ class HuberLoss(Loss):
 
     def __init__(self, delta=1.0, reduction="mean"):
         super().__init__(reduction)
-        self.delta = check_number(delta, "delta", low=0, low_open=True)
+        self.delta = check_number(delta, "HuberLoss delta", low=0, low_open=True)
 
     def _loss_and_grad(self, pred, target):
         d = pred - target
@@ -164,11 +222,11 @@ class _ClassificationLoss(Loss):
     def _check_target(self, pred, target):
         if pred.ndim != 2:
             raise ValueError(f"{type(self).__name__} pred: expected shape (N, C), got {pred.shape}")
-        target = np.asarray(target)
+        target = as_array(target, f"{type(self).__name__} target")
         if not np.issubdtype(target.dtype, np.integer):
             raise TypeError(
                 f"{type(self).__name__} target: expected integer class labels, got dtype "
-                f"{target.dtype}"
+                f"{target.dtype} (class probabilities as targets are not supported)"
             )
         if target.shape != (pred.shape[0],):
             raise ValueError(
@@ -207,12 +265,13 @@ class CrossEntropyLoss(_ClassificationLoss):
 class MulticlassHingeLoss(_ClassificationLoss):
     """The multiclass SVM loss of note 001: L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin).
 
-    Mean over samples. (torch.nn.MultiMarginLoss also divides by the number of classes C.)
+    Mean over samples; ``reduction='none'`` gives L_i, shape (N,).
+    (torch.nn.MultiMarginLoss also divides by the number of classes C.)
     """
 
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
-        self.margin = check_number(margin, "margin", low=0)
+        self.margin = check_number(margin, "MulticlassHingeLoss margin", low=0)
 
     def _loss_and_grad(self, pred, target):
         rows = np.arange(pred.shape[0])
@@ -222,6 +281,9 @@ class MulticlassHingeLoss(_ClassificationLoss):
         grad = active.copy()
         grad[rows, target] = -active.sum(axis=1)
         return np.maximum(margins, 0.0), grad
+
+    def _unreduced(self, per_element):
+        return per_element.sum(axis=1)  # (N, C) margins -> L_i, one per sample
 
     def __repr__(self):
         return f"MulticlassHingeLoss(margin={self.margin}, reduction={self.reduction!r})"
