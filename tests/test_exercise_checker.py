@@ -506,6 +506,24 @@ def test_bad_arguments_to_evaluate_and_register():
         register({"id": "demo.dict"})
 
 
+def test_the_function_runs_once_per_case_even_when_it_raises():
+    calls = []
+
+    def counted(a, b):
+        calls.append(1)
+        return float(a @ b)
+
+    assert evaluate("neurons.dot", counted).cases == len(calls)
+
+    def raises_about_signals(a, b):
+        calls.append(1)
+        raise ValueError("signal only works in main thread")
+
+    calls.clear()
+    assert "raised ValueError" in evaluate("neurons.dot", raises_about_signals).message
+    assert len(calls) == 1
+
+
 def test_check_timeout_is_not_an_exception():
     assert issubclass(CheckTimeout, BaseException) and not issubclass(CheckTimeout, Exception)
 

@@ -579,7 +579,10 @@ def _call_with_alarm(call, seconds):
                 raise CheckTimeout
             frame = frame.f_back
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+    except ValueError:  # signals belong to the main interpreter only
+        return _call_in_thread(call, seconds)
     try:
         signal.setitimer(signal.ITIMER_REAL, seconds, _ALARM_REPEAT)
         try:
@@ -654,11 +657,7 @@ def _call_with_limit(call, seconds):
         return call()
     seconds = min(max(seconds, 1e-6), 1e6)
     if _alarm_available():
-        try:
-            return _call_with_alarm(call, seconds)
-        except ValueError as err:  # signal.signal outside the main interpreter
-            if "signal" not in str(err):
-                raise
+        return _call_with_alarm(call, seconds)
     return _call_in_thread(call, seconds)
 
 
