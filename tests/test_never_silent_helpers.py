@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 
 import course_nn as cn
+from course_nn import augment as A
 from course_nn import data, metrics
+from course_nn import diagrams as D
+from course_nn import generalization as Gz
 from course_nn import sequences as S
+from course_nn import surfaces as Sf
 from course_nn._validate import ALLOCATION_LIMIT_BYTES, as_array, as_real_array, check_allocation
+from course_nn.autograd import Value
 from course_nn.gradcheck import (
     check_function_gradient,
     check_loss_gradient,
@@ -21,6 +26,7 @@ from course_nn.gradcheck import (
     numerical_vjp,
     rel_error,
 )
+from course_nn.playground import Playground
 
 
 def esc(text):
@@ -143,8 +149,13 @@ def test_confusion_readers_edge_cases():
     (lambda: S.make_memory_task(10**6, 10**3, rng=rng()), ValueError,
      "make_memory_task: this would allocate"),
     (lambda: S.make_memory_task(100, 3, rng=rng(), noise=1e308), ValueError,
-     "noise: 1e\\+308 makes the inputs overflow"),
-    (lambda: S.detach_state([np.ones(2)]), TypeError, "detach_state: expected None, an array"),
+     "noise: expected a value <= 1e\\+300"),
+    (lambda: S.pad_sequences([[1]], 3, value=np.nan), ValueError, "value: expected a finite number"),
+    (lambda: S.detach_state(np.array([1, 2])), TypeError, "a float array"),
+    (lambda: S.sample_chars(S.CharLM(3, 2, 3, "GRU", rng=rng()), S.Vocab.from_text("abc"), "a", 10**30,
+                            rng=rng()), ValueError, "length: expected an integer <= 1000000"),
+    (lambda: S.CharLM(3, 2, 3, ["GRU"], rng=rng()), KeyError, "unknown cell"),
+    (lambda: S.detach_state([np.ones(2)]), TypeError, "detach_state: expected None, a float array"),
 ])
 def test_sequence_helpers_check_their_arguments(call, error, match):
     with pytest.raises(error, match=match):
@@ -171,8 +182,9 @@ def test_vocab_checks():
 
 def test_train_memory_task_and_sampling_check_their_settings():
     for kwargs, error, match in [
-        (dict(steps=0), ValueError, "steps: expected a positive integer"),
-        (dict(steps=2.5), ValueError, "steps"),
+        (dict(steps=0), ValueError, "steps: expected an integer >= 1"),
+        (dict(steps=10**9), ValueError, "steps: expected an integer <= 1000000"),
+        (dict(steps=2.5), TypeError, "steps: expected an integer"),
         (dict(seed=-1), ValueError, "seed: expected an integer >= 0"),
         (dict(clip=0), ValueError, "clip: expected a value > 0"),
         (dict(use_memory_init="no"), TypeError, "use_memory_init: expected True or False"),
@@ -333,10 +345,11 @@ def test_check_loss_gradient_checks_its_arguments():
     (lambda: data.make_xor(10**9, rng=rng()), ValueError, "make_xor: this would allocate"),
     (lambda: data.make_spirals(3, classes=5, rng=rng()), ValueError, "n >= 5"),
     (lambda: data.make_spirals(10, turns=np.nan, rng=rng()), ValueError, "turns: expected a finite"),
-    (lambda: data.make_moons(1000, noise=1e308, rng=rng()), ValueError, "overflow to inf"),
+    (lambda: data.make_moons(1000, noise=1e308, rng=rng()), ValueError, "noise: expected a value <= 1e"),
+    (lambda: data.make_spirals(10, turns=1e308, rng=rng()), ValueError, "turns: expected a value <= 1e"),
     (lambda: data.make_blobs(1, rng=rng()), ValueError, "n >= 2"),
-    (lambda: data.make_blobs(1000, centers=[[1e308, 0.0], [0.0, 0.0]], std=1e308, rng=rng()),
-     ValueError, "overflow to inf"),
+    (lambda: data.make_blobs(10, centers=[[1.7e308, 0.0], [0.0, 0.0]], std=1e300, rng=rng()),
+     ValueError, "could overflow to inf"),
     (lambda: data.load_digits(as_images="yes"), TypeError, "as_images: expected True or False"),
 ])
 def test_dataset_generators_check_their_arguments(call, error, match):
@@ -393,3 +406,270 @@ def test_minibatches_draw_the_order_when_iteration_starts():
     assert g1.bit_generator.state == g2.bit_generator.state   # nothing drawn yet
     first = next(batches)[1]
     np.testing.assert_array_equal(first, g2.permutation(10)[:4])
+
+
+# ---------------------------------------------------------------------------- augmentation
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(X=[[[1.0]], [[1.0, 2.0]]]), ValueError, "X: expected a rectangular array"),
+    (dict(X=np.zeros((2, 8, 8), dtype=int)), TypeError, "expected a float array"),
+    (dict(X=np.full((2, 64), np.nan)), ValueError, "expected finite values"),
+    (dict(X=np.zeros(64)), ValueError, "expected 2 or 3 dimensions"),
+    (dict(dx=np.array([1, 2, 3])), ValueError, esc("one shift or an array of shape (2,)")),
+    (dict(dx=np.ones((2, 1), dtype=int)), ValueError, "one shift or an array"),
+    (dict(dx=np.nan), ValueError, "finite whole-pixel shifts"),
+    (dict(dy=True), TypeError, "whole-pixel .integer. shifts, got dtype bool"),
+    (dict(dy="1"), TypeError, "got dtype <U1"),
+])
+def test_shift_images_checks(kwargs, error, match):
+    args = dict(X=np.ones((2, 64)), dx=1, dy=0)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        A.shift_images(**args)
+
+
+def test_shifts_beyond_the_image_are_blank_and_do_not_overflow():
+    X = np.ones((2, 8, 8))
+    for d in (8, 10**18, -(2**63), 1e300):
+        assert A.shift_images(X, d, 0).sum() == 0.0
+
+
+def test_random_shifts_check_the_images_before_drawing():
+    g = rng(1)
+    state = g.bit_generator.state
+    with pytest.raises(ValueError, match="square"):
+        A.random_shifts(np.ones((3, 10)), rng=g)
+    with pytest.raises(ValueError, match="samples but y has shape"):
+        A.augment_with_shifts(np.ones((3, 64)), np.ones(2), 1, rng=g)
+    with pytest.raises(ValueError, match="augment_with_shifts: this would allocate"):
+        A.augment_with_shifts(np.ones((1000, 64)), np.ones(1000), 10**6, rng=g)
+    assert g.bit_generator.state == state
+    Xa, ya = A.augment_with_shifts(np.ones((3, 64)), np.eye(3), 2, rng=g)   # (N, C) targets
+    assert Xa.shape == (9, 64) and ya.shape == (9, 3)
+
+
+# -------------------------------------------------------------------------------- surfaces
+
+def test_surface_points_are_checked():
+    rb = Sf.Rosenbrock()
+    for p, error, match in [
+        (np.array([np.nan, 1.0]), ValueError, "expected finite points"),
+        (np.array([1 + 1j, 1.0]), TypeError, "real-valued points, got dtype complex"),
+        (["a", "b"], TypeError, "real-valued points"),
+        (np.zeros(3), ValueError, esc("points of shape (..., 2)")),
+        ([[1.0], [1.0, 2.0]], ValueError, "rectangular"),
+    ]:
+        with pytest.raises(error, match=match):
+            rb.value(p)
+    assert rb.value([1, 1]) == 0.0                         # int points are fine
+    with pytest.raises(ValueError, match=esc("one point of shape (2,), got shape (2, 2)")):
+        rb.hessian(np.ones((2, 2)))                        # used to unpack the two rows
+    with pytest.raises(ValueError, match=esc("one point of shape (1,)")):
+        Sf.DoubleWell().hessian(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="Saddle.hessian: expected finite points"):
+        Sf.Saddle().hessian([np.nan, 0.0])
+    with pytest.raises(ValueError, match="n: expected an integer >= 2"):
+        rb.grid(1)
+    with pytest.raises(ValueError, match="grid: this would allocate"):
+        rb.grid(10**5)
+
+
+def test_surface_constructors_and_class_attributes():
+    with pytest.raises(ValueError, match="lam_max: expected a value >= 5.0"):
+        Sf.ill_conditioned(5.0, 1.0)
+    with pytest.raises(ValueError, match="lam_min: expected a value > 0"):
+        Sf.ill_conditioned(0.0, 1.0)
+    with pytest.raises(ValueError, match="a: expected .a. <= 1e100"):
+        Sf.Rosenbrock(a=1e200)
+    with pytest.raises(ValueError, match="tilt: expected a value <= 1e\\+100"):
+        Sf.DoubleWell(1e308)
+    indefinite = Sf.Quadratic([[1, 0], [0, -1]])            # ints are fine
+    for method in ("condition_number", "max_stable_lr", "best_lr"):
+        with pytest.raises(ValueError, match=f"Quadratic.{method}: expected a positive definite H"):
+            getattr(indefinite, method)()
+    with pytest.raises(ValueError):          # shared by every Saddle: read-only
+        Sf.Saddle.start[0] = 5.0
+    with pytest.raises(ValueError, match="surface: expected one of"):
+        Sf.make_surface(["saddle"])
+
+
+def test_run_optimizer_checks_its_arguments():
+    q = Sf.ill_conditioned()
+    for kwargs, error, match in [
+        (dict(steps=2.5), TypeError, "steps: expected an integer"),
+        (dict(steps=10**8), ValueError, "steps: expected an integer <= 10000000"),
+        (dict(start=[1.0, 2.0, 3.0]), ValueError, esc("start: expected shape (2)")),
+        (dict(start=[[1.0, 2.0]]), ValueError, "start: expected shape"),
+        (dict(start=[np.nan, 0.0]), ValueError, "start: expected finite values"),
+        (dict(blowup=0), ValueError, "blowup: expected a value > 0"),
+        (dict(stop=1), TypeError, "stop: expected None or a function"),
+        (dict(surface="rosenbrock"), TypeError, "surface: expected a Surface or a gradient function"),
+        (dict(surface=lambda w: 1.0), ValueError, esc("point's shape (2,), got shape ()")),
+        (dict(surface=lambda w: w * 1j), ValueError, "dtype complex128"),
+        (dict(surface=lambda w: w * np.nan), ValueError, "returned NaN or inf at step 0"),
+    ]:
+        args = dict(opt_class=cn.optim.SGD, start=[1.0, 1.0], steps=3, surface=q, lr=0.1)
+        args.update(kwargs)
+        with pytest.raises(error, match=match):
+            Sf.run_optimizer(**args)
+    with pytest.raises(ValueError, match="tol: expected a finite number"):
+        Sf.steps_to_reach([1.0, 0.5], np.nan)
+    with pytest.raises(ValueError, match="values: expected finite values"):
+        Sf.steps_to_reach([1.0, np.nan], 0.5)
+    with pytest.raises(ValueError, match="coord: expected an integer <= 1"):
+        Sf.escape_step(np.ones((3, 2)), coord=2)
+    with pytest.raises(TypeError, match="coord: expected an integer"):
+        Sf.escape_step(np.ones((3, 2)), coord=0.5)
+    with pytest.raises(ValueError, match="radius: expected a value >= 0"):
+        Sf.escape_step(np.ones((3, 2)), radius=-1)
+
+
+# -------------------------------------------------------------------------- generalization
+
+def test_generalization_helpers_check_their_arguments():
+    x, y = np.linspace(-1, 1, 10), np.zeros(10)
+    for call, error, match in [
+        (lambda: Gz.fit_polynomial(x, y[:5], 2), ValueError, "x has 10 points but y has 5"),
+        (lambda: Gz.fit_polynomial(x, y, 2, lam=1e308), ValueError, "solution is not finite"),
+        (lambda: Gz.polynomial_features(np.zeros(10), 10**8), ValueError, "this would allocate"),
+        (lambda: Gz.polynomial_mse(cn.Linear(2, 3), x, y), TypeError, "Linear\\(degree, 1\\)"),
+        (lambda: Gz.true_curve(1e308), ValueError, "true_curve x: expected .x. <= 1e300"),
+        (lambda: Gz.true_curve("a"), TypeError, "true_curve x"),
+        (lambda: Gz.make_curve_data(5, noise=1e308, rng=rng()), ValueError, "noise: expected a value <="),
+        (lambda: Gz.cross_val_mse(x, y, 2, 0.0, []), ValueError, "non-empty list"),
+        (lambda: Gz.cross_val_mse(x, y, 2, 0.0, [(np.arange(5), np.arange(5, 11))]), ValueError,
+         esc("val_idx: expected indices in [0, 9]")),
+        (lambda: Gz.cross_val_mse(x, y, 2, 0.0, [(np.arange(5), np.array([], dtype=int))]),
+         ValueError, "val_idx: expected a non-empty 1-D array"),
+        (lambda: Gz.corrupt_labels(np.arange(5), 0.5, rng=rng(), num_classes=1), ValueError,
+         "num_classes: expected an integer >= 2"),
+        (lambda: Gz.corrupt_labels(np.arange(12), 0.5, rng=rng()), ValueError, "labels < n_classes = 10"),
+        (lambda: Gz.corrupt_labels(np.ones(3) * 0.5, 0.5, rng=rng()), TypeError, "integer class labels"),
+        (lambda: Gz.digits_task(20, seed=-1), ValueError, "seed: expected an integer >= 0"),
+        (lambda: Gz.digits_task(20, label_noise=2), ValueError, "label_noise: expected a value <= 1"),
+        (lambda: Gz.make_mlp(4, 10**30, rng=rng()), ValueError, "make_mlp: this would allocate"),
+        (lambda: Gz.make_mlp(4, 1, dropout=None, rng=rng()), TypeError, "dropout: expected a real number"),
+        (lambda: Gz.Setup(augment=2.0), ValueError, "augment: expected a value <= 1"),
+        (lambda: Gz.BASELINE.but(epochs=0), ValueError, "epochs: expected a positive integer"),
+        (lambda: Gz.BASELINE.but(batchnorm="yes"), TypeError, "batchnorm: expected True or False"),
+        (lambda: Gz.BASELINE.but(patience=0), ValueError, "patience: expected a positive integer"),
+        (lambda: Gz.train_setup(Gz.BASELINE, (np.ones((2, 64)), np.ones(2))), TypeError,
+         "task: expected a DigitsTask"),
+        (lambda: Gz.DigitsTask((np.ones((2, 64)), np.ones(3)), (), ()), ValueError, "DigitsTask train"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+    g = rng(2)
+    state = g.bit_generator.state
+    with pytest.raises(ValueError):
+        Gz.corrupt_labels(np.arange(12), 0.5, rng=g)
+    assert g.bit_generator.state == state
+
+
+# -------------------------------------------------------------------------------- diagrams
+
+def test_draw_architecture_leaves_the_models_forward_cache_alone():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    model = cn.Sequential(cn.Linear(3, 4, rng=rng()), cn.ReLU(), cn.Linear(4, 2, rng=rng()))
+    x, g = rng(1).standard_normal((1, 3)), rng(2).standard_normal((1, 2))
+    model(x)
+    model.backward(g)
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x)
+    fig, ax = plt.subplots()
+    D.draw_architecture(ax, model, (3,))       # used to run its zero batch through the model
+    model.backward(g)
+    for p, e in zip(model.parameters(), expected):
+        np.testing.assert_array_equal(p.grad, e)
+    with pytest.raises(ValueError, match="draw_architecture input_shape: this would allocate"):
+        D.draw_architecture(ax, model, (10**5, 10**5))
+    with pytest.raises(TypeError, match="ax: expected a matplotlib Axes"):
+        D.draw_architecture(None, model, (3,))
+    with pytest.raises(ValueError, match="the model has no layers"):
+        D.draw_architecture(ax, cn.Sequential(), (3,))
+    plt.close(fig)
+
+
+# -------------------------------------------------------------------------------- autograd
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: Value(1 + 2j), TypeError, "Value: expected a real number, got complex"),
+    (lambda: Value(np.inf), ValueError, "Value: expected a finite number, got inf"),
+    (lambda: Value(10**400), ValueError, "int too large for a float"),
+    (lambda: Value(True), TypeError, "got bool"),
+    (lambda: Value(None), TypeError, "got NoneType"),
+    (lambda: Value(1.0, parents=(1.0,)), TypeError, "parents: expected Values"),
+    (lambda: Value(1.0) + "a", TypeError, "Value \\+: expected a Value or a real number, got str"),
+    (lambda: "a" * Value(1.0), TypeError, "Value \\*: expected a Value or a real number"),
+    (lambda: Value(1.0) - None, TypeError, "Value -: expected a Value or a real number"),
+    (lambda: Value(1.0) / 0, ValueError, esc("Value /: division by zero (1 / 0)")),
+    (lambda: 2.0 / Value(0.0), ValueError, "division by zero"),
+    (lambda: Value(1e200) * 1e200, ValueError, esc("Value *: the result of 1e+200 * 1e+200 is not a finite")),
+    (lambda: Value(1e308) + 1e308, ValueError, "Value \\+: the result"),
+    (lambda: Value(1000.0).exp(), ValueError, esc("Value exp: the result of exp(1000)")),
+    (lambda: Value(1e200) ** 2, ValueError, "the result of 1e\\+200 \\*\\* 2"),
+    (lambda: Value(-8.0) ** 0.5, ValueError, "negative number .-8. to a fractional power"),
+    (lambda: Value(2.0) ** "2", TypeError, "constant int or float exponent, got str"),
+    (lambda: Value(2.0) ** np.nan, ValueError, "expected a finite number"),
+    (lambda: Value(0.0).log(), ValueError, "log: expected a positive input"),
+    (lambda: Value(2.0).backward(np.nan), ValueError, "backward grad: expected a finite number"),
+    (lambda: Value(2.0).backward("1"), TypeError, "backward grad: expected a real number"),
+])
+def test_value_rejects_what_has_no_real_answer(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_value_accepts_numpy_numbers_and_whole_float_exponents():
+    assert Value(np.float32(2.0)).data == 2.0 and Value(np.int64(3)).data == 3.0
+    assert (Value(-2.0) ** 2.0).data == 4.0                  # a whole float exponent
+    assert (Value(2.0) * np.float64(3.0)).data == 6.0
+
+
+def test_value_backward_overflow_restores_the_gradients():
+    a = Value(1e100, label="a")
+    out = a * a                             # d out / d a = 2e100: finite
+    out.backward()
+    before = {id(v): v.grad for v in out.topological_order()}
+    with pytest.raises(ValueError, match="gradient of node 'a' .data 1e\\+100. overflowed to inf"):
+        out.backward(1e300)
+    assert {id(v): v.grad for v in out.topological_order()} == before
+
+
+# ------------------------------------------------------------------------------ playground
+
+def test_playground_python_api_checks_its_arguments():
+    pg = Playground(dataset="xor", n_samples=40, hidden=(np.int64(3),))
+    assert pg.config.hidden == (3,)
+    for call, error, match in [
+        (lambda: Playground(hidden=(True,)), ValueError, "hidden: expected one or more positive"),
+        (lambda: Playground(hidden=[4, 2.0]), ValueError, "hidden"),
+        (lambda: Playground(hidden=(10**6, 10**6)), ValueError, "hidden: this would allocate"),
+        (lambda: Playground(dataset=["xor"]), ValueError, "dataset: expected one of"),
+        (lambda: Playground(n_samples=3, val_fraction=0.1), ValueError, "val: 0.1 of 3 samples"),
+        (lambda: pg.step(0), ValueError, "epochs: expected an integer >= 1"),
+        (lambda: pg.step(10**9), ValueError, "epochs: expected an integer <= 10000"),
+        (lambda: pg.step(2.0), TypeError, "epochs: expected an integer"),
+        (lambda: pg.grid(1), ValueError, "resolution: expected an integer >= 2"),
+        (lambda: pg.grid(10**5), ValueError, "Playground.grid: this would allocate"),
+        (lambda: pg.grid(5, margin=1e308), ValueError, "margin: 1e\\+308 makes the grid"),
+        (lambda: pg.grid(5, margin=-1), ValueError, "margin: expected a value >= 0"),
+        (lambda: pg.hidden_outputs(np.zeros((2, 3))), ValueError, esc("points: expected shape (N, 2)")),
+        (lambda: pg.hidden_outputs(5.0), ValueError, "points: expected shape"),
+        (lambda: pg.hidden_outputs(np.zeros((2, 2)), layer=0.0), TypeError, "layer: expected an integer"),
+        (lambda: pg.draw(resolution=1), ValueError, "resolution"),
+        (lambda: pg.draw(max_units=0), ValueError, "max_units"),
+        (lambda: pg.accuracy(["train"]), ValueError, "split: expected 'train' or 'val'"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+    assert pg.epoch == 0 and pg.history.train_loss == []
+    config = pg.config
+    with pytest.raises(ValueError):
+        pg.configure(lr=-1.0)
+    assert pg.config is config

@@ -4,22 +4,46 @@ Each ``Value`` remembers the Values it was computed from (``parents``), the oper
 (``op``) and a closure ``_backward`` that pushes its gradient to its parents with the local
 derivative (the chain rule). ``backward()`` on the output sorts the graph topologically and
 runs the closures from the output back to the leaves.
+
+Every number is a finite real: NaN, inf, complex and non-numbers raise, and so does an
+operation whose result does not exist (division by zero, log of a non-positive number, a
+negative number to a fractional power) or overflows (exp(1000), 1e200 * 1e200), naming the
+operation and its operands.
 """
 
 import math
+import numbers
+
+
+def _real(value, what):
+    """float(value) for a finite real number (int, float or a numpy scalar; not bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what}: expected a real number, got {type(value).__name__}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise ValueError(f"{what}: expected a finite number, got an int too large for a float") \
+            from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what}: expected a finite number, got {v}")
+    return v
 
 
 class Value:
-    """A scalar that tracks how it was computed. ``data``: the number; ``grad``: d output / d self."""
+    """A scalar that tracks how it was computed. ``data``: the number; ``grad``: d output / d self.
+
+    data: a finite real number; parents: the Values it was computed from; op, label: str.
+    """
 
     def __init__(self, data, parents=(), op="", label=""):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            raise TypeError(f"Value: expected a real number, got {type(data).__name__}")
-        if not math.isfinite(data):
-            raise ValueError(f"Value: expected a finite number, got {data}")
-        self.data = float(data)
+        self.data = _real(data, "Value")
         self.grad = 0.0
         self.parents = tuple(parents)
+        for p in self.parents:
+            if not isinstance(p, Value):
+                raise TypeError(f"Value parents: expected Values, got {type(p).__name__}")
+        if not isinstance(op, str) or not isinstance(label, str):
+            raise TypeError(f"Value: expected str op and label, got {op!r} and {label!r}")
         self.op = op
         self.label = label
         self._backward = lambda: None
@@ -29,12 +53,29 @@ class Value:
         return f"Value({name}{self.data:.6g}, grad={self.grad:.6g})"
 
     @staticmethod
-    def _lift(other):
-        return other if isinstance(other, Value) else Value(other)
+    def _lift(other, op):
+        if isinstance(other, Value):
+            return other
+        if isinstance(other, bool) or not isinstance(other, numbers.Real):
+            raise TypeError(f"Value {op}: expected a Value or a real number, got "
+                            f"{type(other).__name__}")
+        return Value(other)
+
+    @staticmethod
+    def _result(compute, parents, op, operands):
+        """Value(compute()) with parents and op; an overflow names the operation."""
+        try:
+            data = compute()
+        except OverflowError:
+            data = math.inf
+        if isinstance(data, complex) or not math.isfinite(data):
+            raise ValueError(f"Value {op}: the result of {operands} is not a finite real number")
+        return Value(data, parents, op)
 
     def __add__(self, other):
-        other = self._lift(other)
-        out = Value(self.data + other.data, (self, other), "+")
+        other = self._lift(other, "+")
+        out = self._result(lambda: self.data + other.data, (self, other), "+",
+                           f"{self.data:g} + {other.data:g}")
 
         def _backward():
             self.grad += out.grad
@@ -44,8 +85,9 @@ class Value:
         return out
 
     def __mul__(self, other):
-        other = self._lift(other)
-        out = Value(self.data * other.data, (self, other), "*")
+        other = self._lift(other, "*")
+        out = self._result(lambda: self.data * other.data, (self, other), "*",
+                           f"{self.data:g} * {other.data:g}")
 
         def _backward():
             self.grad += other.data * out.grad
@@ -56,11 +98,19 @@ class Value:
 
     def __pow__(self, exponent):
         if isinstance(exponent, Value) or isinstance(exponent, bool) \
-                or not isinstance(exponent, (int, float)):
-            raise TypeError("Value ** k: expected a constant int or float exponent")
+                or not isinstance(exponent, numbers.Real):
+            raise TypeError("Value ** k: expected a constant int or float exponent, got "
+                            f"{type(exponent).__name__}")
+        exponent = _real(exponent, "Value ** k")
+        if exponent == int(exponent) and abs(exponent) < 2**53:
+            exponent = int(exponent)   # x ** 2.0 is x ** 2: defined for negative x too
         if self.data == 0 and exponent < 1:
             raise ValueError(f"Value ** {exponent}: undefined derivative at 0")
-        out = Value(self.data**exponent, (self,), f"**{exponent:g}")
+        if self.data < 0 and isinstance(exponent, float):
+            raise ValueError(f"Value ** {exponent}: a negative number ({self.data:g}) to a "
+                             f"fractional power is not real")
+        out = self._result(lambda: self.data**exponent, (self,), f"**{exponent:g}",
+                           f"{self.data:g} ** {exponent:g}")
 
         def _backward():
             self.grad += exponent * self.data ** (exponent - 1) * out.grad
@@ -69,7 +119,7 @@ class Value:
         return out
 
     def exp(self):
-        out = Value(math.exp(self.data), (self,), "exp")
+        out = self._result(lambda: math.exp(self.data), (self,), "exp", f"exp({self.data:g})")
 
         def _backward():
             self.grad += out.data * out.grad
@@ -122,10 +172,13 @@ class Value:
         return self * -1
 
     def __sub__(self, other):
-        return self + (-self._lift(other))
+        return self + (-self._lift(other, "-"))
 
     def __truediv__(self, other):
-        return self * self._lift(other) ** -1
+        other = self._lift(other, "/")
+        if other.data == 0:
+            raise ValueError(f"Value /: division by zero ({self.data:g} / 0)")
+        return self * other ** -1
 
     def __radd__(self, other):
         return self + other
@@ -134,10 +187,10 @@ class Value:
         return self * other
 
     def __rsub__(self, other):
-        return self._lift(other) - self
+        return self._lift(other, "-") - self
 
     def __rtruediv__(self, other):
-        return self._lift(other) / self
+        return self._lift(other, "/") / self
 
     def topological_order(self):
         """Every node of the graph, each after all the nodes it was computed from."""
@@ -155,13 +208,25 @@ class Value:
 
     def backward(self, grad=1.0):
         """Fill ``grad`` of every node with d self / d node, times ``grad`` (the upstream
-        gradient, 1 for a loss). Safe to call again: every grad is reset first."""
+        gradient, a finite real number, 1 for a loss). Safe to call again: every grad is reset
+        first. If a gradient overflows to inf or NaN, every grad is put back as it was and
+        ValueError names the node."""
+        grad = _real(grad, "Value.backward grad")
         order = self.topological_order()
+        before = [node.grad for node in order]
         for node in order:
             node.grad = 0.0
-        self.grad = float(grad)
+        self.grad = grad
         for node in reversed(order):
             node._backward()
+        bad = next((node for node in order if not math.isfinite(node.grad)), None)
+        if bad is not None:
+            name = f" {bad.label!r}" if bad.label else ""
+            message = (f"Value.backward: the gradient of node{name} (data {bad.data:g}) "
+                       f"overflowed to {bad.grad}; the graph's local derivatives are too large")
+            for node, g in zip(order, before):
+                node.grad = g
+            raise ValueError(message)
 
 
 def draw_graph(root, ax=None):
@@ -170,6 +235,8 @@ def draw_graph(root, ax=None):
     """
     import matplotlib.pyplot as plt
 
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph root: expected a Value, got {type(root).__name__}")
     order = root.topological_order()
     depth = {}
     for node in order:  # every node one column right of its deepest parent

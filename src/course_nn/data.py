@@ -3,6 +3,7 @@
 Every generator takes ``rng`` (a ``np.random.Generator``); nothing is downloaded.
 Toy datasets return X: (N, 2) float64 and y: (N,) int64 class labels; every argument is
 checked before ``rng`` draws anything, so a failed call leaves the generator untouched.
+Noise levels and ``turns`` are capped at 1e300: beyond, the data would overflow to inf.
 """
 
 import numpy as np
@@ -27,62 +28,61 @@ def _sizes(n, rng, name, n_classes=1, width=2):
     return n, rng
 
 
+LARGEST_SCALE = 1e300  # noise, std, turns: times a normal draw (|z| < 40) stays finite
+
+
+def _scale(value, name):
+    return check_number(value, name, low=0, high=LARGEST_SCALE)
+
+
 def _noise(rng, shape, noise):
-    with np.errstate(over="ignore"):  # a huge noise overflows: _finite says so
-        return noise * rng.standard_normal(shape)
-
-
-def _finite(X, noise):
-    """X, after checking that a huge noise did not overflow it to inf."""
-    if noise > 1e100 and not np.all(np.isfinite(X)):
-        raise ValueError(f"noise: {noise:g} makes the data overflow to inf; expected a smaller noise")
-    return X
+    return noise * rng.standard_normal(shape)
 
 
 def make_xor(n, noise=0.1, *, rng):
     """Four Gaussian clusters at (+-1, +-1); label 1 where the signs differ (x1 * x2 < 0)."""
     n, rng = _sizes(n, rng, "make_xor")
-    noise = check_number(noise, "noise", low=0)
+    noise = _scale(noise, "noise")
     corners = rng.choice([-1.0, 1.0], size=(n, 2))
-    X = _finite(corners + _noise(rng, (n, 2), noise), noise)
+    X = corners + _noise(rng, (n, 2), noise)
     return X, (corners[:, 0] != corners[:, 1]).astype(np.int64)
 
 
 def make_circles(n, noise=0.05, factor=0.5, *, rng):
     """Two concentric rings: label 0 on the unit circle, label 1 on the circle of radius ``factor``."""
     n, rng = _sizes(n, rng, "make_circles", n_classes=2)
-    noise = check_number(noise, "noise", low=0)
+    noise = _scale(noise, "noise")
     factor = check_number(factor, "factor", low=0, high=1, low_open=True, high_open=True)
     y = np.arange(n) % 2
     angle = rng.uniform(0, 2 * np.pi, n)
     radius = np.where(y == 1, factor, 1.0)
     X = np.c_[radius * np.cos(angle), radius * np.sin(angle)] + _noise(rng, (n, 2), noise)
-    return _finite(X, noise), y.astype(np.int64)
+    return X, y.astype(np.int64)
 
 
 def make_moons(n, noise=0.1, *, rng):
     """Two interleaving half circles."""
     n, rng = _sizes(n, rng, "make_moons", n_classes=2)
-    noise = check_number(noise, "noise", low=0)
+    noise = _scale(noise, "noise")
     y = np.arange(n) % 2
     t = rng.uniform(0, np.pi, n)
     X = np.where(y[:, None] == 0,
                  np.c_[np.cos(t), np.sin(t)],
                  np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
-    return _finite(X + _noise(rng, (n, 2), noise), noise), y.astype(np.int64)
+    return X + _noise(rng, (n, 2), noise), y.astype(np.int64)
 
 
 def make_spirals(n, classes=2, noise=0.1, turns=1.5, *, rng):
     """``classes`` interleaved spiral arms, each making ``turns`` turns from the centre outward."""
     classes = check_positive_int(classes, "classes")
     n, rng = _sizes(n, rng, "make_spirals", n_classes=classes)
-    noise = check_number(noise, "noise", low=0)
-    turns = check_number(turns, "turns")
+    noise = _scale(noise, "noise")
+    turns = check_number(turns, "turns", low=-LARGEST_SCALE, high=LARGEST_SCALE)
     y = np.arange(n) % classes
     r = rng.uniform(0.05, 1.0, n)
     theta = 2 * np.pi * (turns * r + y / classes)
     X = np.c_[r * np.cos(theta), r * np.sin(theta)] + _noise(rng, (n, 2), noise) * r[:, None]
-    return _finite(X, noise), y.astype(np.int64)
+    return X, y.astype(np.int64)
 
 
 def make_blobs(n, centers=((-1.0, -1.0), (1.0, 1.0)), std=0.5, *, rng):
@@ -93,13 +93,12 @@ def make_blobs(n, centers=((-1.0, -1.0), (1.0, 1.0)), std=0.5, *, rng):
         centers = centers.astype(np.float64)
     centers = as_float_array(centers, "centers", ndim=2)
     n, rng = _sizes(n, rng, "make_blobs", n_classes=len(centers), width=centers.shape[1])
-    std = check_number(std, "std", low=0)
+    std = _scale(std, "std")
+    if np.abs(centers).max() + 40 * std > 1e308:
+        raise ValueError(f"make_blobs: centers up to {np.abs(centers).max():g} with std = {std:g} "
+                         f"could overflow to inf; expected at most 1e308 in total")
     y = np.arange(n) % len(centers)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported just below
-        X = centers[y] + std * rng.standard_normal((n, centers.shape[1]))
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"make_blobs: centers and std = {std:g} make the data overflow to inf; "
-                         f"expected smaller values")
+    X = centers[y] + std * rng.standard_normal((n, centers.shape[1]))
     return X, y.astype(np.int64)
 
 

@@ -8,11 +8,13 @@ activation and dropout layers as labels on the arrows between the blocks. It ret
 drew, one dict per layer, so tests can check the picture without looking at it.
 """
 
+import copy
 import math
 import numbers
 
 import numpy as np
 
+from ._validate import check_allocation
 from .activations import PReLU, Softmax, _Elementwise
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
@@ -152,9 +154,10 @@ def draw_architecture(ax, model, input_shape, title=None):
     """Draw ``model`` (a ``Sequential``, nested ones opened up) left to right on ``ax``.
 
     input_shape: the shape of one sample, e.g. (1, 8, 8) for a one-channel 8 x 8 image or
-    (64,) for a vector. One zero batch of shape (1, *input_shape) goes through the model in
-    evaluation mode (each module's mode is restored afterwards; no parameter and no random
-    generator is touched) to find every layer's output shape.
+    (64,) for a vector. One zero batch of shape (1, *input_shape) goes through a copy of the
+    model in evaluation mode to find every layer's output shape, so nothing of ``model``
+    changes: not its modes, parameters, random generators, nor the forward caches that its
+    next ``backward`` reads.
 
     Each block shows a layer's output: (C, H, W) as a stack of rectangles of H x W (scaled so
     the model's largest side is STACK_HEIGHT), 1 + round(log2 C) of them up to MAX_PLANES;
@@ -171,10 +174,18 @@ def draw_architecture(ax, model, input_shape, title=None):
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"draw_architecture: expected a course_nn.Sequential, got {type(model).__name__}")
+    if not hasattr(ax, "add_patch"):
+        raise TypeError(f"draw_architecture ax: expected a matplotlib Axes, got {type(ax).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"draw_architecture title: expected a str or None, got {title!r}")
     input_shape = _check_input_shape(input_shape)
+    check_allocation((1,) + input_shape, np.float64, "draw_architecture input_shape")
     layers = list(_flat_layers(model))
-    with evaluation_mode(model):
-        shapes = _output_shapes(layers, input_shape)
+    if not layers:
+        raise ValueError("draw_architecture: the model has no layers")
+    probe = copy.deepcopy(model)  # the shape pass must not overwrite the model's forward caches
+    with evaluation_mode(probe):
+        shapes = _output_shapes(list(_flat_layers(probe)), input_shape)
 
     summary = [{"name": "Input", "label": "input", "shape": input_shape, "params": 0, "kind": "input"}]
     for (_, layer), shape in zip(layers, shapes):

@@ -17,7 +17,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import optim
-from ._validate import as_float_array, check_generator, check_number, check_positive_int
+from ._validate import (
+    as_array,
+    as_real_array,
+    check_allocation,
+    check_bool,
+    check_generator,
+    check_int,
+    check_number,
+    check_positive_int,
+)
 from .activations import ReLU
 from .augment import random_shifts
 from .batchnorm import BatchNorm1d
@@ -25,6 +34,7 @@ from .data import load_digits, train_val_test_split
 from .dropout import Dropout
 from .linear import Linear
 from .losses import CrossEntropyLoss, mse
+from .metrics import _labels
 from .module import Sequential
 from .regularization import ElasticNet, weights_only
 from .threads import one_blas_thread
@@ -34,15 +44,21 @@ from .train import History, evaluate, fit
 
 
 def true_curve(x):
-    """The function behind the noisy data: sin(pi x) on [-1, 1]."""
-    return np.sin(np.pi * np.asarray(x, dtype=float))
+    """The function behind the noisy data: sin(pi x) on [-1, 1]; x: finite reals with
+    |x| <= 1e300, any shape."""
+    x = as_real_array(x, "true_curve x", allow_empty=True)
+    if x.size and np.abs(x).max() > 1e300:
+        raise ValueError(f"true_curve x: expected |x| <= 1e300, got {np.abs(x).max():g}")
+    return np.sin(np.pi * x)
 
 
 def make_curve_data(n, noise=0.3, *, rng):
     """n points x ~ U(-1, 1), y = sin(pi x) + noise * N(0, 1). Returns x: (n,), y: (n,)."""
     n, rng = check_positive_int(n, "n"), check_generator(rng)
+    noise = check_number(noise, "noise", low=0, high=1e300)  # larger: overflow to inf
+    check_allocation((2, n), np.float64, "make_curve_data")
     x = rng.uniform(-1.0, 1.0, n)
-    return x, true_curve(x) + check_number(noise, "noise", low=0) * rng.standard_normal(n)
+    return x, true_curve(x) + noise * rng.standard_normal(n)
 
 
 def polynomial_features(x, degree):
@@ -53,7 +69,8 @@ def polynomial_features(x, degree):
     P_0 = 1 is left out: the bias of the Linear layer plays its role.
     """
     degree = check_positive_int(degree, "degree")
-    x = as_float_array(x, "polynomial_features x", ndim=1)
+    x = as_real_array(x, "polynomial_features x", ndim=1)
+    check_allocation((len(x), degree + 1), np.float64, "polynomial_features")
     return np.polynomial.legendre.legvander(x, degree)[:, 1:]
 
 
@@ -66,13 +83,18 @@ def fit_polynomial(x, y, degree, lam=0.0):
     """
     lam = check_number(lam, "lam", low=0)
     X = polynomial_features(x, degree)
-    y = as_float_array(y, "fit_polynomial y", ndim=1)
+    y = as_real_array(y, "fit_polynomial y", ndim=1)
+    if len(y) != len(X):
+        raise ValueError(f"fit_polynomial: x has {len(X)} points but y has {len(y)}")
     x_mean, y_mean = X.mean(axis=0), y.mean()
     Xc, yc = X - x_mean, y - y_mean          # centring takes the unpenalized bias out
     if lam > 0:
-        w = np.linalg.solve(Xc.T @ Xc + len(y) * lam * np.eye(degree), Xc.T @ yc)
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge lam: reported below
+            w = np.linalg.solve(Xc.T @ Xc + len(y) * lam * np.eye(degree), Xc.T @ yc)
     else:
         w = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"fit_polynomial: the solution is not finite (lam = {lam:g} too large?)")
     model = Linear(degree, 1, rng=np.random.default_rng(0))
     model.weight.data[...] = w[None, :]
     model.bias.data[...] = y_mean - x_mean @ w
@@ -80,9 +102,16 @@ def fit_polynomial(x, y, degree, lam=0.0):
 
 
 def polynomial_mse(model, x, y):
-    """Mean squared error of a fitted polynomial model on (x, y)."""
-    pred = model(polynomial_features(x, model.in_features))
-    return mse(pred, np.asarray(y, dtype=float).reshape(-1, 1))
+    """Mean squared error of a fitted polynomial model (a Linear(degree, 1) from
+    ``fit_polynomial``) on x: (n,), y: (n,)."""
+    if not isinstance(model, Linear) or model.out_features != 1:
+        raise TypeError(f"polynomial_mse model: expected the Linear(degree, 1) of fit_polynomial, "
+                        f"got {model!r}")
+    X = polynomial_features(x, model.in_features)
+    y = as_real_array(y, "polynomial_mse y", ndim=1)
+    if len(y) != len(X):
+        raise ValueError(f"polynomial_mse: x has {len(X)} points but y has {len(y)}")
+    return mse(model(X), y.reshape(-1, 1))
 
 
 def kfold_indices(n, k, *, rng):
@@ -93,14 +122,44 @@ def kfold_indices(n, k, *, rng):
     n, k, rng = check_positive_int(n, "n"), check_positive_int(k, "k"), check_generator(rng)
     if not 2 <= k <= n:
         raise ValueError(f"kfold_indices: expected 2 <= k <= n = {n}, got k = {k}")
+    check_allocation((2, n), np.int64, "kfold_indices")
     folds = np.array_split(rng.permutation(n), k)
     return [(np.concatenate(folds[:i] + folds[i + 1:]), folds[i]) for i in range(k)]
 
 
 def cross_val_mse(x, y, degree, lam, folds):
-    """Mean validation MSE of ``fit_polynomial(degree, lam)`` over the given folds."""
+    """Mean validation MSE of ``fit_polynomial(degree, lam)`` over the given folds.
+
+    x, y: (n,); folds: a non-empty list of (train_idx, val_idx) pairs of integer indices into
+    x, such as ``kfold_indices`` returns.
+    """
+    x = as_real_array(x, "cross_val_mse x", ndim=1)
+    y = as_real_array(y, "cross_val_mse y", ndim=1)
+    if len(x) != len(y):
+        raise ValueError(f"cross_val_mse: x has {len(x)} points but y has {len(y)}")
+    folds = list(folds) if isinstance(folds, (list, tuple)) else None
+    if not folds:
+        raise ValueError("cross_val_mse folds: expected a non-empty list of (train_idx, val_idx) "
+                         "pairs, such as kfold_indices returns")
+    checked = []
+    for i, fold in enumerate(folds):
+        if not isinstance(fold, (list, tuple)) or len(fold) != 2:
+            raise ValueError(f"cross_val_mse folds[{i}]: expected a (train_idx, val_idx) pair, "
+                             f"got {type(fold).__name__}")
+        pair = []
+        for part, idx in zip(("train_idx", "val_idx"), fold):
+            idx = as_array(idx, f"cross_val_mse folds[{i}] {part}")
+            if idx.dtype.kind not in "iu" or idx.ndim != 1 or idx.size == 0:
+                raise ValueError(f"cross_val_mse folds[{i}] {part}: expected a non-empty 1-D "
+                                 f"array of integer indices, got shape {idx.shape} and dtype "
+                                 f"{idx.dtype}")
+            if idx.min() < 0 or idx.max() >= len(x):
+                raise ValueError(f"cross_val_mse folds[{i}] {part}: expected indices in "
+                                 f"[0, {len(x) - 1}], got values in [{idx.min()}, {idx.max()}]")
+            pair.append(idx)
+        checked.append(pair)
     return float(np.mean([polynomial_mse(fit_polynomial(x[tr], y[tr], degree, lam), x[va], y[va])
-                          for tr, va in folds]))
+                          for tr, va in checked]))
 
 
 # --- the digits task --------------------------------------------------------------------
@@ -115,13 +174,24 @@ class DigitsTask:
     test: tuple
     label_noise: float = 0.0
 
+    def __post_init__(self):
+        for name in ("train", "val", "test"):
+            pair = getattr(self, name)
+            if (not isinstance(pair, tuple) or len(pair) != 2
+                    or np.ndim(pair[0]) == 0 or np.ndim(pair[1]) == 0 or len(pair[0]) != len(pair[1])):
+                raise ValueError(f"DigitsTask {name}: expected an (X, y) pair with as many "
+                                 f"labels as images")
+        check_number(self.label_noise, "label_noise", low=0, high=1)
+
 
 def corrupt_labels(y, fraction, *, rng, num_classes=10):
     """Return a copy of y in which round(fraction * N) labels, chosen at random, are replaced
-    by a different class (uniform over the other num_classes - 1)."""
+    by a different class (uniform over the other num_classes - 1). y: (N,) labels in
+    [0, num_classes); num_classes >= 2. Everything is checked before ``rng`` draws."""
     rng = check_generator(rng)
     fraction = check_number(fraction, "fraction", low=0, high=1)
-    y = np.array(y, copy=True)
+    num_classes = check_int(num_classes, "num_classes", low=2)
+    y = _labels(y, "corrupt_labels y", num_classes).copy()
     idx = rng.choice(len(y), size=int(round(fraction * len(y))), replace=False)
     y[idx] = (y[idx] + rng.integers(1, num_classes, size=len(idx))) % num_classes
     return y
@@ -131,9 +201,11 @@ def digits_task(n_train=200, label_noise=0.0, seed=0):
     """The 8x8 digits cut 60 / 20 / 20 into train / val / test with ``seed``; only the first
     ``n_train`` training images are kept. ``label_noise`` corrupts that fraction of the
     *training* labels (validation and test labels stay clean)."""
+    n_train = check_positive_int(n_train, "n_train")
+    label_noise = check_number(label_noise, "label_noise", low=0, high=1)
+    seed = check_int(seed, "seed", low=0)
     X, y = load_digits()
     train, val, test = train_val_test_split(X, y, val=0.2, test=0.2, rng=np.random.default_rng(seed))
-    n_train = check_positive_int(n_train, "n_train")
     if n_train > len(train[0]):
         raise ValueError(f"digits_task: n_train = {n_train} exceeds the {len(train[0])} training images")
     X_tr, y_tr = train[0][:n_train], train[1][:n_train]
@@ -149,8 +221,13 @@ def make_mlp(width=128, hidden_layers=2, dropout=0.0, batchnorm=False, *, rng,
     Dropout follows each hidden (dense) layer, as note 002 §9.3 suggests; batch norm sits
     between the affine map and the nonlinearity. Weights and dropout masks use ``rng``.
     """
+    width = check_positive_int(width, "width")
+    hidden_layers = check_positive_int(hidden_layers, "hidden_layers")
+    check_allocation((hidden_layers, width, width), np.float64, "make_mlp")
+    dropout = check_number(dropout, "dropout", low=0, high=1, high_open=True)
+    batchnorm = check_bool(batchnorm, "batchnorm")
     layers, fan_in = [], in_features
-    for _ in range(check_positive_int(hidden_layers, "hidden_layers")):
+    for _ in range(hidden_layers):
         layers.append(Linear(fan_in, width, rng=rng))
         if batchnorm:
             layers.append(BatchNorm1d(width))
@@ -188,6 +265,20 @@ class Setup:
     momentum: float = 0.9
     batch_size: int = 32
 
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise TypeError(f"Setup name: expected a str, got {self.name!r}")
+        for name in ("l1", "l2", "momentum"):
+            check_number(getattr(self, name), name, low=0)
+        check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
+        check_number(self.augment, "augment", low=0, high=1)
+        check_number(self.lr, "lr", low=0, low_open=True)
+        check_bool(self.batchnorm, "batchnorm")
+        for name in ("width", "hidden_layers", "epochs", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        if self.patience is not None:
+            check_positive_int(self.patience, "patience")
+
     def but(self, **changes):
         """A copy with some fields changed: ``BASELINE.but(name="L2", l2=1e-3)``."""
         return replace(self, **changes)
@@ -219,6 +310,11 @@ def train_setup(setup, task, seed=0):
     seeded from ``seed``; the penalty (if any) is an ElasticNet on ``weights_only(model)``.
     Runs with one BLAS thread (see ``one_blas_thread``).
     """
+    if not isinstance(setup, Setup):
+        raise TypeError(f"train_setup setup: expected a Setup, got {type(setup).__name__}")
+    if not isinstance(task, DigitsTask):
+        raise TypeError(f"train_setup task: expected a DigitsTask, got {type(task).__name__}")
+    seed = check_int(seed, "seed", low=0)
     with one_blas_thread():
         return _train_setup(setup, task, seed)
 

@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_float_array, as_real_array, check_generator, check_number
+from ._validate import as_array, as_float_array, as_real_array, check_generator, check_number
 from .module import Module
 
 
@@ -37,6 +37,11 @@ def rel_error(a, b):
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+
+
+def _float64(x, name):
+    """A float64 copy of the float array x (ragged lists, ints, NaN/inf raise)."""
+    return as_float_array(as_array(x, name), name).astype(np.float64)
 
 
 def _check_h(h):
@@ -76,7 +81,7 @@ def numerical_gradient(f, x, h=1e-4):
     """
     _check_callable(f, "numerical_gradient f")
     h = _check_h(h)
-    x = np.asarray(x)
+    x = as_array(x, "numerical_gradient x")
     if x.dtype != np.float64:
         raise TypeError(f"numerical_gradient: expected a float64 array, got {x.dtype}")
     as_float_array(x, "numerical_gradient x", allow_empty=True)  # NaN/inf
@@ -140,7 +145,7 @@ def check_function_gradient(f, df, x, h=1e-4):
     _check_callable(f, "check_function_gradient f")
     _check_callable(df, "check_function_gradient df")
     h = _check_h(h)
-    x = as_float_array(x, "x").astype(np.float64)
+    x = _float64(x, "x")
     values = [_elementwise_output(f(x + k * h), "check_function_gradient f(x)", x.shape)
               for k in (1, -1, 2, -2)]
     numeric = (8 * (values[0] - values[1]) - (values[2] - values[3])) / (12 * h)
@@ -163,7 +168,7 @@ def check_module_gradients(module, x, rng=None, grad_out=None, h=1e-4):
         raise TypeError(f"check_module_gradients module: expected a course_nn Module, got "
                         f"{type(module).__name__}")
     h = _check_h(h)
-    x = as_float_array(x, "x").astype(np.float64)
+    x = _float64(x, "x")
     rng = np.random.default_rng(0) if rng is None else check_generator(rng)
     for name, p in module.named_parameters():
         if p.data.dtype != np.float64:
@@ -173,7 +178,7 @@ def check_module_gradients(module, x, rng=None, grad_out=None, h=1e-4):
     if grad_out is None:
         grad_out = rng.standard_normal(np.shape(out))
     else:
-        grad_out = as_float_array(grad_out, "grad_out").astype(np.float64)
+        grad_out = _float64(grad_out, "grad_out")
         if grad_out.shape != np.shape(out):
             raise ValueError(f"grad_out: expected the module output's shape {np.shape(out)}, "
                              f"got {grad_out.shape}")
@@ -212,7 +217,7 @@ def check_loss_gradient(loss, pred, target, h=1e-4):
         raise TypeError(f"check_loss_gradient loss: expected a loss with a backward method, got "
                         f"{type(loss).__name__}")
     h = _check_h(h)
-    pred = as_float_array(pred, "pred").astype(np.float64)
+    pred = _float64(pred, "pred")
     loss(pred, target)
     analytic = np.array(loss.backward(), copy=True)
     if analytic.shape != pred.shape:

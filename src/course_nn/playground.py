@@ -7,12 +7,20 @@ works without a browser, so tests drive it exactly as the widget does.
 """
 
 import html
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from . import activations, optim
-from ._validate import check_number, check_positive_int
+from ._validate import (
+    as_array,
+    as_float_array,
+    check_allocation,
+    check_int,
+    check_number,
+    check_positive_int,
+)
 from .data import TOY_DATASETS, iterate_minibatches, train_val_test_split
 from .dropout import Dropout
 from .linear import Linear
@@ -37,9 +45,14 @@ OPTIMIZERS = {
 }
 
 
+MAX_EPOCHS = 10_000
+"""Most epochs per ``Playground.step`` call: about a minute at the default settings."""
+
+
 @dataclass(frozen=True)
 class PlaygroundConfig:
-    """Every choice the learner makes. ``hidden`` lists the widths of the hidden layers."""
+    """Every choice the learner makes. ``hidden`` lists the widths of the hidden layers (stored
+    as a tuple of ints). ``noise`` is not used by the "blobs" dataset (its spread is fixed)."""
 
     dataset: str = "spirals"
     n_samples: int = 400
@@ -55,15 +68,19 @@ class PlaygroundConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.dataset not in TOY_DATASETS:
-            raise ValueError(f"dataset: expected one of {sorted(TOY_DATASETS)}, got {self.dataset!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not self.hidden or any(not isinstance(w, int) or w < 1 for w in self.hidden):
-            raise ValueError(f"hidden: expected one or more positive layer widths, got {self.hidden!r}")
+        for name, table in (("dataset", TOY_DATASETS), ("activation", ACTIVATIONS),
+                            ("optimizer", OPTIMIZERS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in table:
+                raise ValueError(f"{name}: expected one of {sorted(table)}, got {value!r}")
+        hidden = self.hidden
+        if (not isinstance(hidden, (tuple, list)) or not hidden
+                or any(isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Integral) or w < 1
+                       for w in hidden)):
+            raise ValueError(f"hidden: expected one or more positive layer widths, got {hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        for fan_in, fan_out in zip((2,) + self.hidden, self.hidden):
+            check_allocation((fan_in, fan_out), np.float64, "hidden")
         check_positive_int(self.n_samples, "n_samples")
         check_positive_int(self.batch_size, "batch_size")
         check_number(self.noise, "noise", low=0)
@@ -120,7 +137,9 @@ class Playground:
         self._rng = rng
 
     def step(self, epochs=1):
-        """Train for ``epochs`` passes over the training set; record losses and accuracies."""
+        """Train for ``epochs`` passes over the training set (an int, 1 <= epochs <= MAX_EPOCHS
+        per call); record losses and accuracies."""
+        epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
         penalized = weights_only(self.model)
         for _ in range(epochs):
             self.model.train()
@@ -141,22 +160,34 @@ class Playground:
     def accuracy(self, split="train"):
         """Accuracy of the current model on the ``"train"`` or ``"val"`` split."""
         splits = {"train": self.train_data, "val": self.val_data}
-        if split not in splits:
+        if not isinstance(split, str) or split not in splits:
             raise ValueError(f"split: expected 'train' or 'val', got {split!r}")
         X, y = splits[split]
         return accuracy(predict(self.model, X), y)
 
     def grid(self, resolution=100, margin=0.3):
-        """A (resolution^2, 2) grid covering the data, with its mesh arrays (xx, yy)."""
+        """A (resolution^2, 2) grid covering the data (plus ``margin`` >= 0 on every side), with
+        its mesh arrays (xx, yy); resolution >= 2."""
+        resolution = check_int(resolution, "resolution", low=2)
+        margin = check_number(margin, "margin", low=0)
+        check_allocation((4, resolution, resolution), np.float64, "Playground.grid")
         X = np.concatenate([self.train_data[0], self.val_data[0]])
-        lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+        with np.errstate(over="ignore"):
+            lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+            width = hi - lo
+        if not np.all(np.isfinite(width)):
+            raise ValueError(f"margin: {margin:g} makes the grid's limits overflow to inf")
         xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
         return np.c_[xx.ravel(), yy.ravel()], xx, yy
 
     def hidden_outputs(self, points, layer=0):
-        """Activations of hidden layer ``layer`` (0 = first) at ``points``: (len(points), width)."""
+        """Activations of hidden layer ``layer`` (0 = first) at ``points``: (N, 2) float ->
+        (N, width)."""
+        if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
+            raise TypeError(f"layer: expected an integer, got {layer!r}")
         if not 0 <= layer < len(self.config.hidden):
             raise ValueError(f"layer: expected 0..{len(self.config.hidden) - 1}, got {layer}")
+        points = as_float_array(as_array(points, "points"), "points", shape=(None, 2))
         hidden_ends = [i + 1 for i, module in enumerate(self.model)
                        if isinstance(module, tuple(ACTIVATIONS.values()))]
         return predict(self.model[:hidden_ends[layer]], points)  # evaluation mode: dropout off
@@ -165,6 +196,8 @@ class Playground:
         """Decision regions with the data, loss curves, and the first hidden layer's units."""
         import matplotlib.pyplot as plt
 
+        max_units = check_int(max_units, "max_units", low=1)
+        check_int(resolution, "resolution", low=2)  # before the figure is cleared
         if fig is None:
             fig = plt.figure(figsize=(11, 6.2))
         fig.clear()

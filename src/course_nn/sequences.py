@@ -22,7 +22,6 @@ Everything is vectorized over the batch and seeded with ``np.random.Generator`` 
 Shapes are batch-first, as in ``course_nn.recurrent``: x (N, T, D).
 """
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,8 +154,7 @@ def pad_sequences(seqs, length, value=0):
             raise ValueError(f"pad_sequences seqs[{i}]: expected a 1-D sequence, got shape {s.shape}")
         if s.dtype.kind not in "iufb":
             raise TypeError(f"pad_sequences seqs[{i}]: expected numbers, got dtype {s.dtype}")
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
-        raise TypeError(f"pad_sequences value: expected a real number, got {value!r}")
+    check_number(value, "pad_sequences value")
     dtype = np.result_type(*seqs, np.asarray(value))
     check_allocation((len(seqs), length), dtype, "pad_sequences")
     out = np.full((len(seqs), length), value, dtype=dtype)
@@ -277,16 +275,13 @@ def make_memory_task(n, length, *, rng, n_symbols=4, n_distractors=4, noise=0.5)
     length = check_positive_int(length, "length")
     n_symbols = check_positive_int(n_symbols, "n_symbols")
     n_distractors = check_positive_int(n_distractors, "n_distractors")
-    noise = check_number(noise, "noise", low=0)
+    noise = check_number(noise, "noise", low=0, high=1e300)  # larger: overflow to inf
     check_allocation((n, length, n_symbols + n_distractors), np.float64, "make_memory_task")
     symbols = rng.integers(0, n_symbols, size=n)
     distractors = rng.integers(n_symbols, n_symbols + n_distractors, size=(n, length - 1))
     ids = np.concatenate([symbols[:, None], distractors], axis=1)
     x = one_hot(ids, n_symbols + n_distractors)
-    with np.errstate(over="ignore"):  # a huge noise overflows: reported just below
-        x[:, 1:] += noise * rng.standard_normal(x[:, 1:].shape)
-    if noise > 1e100 and not np.all(np.isfinite(x)):
-        raise ValueError(f"noise: {noise:g} makes the inputs overflow to inf; expected a smaller noise")
+    x[:, 1:] += noise * rng.standard_normal(x[:, 1:].shape)
     return x, symbols.astype(np.int64)
 
 
@@ -299,6 +294,10 @@ def orthogonal(n, *, rng):
     q, r = np.linalg.qr(rng.standard_normal((n, n)))
     return q * np.sign(np.diag(r))
 
+
+MAX_STEPS = 10**6
+"""Most training steps (train_memory_task) or sampled characters (sample_chars) per call:
+each is a forward pass, so a million is minutes of work; a typo such as 10**9 fails at once."""
 
 MEMORY_FORGET_BIAS = 4.0
 """Memory-friendly start of the LSTM forget gate: f = sigmoid(4) = 0.982."""
@@ -338,7 +337,7 @@ class SequenceClassifier(Module):
     class scores (N, n_classes). ``cell`` is "RNN", "LSTM" or "GRU"."""
 
     def __init__(self, cell, input_size, hidden_size, n_classes, *, rng):
-        if cell not in CELLS:
+        if not isinstance(cell, str) or cell not in CELLS:
             raise KeyError(f"unknown cell {cell!r}; known: {', '.join(CELLS)}")
         self.cell = cell
         self.recurrent = CELLS[cell](input_size, hidden_size, rng=rng)
@@ -380,6 +379,7 @@ def train_memory_task(cell, length, *, seed=0, hidden_size=16, steps=250, batch_
     ``seed + 1``, takes the cross-entropy of the last-step scores, backpropagates through
     time, clips the global gradient norm to ``clip`` and takes an Adam step. The test set
     comes from a generator seeded with ``seed + 2``. ``task`` is passed to make_memory_task.
+    steps <= MAX_STEPS.
     BLAS runs on one thread, so the numbers do not depend on the machine's core count.
     """
     if not isinstance(cell, str) or cell not in CELLS:
@@ -391,14 +391,14 @@ def train_memory_task(cell, length, *, seed=0, hidden_size=16, steps=250, batch_
     length = check_positive_int(length, "length")
     seed = check_int(seed, "seed", low=0)
     hidden_size = check_positive_int(hidden_size, "hidden_size")
-    steps = check_positive_int(steps, "steps")
+    steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     batch_size = check_positive_int(batch_size, "batch_size")
     n_test = check_positive_int(n_test, "n_test")
     clip = check_number(clip, "clip", low=0, low_open=True)
     use_memory_init = check_bool(use_memory_init, "use_memory_init")
     n_symbols = check_positive_int(task.get("n_symbols", 4), "n_symbols")
     n_inputs = n_symbols + check_positive_int(task.get("n_distractors", 4), "n_distractors")
-    check_number(task.get("noise", 0.5), "noise", low=0)
+    check_number(task.get("noise", 0.5), "noise", low=0, high=1e300)
     for size in (batch_size, n_test):
         check_allocation((size, length, n_inputs), np.float64, "train_memory_task")
     model_rng = np.random.default_rng(seed)
@@ -435,7 +435,7 @@ class CharLM(Module):
     """
 
     def __init__(self, vocab_size, embedding_dim, hidden_size, cell="LSTM", *, rng):
-        if cell not in CELLS:
+        if not isinstance(cell, str) or cell not in CELLS:
             raise KeyError(f"unknown cell {cell!r}; known: {', '.join(CELLS)}")
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.cell = cell
@@ -480,9 +480,10 @@ def detach_state(state):
         return None
     parts = state if isinstance(state, tuple) else (state,)
     for part in parts:
-        if not isinstance(part, np.ndarray):
-            raise TypeError(f"detach_state: expected None, an array or a tuple of arrays (the "
-                            f"state a recurrent layer returns), got {type(part).__name__}")
+        if not isinstance(part, np.ndarray) or part.dtype.kind != "f":
+            got = f"dtype {part.dtype}" if isinstance(part, np.ndarray) else type(part).__name__
+            raise TypeError(f"detach_state: expected None, a float array or a tuple of them (the "
+                            f"state a recurrent layer returns), got {got}")
     copies = tuple(part.copy() for part in parts)
     return copies if isinstance(state, tuple) else copies[0]
 
@@ -494,11 +495,12 @@ def sample_chars(model, vocab, prompt, length, *, rng, temperature=1.0):
     probabilities softmax(logits / temperature) and draws the next character with ``rng``
     (inverse CDF of one uniform number), which becomes the next input. ``temperature = 0``
     picks the most likely character every time (greedy), as does a temperature so small that
-    logits / temperature overflows. ``length`` >= 0. Returns prompt + the new text.
+    logits / temperature overflows. 0 <= ``length`` <= MAX_STEPS. Returns prompt + the new
+    text.
     """
     rng = check_generator(rng)
     temperature = check_number(temperature, "temperature", low=0)
-    length = check_int(length, "length", low=0)
+    length = check_int(length, "length", low=0, high=MAX_STEPS)
     if not isinstance(vocab, Vocab):
         raise TypeError(f"sample_chars vocab: expected a Vocab, got {type(vocab).__name__}")
     size = getattr(model, "vocab_size", None)
