@@ -17,6 +17,13 @@ from course_nn import sequences as S
 from course_nn import surfaces as Sf
 from course_nn._validate import ALLOCATION_LIMIT_BYTES, as_array, as_real_array, check_allocation
 from course_nn.autograd import Value
+from course_nn.explorers import activations as Ax
+from course_nn.explorers import initialization as Ix
+from course_nn.explorers import kernels as Kx
+from course_nn.explorers import losses as Lx
+from course_nn.explorers import neuron as N
+from course_nn.explorers import optimizers as Ox
+from course_nn.explorers import rnn as Rx
 from course_nn.gradcheck import (
     check_function_gradient,
     check_loss_gradient,
@@ -673,3 +680,137 @@ def test_playground_python_api_checks_its_arguments():
     with pytest.raises(ValueError):
         pg.configure(lr=-1.0)
     assert pg.config is config
+
+
+# ------------------------------------------------------------------------------- explorers
+
+def test_fit_constant_is_bounded():
+    y = np.array([1.0, 2.0, 4.0])
+    for tol, error, match in [(0, ValueError, "tol: expected a value >= 1e-15"),
+                              (-1.0, ValueError, "tol"), (np.nan, ValueError, "tol"),
+                              ("1e-9", TypeError, "tol")]:
+        with pytest.raises(error, match=match):
+            Lx.fit_constant(y, cn.MSELoss(), tol=tol)              # tol=0 used to loop forever
+    with pytest.raises(ValueError, match="still .* wide after max_iter = 3 steps"):
+        Lx.fit_constant(y, cn.MSELoss(), max_iter=3)
+    with pytest.raises(ValueError, match="max_iter: expected an integer <= 10000"):
+        Lx.fit_constant(y, cn.MSELoss(), max_iter=10**9)
+    with pytest.raises(ValueError, match="expected a non-empty array"):
+        Lx.fit_constant([], cn.MSELoss())
+    with pytest.raises(ValueError, match="expected finite values"):
+        Lx.fit_constant([1.0, np.nan], cn.MSELoss())
+    with pytest.raises(ValueError, match="expected function to return a finite real number, got nan"):
+        Lx.fit_constant(y, lambda p, t: np.nan)
+    assert Lx.fit_constant([1e308], cn.MSELoss()) == 1e308          # (lo + hi) / 2 overflowed
+
+
+def test_loss_explorer_helpers_check_their_arguments():
+    y = Lx.make_outlier_data()
+    for call, error, match in [
+        (lambda: Lx.make_outlier_data(n_clean=0), ValueError, "n_clean: expected an integer >= 1"),
+        (lambda: Lx.make_outlier_data(n_clean=10**10), ValueError, "this would allocate"),
+        (lambda: Lx.make_outlier_data(seed=-1), ValueError, "seed"),
+        (lambda: Lx.make_outlier_data(spread=np.inf), ValueError, "spread"),
+        (lambda: Lx.gradient_descent_constant(y, cn.MSELoss(), lr=0), ValueError, "lr: expected a value > 0"),
+        (lambda: Lx.gradient_descent_constant(y, cn.MSELoss(), steps=10**9), ValueError, "steps"),
+        (lambda: Lx.gradient_descent_constant(y, cn.MSELoss(), lr=1e200, steps=5), ValueError,
+         "overflow"),
+        (lambda: Lx.gradient_descent_constant(y, np.sum), TypeError, "expected a course_nn loss"),
+        (lambda: Lx.softmax_ce_state([1.0, 2.0], 2), ValueError, "label: expected an integer <= 1"),
+        (lambda: Lx.softmax_ce_state([1.0, 2.0], 1.0), TypeError, "label: expected an integer"),
+        (lambda: Lx.softmax_ce_state([[1.0, 2.0]], 0), ValueError, "logits: expected 1 dimensions"),
+        (lambda: Lx.softmax_ce_state([1.0, np.nan], 0), ValueError, "logits: expected finite values"),
+        (lambda: Lx.outlier_view_limits(Lx.outlier_state(), pad=-1), ValueError, "pad"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_explorers_refuse_starting_values_their_sliders_would_clamp():
+    pytest.importorskip("ipywidgets")
+    for call, match in [
+        (lambda: Lx.loss_explorer(outlier=100.0), "outlier: expected a value <= 30.0"),
+        (lambda: Lx.softmax_explorer(logits=(2.0, 20.0, 0.0)), esc("logits[1]: expected a value <= 10.0")),
+        (lambda: Lx.softmax_explorer(logits=(2.0, 1.0)), "logits: expected 3 values"),
+        (lambda: Lx.softmax_explorer(label=3), "label: expected an integer <= 2"),
+        (lambda: Ax.activation_explorer(shift=9.0), "shift: expected a value <= 5.0"),
+        (lambda: Ax.activation_explorer("elu", param=7.0), "param: expected a value <= 3.0"),
+        (lambda: Ix.init_explorer(depth=100), "depth: expected an integer <= 30"),
+        (lambda: Ix.init_explorer(scheme=Ix.SCHEMES["zeros"]), "scheme: expected one of"),
+        (lambda: Kx.kernel_explorer(stride=5), "stride: expected an integer <= 3"),
+        (lambda: Kx.kernel_explorer(kernel="blurry"), "unknown kernel"),
+        (lambda: Ox.optimizer_explorer(lr=10.0), "lr: expected a value <= 3.16"),
+        (lambda: Ox.optimizer_explorer(steps=5000), "steps: expected an integer <= 3000"),
+        (lambda: Ox.optimizer_explorer(optimizers=()), "optimizers: expected one or more names"),
+        (lambda: Rx.rnn_gradient_explorer(rho=5.0), "rho: expected a value <= 2.0"),
+        (lambda: Rx.rnn_gradient_explorer(length=1), "length: expected an integer >= 2"),
+        (lambda: Rx.rnn_gradient_explorer(input_scale=1e-6), "input_scale: expected a value >= 0.001"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            call()
+    with pytest.raises(TypeError, match="show_derivative: expected True or False"):
+        Ax.activation_explorer(show_derivative="no")
+
+
+def test_explorer_functions_check_their_arguments():
+    for call, error, match in [
+        (lambda: Ax.activation_curves("elu", param=np.nan), ValueError, "param: expected a finite"),
+        (lambda: Ax.activation_curves("elu", shift=1e300), ValueError, "shift: expected a value <= 1e\\+100"),
+        (lambda: Ax.activation_curves("elu", x=[1.0, np.inf]), ValueError, "x: expected finite values"),
+        (lambda: Ax.activation_curves("elu", x=[]), ValueError, "x: expected a non-empty array"),
+        (lambda: Ax.activation_curves(["elu"]), KeyError, "unknown activation"),
+        (lambda: Ix.init_state(width=10**5, depth=30), ValueError, "init_state: this would allocate"),
+        (lambda: Ix.init_state(seed=-1), ValueError, "seed: expected an integer >= 0"),
+        (lambda: Ix.deep_network(10**4, 10**4, rng=rng()), ValueError, "deep_network: this would allocate"),
+        (lambda: Ix.forward_layers(cn.Sequential(cn.ReLU()), np.ones((2, 2))), TypeError, "deep_network"),
+        (lambda: Ix.shown_layers(10, max_panels=10**6), ValueError, "max_panels: expected an integer <= 50"),
+        (lambda: Ix.histogram_range(Ix.init_state(depth=2, width=16, n_samples=4), 2), ValueError,
+         "layer: expected an integer <= 1"),
+        (lambda: Kx.make_image("digit", 1.5), TypeError, "digit: expected an integer"),
+        (lambda: Kx.make_image(["digit"]), ValueError, "unknown image"),
+        (lambda: Kx.kernel_state("square", np.ones((3, 3)), stride=1.5), TypeError,
+         "stride: expected an integer"),
+        (lambda: Kx.kernel_state("square", [[1.0, np.nan, 0.0]] * 3), ValueError, "kernel: expected finite"),
+        (lambda: Kx.feature_map(np.ones((4, 4)), np.ones((2, 2)), padding=-1), ValueError, "padding"),
+        (lambda: Kx.feature_map(np.ones(4), np.ones((2, 2))), ValueError, "image: expected 2 dimensions"),
+        (lambda: Ox.trajectory_state("saddle", ("GD", "GD")), ValueError, "each name once"),
+        (lambda: Ox.trajectory_state("saddle", 3), TypeError, "optimizers: expected names"),
+        (lambda: Ox.trajectory_state("saddle", ("GD", "Adam"), lr={"GD": 0.1}), ValueError,
+         esc("missing ['Adam']")),
+        (lambda: Ox.trajectory_state("saddle", steps=2.5), TypeError, "steps: expected an integer"),
+        (lambda: Ox.trajectory_state("saddle", start=[0.0, np.nan]), ValueError, "start: expected finite"),
+        (lambda: Rx.gradient_flow_setup(-1.0, 5), ValueError, "rho: expected a value >= 0"),
+        (lambda: Rx.gradient_flow_setup(1.0, 2.5), TypeError, "length: expected an integer"),
+        (lambda: Rx.hidden_gradient_norms(1.0, 10**7), ValueError, "length: expected an integer <= 100000"),
+        (lambda: Rx.draw_gradient_norms(None, []), ValueError, "rhos: expected at least one"),
+        (lambda: Rx.draw_unrolled_rnn(None, steps=10**6), ValueError, "steps: expected an integer <= 20"),
+        (lambda: N.neuron_surface(1.0, 1.0, 0.0, grid_size=10**5), ValueError, "this would allocate"),
+        (lambda: N.neuron_surface(1e308, 1.0, 0.0), ValueError, "w1: expected a value <= 1e\\+100"),
+    ]:
+        with pytest.raises(error, match=match):
+            call()
+
+
+def test_layer_gradient_norms_checks_lags_and_work():
+    layer = cn.GRU(2, 3, rng=rng())
+    x, v = rng(1).standard_normal((1, 6, 2)), np.ones(3)
+    for kwargs, error, match in [
+        (dict(lags=[0]), ValueError, esc("lags: expected values in [1, 6]")),
+        (dict(lags=[-2]), ValueError, "lags: expected values in"),          # used to slice silently
+        (dict(lags=[1.0]), TypeError, "lags: expected a non-empty 1-D list of ints"),
+        (dict(v=np.ones(4)), ValueError, esc("v: expected shape (3)")),
+        (dict(x=np.ones((2, 6, 2))), ValueError, "one sequence"),
+        (dict(layer=cn.Linear(2, 3)), TypeError, "expected an RNN, LSTM or GRU"),
+        (dict(x=np.ones((1, 2000, 2)), lags=np.arange(1, 1001)), ValueError, "T \\* len\\(lags\\)"),
+    ]:
+        args = dict(layer=layer, x=x, v=v)
+        args.update(kwargs)
+        with pytest.raises(error, match=match):
+            Rx.layer_gradient_norms(**args)
+
+
+def test_the_digits_cache_is_read_only():
+    images, labels = Kx._digits()
+    for arr in (images, labels):
+        with pytest.raises(ValueError):
+            arr[0] = 0

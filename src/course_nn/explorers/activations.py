@@ -18,6 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import activations as act
+from .._validate import as_real_array, check_bool, check_number
+
+SHIFT_RANGE = (-5.0, 5.0)   # the shift and scale sliders of activation_explorer
+SCALE_RANGE = (-3.0, 3.0)
+LARGEST_INPUT = 1e100       # |shift|, |scale| and |x| stay below it: scale * x + shift is finite
 
 
 @dataclass(frozen=True)
@@ -76,16 +81,29 @@ SPECS = {
 def activation_curves(name, param=None, shift=0.0, scale=1.0, x=None):
     """x, f(scale * x + shift) and its derivative with respect to x, as three arrays.
 
-    param: alpha or beta (the activation's default when None; ignored if it has none).
-    x: the points to draw (default 601 points on [-6, 6]).
+    param: alpha or beta (the activation's default when None; ignored if it has none), a
+    finite number. shift, scale: finite numbers; x: the points to draw, finite reals of any
+    shape (default 601 points on [-6, 6]); |shift|, |scale|, |x| <= 1e100.
     """
-    if name not in SPECS:
-        raise KeyError(f"unknown activation {name!r}; known: {', '.join(SPECS)}")
-    spec = SPECS[name]
-    p = spec.default if param is None else float(param)
-    x = np.linspace(-6.0, 6.0, 601) if x is None else np.asarray(x, dtype=float)
+    spec = _spec(name)
+    p = spec.default if param is None else check_number(param, "param", low=-LARGEST_INPUT,
+                                                         high=LARGEST_INPUT)
+    shift = check_number(shift, "shift", low=-LARGEST_INPUT, high=LARGEST_INPUT)
+    scale = check_number(scale, "scale", low=-LARGEST_INPUT, high=LARGEST_INPUT)
+    if x is None:
+        x = np.linspace(-6.0, 6.0, 601)
+    else:
+        x = as_real_array(x, "x")
+        if np.abs(x).max() > LARGEST_INPUT:
+            raise ValueError(f"x: expected |x| <= {LARGEST_INPUT:g}, got {np.abs(x).max():g}")
     z = scale * x + shift
     return x, spec.f(z, p), scale * spec.df(z, p)
+
+
+def _spec(name):
+    if not isinstance(name, str) or name not in SPECS:
+        raise KeyError(f"unknown activation {name!r}; known: {', '.join(SPECS)}")
+    return SPECS[name]
 
 
 def draw_activation(ax, name, param=None, show_derivative=True, shift=0.0, scale=1.0,
@@ -95,8 +113,11 @@ def draw_activation(ax, name, param=None, show_derivative=True, shift=0.0, scale
     ax.lines[0] is the function, ax.lines[1] the derivative when shown; the zero axes are
     drawn after them. Returns ``{"f": Line2D, "df": Line2D or None}``.
     """
-    spec = SPECS[name] if name in SPECS else None
+    show_derivative = check_bool(show_derivative, "show_derivative")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title: expected a str or None, got {title!r}")
     x, y, dy = activation_curves(name, param, shift, scale, x)
+    spec = SPECS[name]
     ax.clear()
     line_f, = ax.plot(x, y, color="tab:blue", lw=2, label="f(s·x + t)")
     line_df = None
@@ -143,18 +164,22 @@ def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0
     """
     import ipywidgets as widgets
 
-    if name not in SPECS:
-        raise KeyError(f"unknown activation {name!r}; known: {', '.join(SPECS)}")
+    spec = _spec(name)
+    show_derivative = check_bool(show_derivative, "show_derivative")
+    shift = check_number(shift, "shift", low=SHIFT_RANGE[0], high=SHIFT_RANGE[1])
+    scale = check_number(scale, "scale", low=SCALE_RANGE[0], high=SCALE_RANGE[1])
+    if param is not None and spec.param_name is not None:   # the slider would clamp it
+        param = check_number(param, "param", low=spec.low, high=spec.high)
     style = {"description_width": "110px"}
     controls = {
         "name": widgets.Dropdown(options=[(s.label, k) for k, s in SPECS.items()], value=name,
                                  description="activation", style=style),
         "param": widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01,
                                      description="parameter", style=style),
-        "derivative": widgets.Checkbox(value=bool(show_derivative), description="derivative"),
-        "shift": widgets.FloatSlider(value=float(shift), min=-5.0, max=5.0, step=0.1,
+        "derivative": widgets.Checkbox(value=show_derivative, description="derivative"),
+        "shift": widgets.FloatSlider(value=shift, min=SHIFT_RANGE[0], max=SHIFT_RANGE[1], step=0.1,
                                      description="shift t (bias)", style=style),
-        "scale": widgets.FloatSlider(value=float(scale), min=-3.0, max=3.0, step=0.1,
+        "scale": widgets.FloatSlider(value=scale, min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=0.1,
                                      description="scale s (weight)", style=style),
     }
     fig = _new_figure((6.5, 4.0))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init
-from .._validate import check_positive_int
+from .._validate import check_allocation, check_int, check_positive_int
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..linear import Linear
 from ..module import Sequential
@@ -70,10 +70,12 @@ ACTIVATIONS = {
 """Name -> activation Module class."""
 
 BOUNDED = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+DEPTH_RANGE, WIDTH_RANGE = (1, 30), (16, 1024)   # the explorer's sliders
+MAX_PANELS = 50  # histograms in one figure
 
 
 def _check_choice(value, table, what):
-    if value not in table:
+    if not isinstance(value, str) or value not in table:
         raise ValueError(f"{what}: expected one of {sorted(table)}, got {value!r}")
     return value
 
@@ -98,6 +100,7 @@ def deep_network(depth, width, activation="tanh", scheme="xavier_uniform", *, rn
     fn = resolve_scheme(scheme).fn
     act_cls = ACTIVATIONS[_check_choice(activation, ACTIVATIONS, "activation")]
     n_in = width if in_features is None else check_positive_int(in_features, "in_features")
+    check_allocation((depth, max(n_in, width), width), np.float64, "deep_network")
     layers = []
     for _ in range(depth):
         layers += [Linear(n_in, width, rng=rng, init=fn), act_cls()]
@@ -105,9 +108,19 @@ def deep_network(depth, width, activation="tanh", scheme="xavier_uniform", *, rn
     return Sequential(*layers)
 
 
+def _blocks(model):
+    """The (Linear, activation) pairs of a deep_network."""
+    if (not isinstance(model, Sequential) or len(model) % 2
+            or not all(isinstance(layer, Linear) for layer in model.layers[0::2])):
+        raise TypeError(f"model: expected a deep_network (Linear, activation) * depth, got "
+                        f"{type(model).__name__}")
+    return list(zip(model.layers[0::2], model.layers[1::2]))
+
+
 def forward_layers(model, x):
-    """Run ``model`` (a deep_network) on x and return ([pre-activations], [activations]),
-    one (N, width) array per block."""
+    """Run ``model`` (a deep_network) on x: (N, in_features) and return ([pre-activations],
+    [activations]), one (N, width) array per block."""
+    _blocks(model)
     pre, post = [], []
     for linear, activation in zip(model.layers[0::2], model.layers[1::2]):
         z = linear(x)
@@ -126,10 +139,11 @@ def backward_layers(model, grad_out):
     "backward signal" that reaches that block. Parameter gradients are zeroed first, so the
     values are this one backward's.
     """
+    blocks = _blocks(model)
     model.zero_grad()
     input_grad_stds = []
     g = grad_out
-    for linear, activation in reversed(list(zip(model.layers[0::2], model.layers[1::2]))):
+    for linear, activation in reversed(blocks):
         g = linear.backward(activation.backward(g))
         input_grad_stds.append(float(np.std(g)))
     weight_norms = [float(np.linalg.norm(lin.weight.grad)) for lin in model.layers[0::2]]
@@ -153,6 +167,10 @@ def init_state(scheme="he_normal", activation="relu", depth=10, width=256, n_sam
     depth = check_positive_int(depth, "depth")
     width = check_positive_int(width, "width")
     n_samples = check_positive_int(n_samples, "n_samples")
+    seed = check_int(seed, "seed", low=0)
+    max_hist = check_positive_int(max_hist, "max_hist")
+    # every block keeps its pre-activations and activations (and backward as much again)
+    check_allocation((4 * depth + 2, n_samples, width), np.float64, "init_state")
     rng = np.random.default_rng(seed)
     model = deep_network(depth, width, activation, scheme, rng=rng)
     x = rng.standard_normal((n_samples, width))
@@ -175,7 +193,9 @@ def init_state(scheme="he_normal", activation="relu", depth=10, width=256, n_sam
 
 def histogram_range(state, layer):
     """The x-range of one layer's histogram: the activation's range if it is bounded (so a
-    collapse to 0 or a pile-up at the ends is visible), otherwise the data's own range."""
+    collapse to 0 or a pile-up at the ends is visible), otherwise the data's own range.
+    layer: 0 .. depth - 1."""
+    layer = check_int(layer, "layer", low=0, high=state["depth"] - 1)
     if state["activation"] in BOUNDED:
         return BOUNDED[state["activation"]]
     a = state["samples"][layer]
@@ -188,7 +208,9 @@ def histogram_range(state, layer):
 
 def shown_layers(depth, max_panels=10):
     """Indices of the layers given a histogram: all of them, or ``max_panels`` spread evenly
-    (always including the first and the last)."""
+    (always including the first and the last). depth >= 1; 1 <= max_panels <= MAX_PANELS."""
+    depth = check_int(depth, "depth", low=1, high=10**15)
+    max_panels = check_int(max_panels, "max_panels", low=1, high=MAX_PANELS)
     if depth <= max_panels:
         return list(range(depth))
     return sorted({int(round(v)) for v in np.linspace(0, depth - 1, max_panels)})
@@ -196,6 +218,9 @@ def shown_layers(depth, max_panels=10):
 
 def draw_histograms(axes, state):
     """One histogram per axis, for the layers in ``shown_layers``; title: layer and std."""
+    axes = list(axes)
+    if not axes:
+        raise ValueError("axes: expected at least one matplotlib Axes")
     layers = shown_layers(state["depth"], len(axes))
     for ax in axes:
         ax.clear()
@@ -259,7 +284,9 @@ def describe(state):
 
 
 def draw_init_state(fig, state, max_panels=10):
-    """Histograms of each shown layer's activations on top; std and gradient profiles below."""
+    """Histograms of each shown layer's activations on top; std and gradient profiles below.
+    1 <= max_panels <= MAX_PANELS."""
+    max_panels = check_int(max_panels, "max_panels", low=1, high=MAX_PANELS)
     fig.clear()
     outer = fig.add_gridspec(2, 1, height_ratios=[1, 1.3], hspace=0.45, top=0.86, bottom=0.1,
                              left=0.07, right=0.98)
@@ -295,13 +322,18 @@ class InitExplorer:
     def __init__(self, scheme="he_normal", activation="relu", depth=10, width=256):
         import ipywidgets as widgets
 
+        _check_choice(scheme, SCHEMES, "scheme")   # the dropdowns hold names, not Schemes
+        _check_choice(activation, ACTIVATIONS, "activation")
+        depth = check_int(depth, "depth", low=DEPTH_RANGE[0], high=DEPTH_RANGE[1])
+        width = check_int(width, "width", low=WIDTH_RANGE[0], high=WIDTH_RANGE[1])
         self.controls = {
             "scheme": widgets.Dropdown(options=[(s.label, k) for k, s in SCHEMES.items()],
                                        value=scheme, description="init"),
             "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=activation,
                                            description="activation"),
-            "depth": widgets.IntSlider(value=depth, min=1, max=30, description="depth"),
-            "width": widgets.IntSlider(value=width, min=16, max=1024, step=16,
+            "depth": widgets.IntSlider(value=depth, min=DEPTH_RANGE[0], max=DEPTH_RANGE[1],
+                                       description="depth"),
+            "width": widgets.IntSlider(value=width, min=WIDTH_RANGE[0], max=WIDTH_RANGE[1], step=16,
                                        description="width"),
         }
         self.fig = _new_figure((12, 5.5))

@@ -19,6 +19,7 @@ import io
 
 import numpy as np
 
+from .._validate import as_real_array, check_int
 from ..conv import Conv2d, conv_output_size
 
 PRESETS = {
@@ -33,11 +34,12 @@ PRESETS = {
 }
 IMAGES = ("digit", "square", "disk", "stripes")
 SYNTHETIC_SIZE = 16
+STRIDE_RANGE, PADDING_RANGE = (1, 3), (0, 2)   # the explorer's sliders
 
 
 def preset_kernel(name):
     """A (3, 3) float64 copy of the named preset kernel."""
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"unknown kernel {name!r}; choose from {', '.join(PRESETS)}")
     return np.array(PRESETS[name], dtype=np.float64)
 
@@ -47,7 +49,8 @@ def _digits():
     from ..data import load_digits
 
     images, labels = load_digits(as_images=True)
-    images.setflags(write=False)
+    images.setflags(write=False)   # shared by every caller: nobody may change them
+    labels.setflags(write=False)
     return images, labels
 
 
@@ -56,13 +59,16 @@ def make_image(name="digit", digit=0):
 
     "digit": image number ``digit`` of the 8 x 8 digits (``load_digits(as_images=True)``);
     "square", "disk", "stripes": synthetic 16 x 16 images (a bright square, a disk, and
-    vertical stripes two pixels wide).
+    vertical stripes two pixels wide). digit: an int index (used for "digit" only).
     """
+    if not isinstance(name, str) or name not in IMAGES:
+        raise ValueError(f"unknown image {name!r}; choose from {', '.join(IMAGES)}")
+    digit = check_int(digit, "digit")
     if name == "digit":
         images, _ = _digits()
-        if not 0 <= int(digit) < len(images):
+        if not 0 <= digit < len(images):
             raise ValueError(f"digit: expected an index in [0, {len(images) - 1}], got {digit}")
-        return images[int(digit)].copy()
+        return images[digit].copy()
     n = SYNTHETIC_SIZE
     rows, cols = np.mgrid[0:n, 0:n]
     if name == "square":
@@ -77,12 +83,13 @@ def make_image(name="digit", digit=0):
 def feature_map(image, kernel, stride=1, padding=0):
     """Cross-correlate a 2-D image with a 2-D kernel by ``course_nn.Conv2d`` (no bias).
 
-    image: (H, W), kernel: (kh, kw) -> (Ho, Wo), Ho = floor((H + 2 padding - kh) / stride) + 1.
+    image: (H, W), kernel: (kh, kw), finite reals -> (Ho, Wo),
+    Ho = floor((H + 2 padding - kh) / stride) + 1; stride >= 1, padding >= 0 (ints).
     """
-    image = np.asarray(image, dtype=np.float64)
-    kernel = np.asarray(kernel, dtype=np.float64)
-    if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"expected a 2-D image and a 2-D kernel, got shapes {image.shape}, {kernel.shape}")
+    image = as_real_array(image, "feature_map image", ndim=2)
+    kernel = as_real_array(kernel, "feature_map kernel", ndim=2)
+    stride = check_int(stride, "stride", low=1)
+    padding = check_int(padding, "padding", low=0)
     conv = Conv2d(1, 1, kernel.shape, stride=stride, padding=padding, bias=False,
                   rng=np.random.default_rng(0))
     conv.weight.data[0, 0] = kernel
@@ -90,15 +97,19 @@ def feature_map(image, kernel, stride=1, padding=0):
 
 
 def kernel_state(image="digit", kernel="vertical edge (Sobel x)", stride=1, padding=0, digit=0):
-    """Everything the explorer shows. ``kernel`` is a preset name or a 2-D array."""
+    """Everything the explorer shows. ``kernel`` is a preset name or a 2-D array of finite
+    reals; stride >= 1 and padding >= 0 are ints."""
     x = make_image(image, digit)
-    k = preset_kernel(kernel) if isinstance(kernel, str) else np.array(kernel, dtype=np.float64)
+    k = (preset_kernel(kernel) if isinstance(kernel, str)
+         else as_real_array(kernel, "kernel", ndim=2).copy())
+    stride = check_int(stride, "stride", low=1)
+    padding = check_int(padding, "padding", low=0)
     for axis in (0, 1):  # raises a clear error when the kernel does not fit
         conv_output_size(x.shape[axis], k.shape[axis], stride, padding)
     return {
         "image_name": image, "digit": int(digit),
         "kernel_name": kernel if isinstance(kernel, str) else "custom",
-        "image": x, "kernel": k, "stride": int(stride), "padding": int(padding),
+        "image": x, "kernel": k, "stride": stride, "padding": padding,
         "output": feature_map(x, k, stride, padding),
     }
 
@@ -173,6 +184,13 @@ class KernelExplorer:
     def __init__(self, image="digit", kernel="vertical edge (Sobel x)", stride=1, padding=0, digit=0):
         import ipywidgets as widgets
 
+        if not isinstance(kernel, str) or (kernel != "custom" and kernel not in PRESETS):
+            raise ValueError(f"unknown kernel {kernel!r}; choose from {', '.join(PRESETS)} or custom")
+        if not isinstance(image, str) or image not in IMAGES:
+            raise ValueError(f"unknown image {image!r}; choose from {', '.join(IMAGES)}")
+        stride = check_int(stride, "stride", low=STRIDE_RANGE[0], high=STRIDE_RANGE[1])
+        padding = check_int(padding, "padding", low=PADDING_RANGE[0], high=PADDING_RANGE[1])
+        digit = check_int(digit, "digit", low=0, high=len(_digits()[0]) - 1)
         self._syncing = False
         self.preset = widgets.Dropdown(options=list(PRESETS) + ["custom"], value=kernel,
                                        description="kernel")
@@ -184,8 +202,10 @@ class KernelExplorer:
             "image": widgets.Dropdown(options=list(IMAGES), value=image, description="image"),
             "digit": widgets.IntSlider(value=digit, min=0, max=len(_digits()[0]) - 1,
                                        description="digit #"),
-            "stride": widgets.IntSlider(value=stride, min=1, max=3, description="stride"),
-            "padding": widgets.IntSlider(value=padding, min=0, max=2, description="padding"),
+            "stride": widgets.IntSlider(value=stride, min=STRIDE_RANGE[0], max=STRIDE_RANGE[1],
+                                        description="stride"),
+            "padding": widgets.IntSlider(value=padding, min=PADDING_RANGE[0], max=PADDING_RANGE[1],
+                                         description="padding"),
         }
         self.fig = _new_figure((10, 3.4))
         self.axes = [self.fig.add_subplot(1, 3, i + 1) for i in range(3)]

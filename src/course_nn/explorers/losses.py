@@ -12,25 +12,64 @@ so the explorers need no interactive matplotlib backend.
 
 import io
 import math
+import numbers
 
 import numpy as np
 
-from .._validate import check_number
+from .._validate import as_real_array, check_allocation, check_int, check_number
 from ..activations import softmax
 from ..losses import CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
 
 LOSS_COLORS = {"MSE": "tab:blue", "MAE": "tab:orange", "Huber": "tab:green"}
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0  # 1 / golden ratio
+MAX_STEPS = 10**6  # gradient_descent_constant's Python loop: seconds, not hours
+SLIDERS = {"outlier": (-30.0, 30.0), "delta": (0.1, 5.0), "logit": (-10.0, 10.0)}
+"""The explorers' slider ranges; a starting value outside would be clamped silently, so it raises."""
+
+
+def _values(y, name):
+    """y as a non-empty 1-D float64 array of finite values (any shape is flattened)."""
+    return as_real_array(y, name).reshape(-1)
+
+
+def _loss_value(value, loss):
+    """A loss's value, checked to be a finite real number."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ValueError(f"loss: expected {type(loss).__name__} to return a finite real number, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def _check_loss(loss, name, needs_backward=False):
+    if not callable(loss) or (needs_backward and not callable(getattr(loss, "backward", None))):
+        what = "a course_nn loss (called, then .backward())" if needs_backward else "a loss function"
+        raise TypeError(f"{name}: expected {what}, got {type(loss).__name__}")
 
 
 def make_outlier_data(outlier=20.0, n_clean=10, center=2.0, spread=0.5, seed=0):
     """``n_clean`` values near ``center`` (seeded normal noise) followed by one ``outlier``.
 
     Returns a float64 array of shape (n_clean + 1,); the outlier is the last entry.
+    n_clean >= 1; spread >= 0; seed: an int >= 0.
     """
+    outlier = check_number(outlier, "outlier")
+    n_clean = _n_clean(n_clean)
+    center = check_number(center, "center")
+    spread = check_number(spread, "spread", low=0, high=1e300)
+    seed = check_int(seed, "seed", low=0)
     rng = np.random.default_rng(seed)
     clean = center + spread * rng.standard_normal(n_clean)
-    return np.append(clean, float(outlier))
+    return np.append(clean, outlier)
+
+
+def _n_clean(n_clean):
+    """n_clean checked: an int >= 1 whose array fits in memory."""
+    n_clean = check_int(n_clean, "n_clean", low=1)
+    check_allocation((n_clean + 1,), np.float64, "make_outlier_data")
+    return n_clean
 
 
 def regression_losses(delta=1.0):
@@ -38,23 +77,36 @@ def regression_losses(delta=1.0):
     return {"MSE": MSELoss(), "MAE": L1Loss(), "Huber": HuberLoss(delta=delta)}
 
 
-def fit_constant(y, loss, tol=1e-10):
+def fit_constant(y, loss, tol=1e-10, max_iter=200):
     """The constant c minimizing ``loss(c * ones, y)``, by golden-section search.
 
     Each of MSE, MAE and Huber is convex in c, and its minimizer lies in [min(y), max(y)],
     so shrinking that bracket by the golden ratio converges to the minimizer (for MAE with an
-    odd number of points, the median; for MSE, the mean). Returns a float.
+    odd number of points, the median; for MSE, the mean). y: finite values (any shape);
+    tol: the bracket's relative width at the end, 1e-15 <= tol < 1 (float64 resolves about
+    1e-16); max_iter: an int, 1 <= max_iter <= 10_000 (tol = 1e-10 takes about 50 steps).
+    Raises ValueError if the bracket is still wider than tol after max_iter steps.
+    Returns a float.
     """
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    y = _values(y, "fit_constant y")
+    _check_loss(loss, "fit_constant loss")
+    tol = check_number(tol, "tol", low=1e-15, high=1, high_open=True)
+    max_iter = check_int(max_iter, "max_iter", low=1, high=10_000)
 
     def f(c):
-        return loss(np.full_like(y, c), y)
+        return _loss_value(loss(np.full_like(y, c), y), loss)
 
     lo, hi = float(y.min()), float(y.max())
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    if not math.isfinite(span):
+        raise ValueError(f"fit_constant y: values from {lo:g} to {hi:g} are too far apart for float64")
     a = hi - _INV_PHI * (hi - lo)
     b = lo + _INV_PHI * (hi - lo)
     fa, fb = f(a), f(b)
-    while hi - lo > tol * max(1.0, abs(lo), abs(hi)):
+    for _ in range(max_iter):
+        if hi - lo <= tol * max(1.0, abs(lo), abs(hi)):
+            break
         if fa <= fb:  # the minimum is in [lo, b]
             hi, b, fb = b, a, fa
             a = hi - _INV_PHI * (hi - lo)
@@ -63,7 +115,11 @@ def fit_constant(y, loss, tol=1e-10):
             lo, a, fa = a, b, fb
             b = lo + _INV_PHI * (hi - lo)
             fb = f(b)
-    return 0.5 * (lo + hi)
+    else:
+        if hi - lo > tol * max(1.0, abs(lo), abs(hi)):
+            raise ValueError(f"fit_constant: the bracket is still {hi - lo:g} wide after "
+                             f"max_iter = {max_iter} steps; expected a larger tol or max_iter")
+    return lo + 0.5 * (hi - lo)   # not (lo + hi) / 2, which overflows near 1e308
 
 
 def constant_fits(y, delta=1.0):
@@ -75,29 +131,39 @@ def gradient_descent_constant(y, loss, c0=0.0, lr=0.5, steps=60):
     """Fit a constant by gradient descent, using ``loss.backward()`` for dL/dc.
 
     The prediction is c * ones(N), so dL/dc = sum_i dL/dpred_i (the chain rule with
-    dpred_i/dc = 1). Returns the array of c after each step, shape (steps + 1,), c0 first.
+    dpred_i/dc = 1). lr > 0; steps: an int, 0 <= steps <= MAX_STEPS. Returns the array of c
+    after each step, shape (steps + 1,), c0 first; a run whose c overflows raises ValueError.
     """
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    cs = [float(c0)]
-    c = float(c0)
-    for _ in range(steps):
+    y = _values(y, "gradient_descent_constant y")
+    _check_loss(loss, "gradient_descent_constant loss", needs_backward=True)
+    c = check_number(c0, "c0")
+    lr = check_number(lr, "lr", low=0, low_open=True)
+    steps = check_int(steps, "steps", low=0, high=MAX_STEPS)
+    cs = np.empty(steps + 1)
+    cs[0] = c
+    for k in range(1, steps + 1):
         loss(np.full_like(y, c), y)
-        c -= lr * float(loss.backward().sum())
-        cs.append(c)
-    return np.array(cs)
+        c -= lr * float(np.sum(loss.backward()))
+        if not math.isfinite(c):
+            raise ValueError(f"gradient_descent_constant: c overflowed at step {k}; expected a "
+                             f"smaller lr than {lr:g}")
+        cs[k] = c
+    return cs
 
 
 def outlier_state(outlier=20.0, delta=1.0):
     """Everything the outlier explorer shows: the data and the three fitted constants."""
-    check_number(outlier, "outlier")
-    check_number(delta, "delta", low=0, low_open=True)
+    outlier = check_number(outlier, "outlier")
+    delta = check_number(delta, "delta", low=0, low_open=True)
     y = make_outlier_data(outlier)
     return {"y": y, "outlier": float(outlier), "delta": float(delta),
             "fits": constant_fits(y, delta)}
 
 
 def outlier_view_limits(state, pad=0.6):
-    """y-limits framing the clean points and the three fits (the outlier may fall outside)."""
+    """y-limits framing the clean points and the three fits (the outlier may fall outside);
+    pad >= 0."""
+    pad = check_number(pad, "pad", low=0)
     shown = np.concatenate([state["y"][:-1], list(state["fits"].values())])
     return float(shown.min()) - pad, float(shown.max()) + pad
 
@@ -134,9 +200,12 @@ def draw_outlier_fits(ax, state):
 
 
 def softmax_ce_state(logits, label):
-    """Probabilities softmax(logits) and the cross-entropy -log p[label] (via CrossEntropyLoss)."""
-    z = np.asarray(logits, dtype=np.float64).reshape(1, -1)
-    label = int(label)
+    """Probabilities softmax(logits) and the cross-entropy -log p[label] (via CrossEntropyLoss).
+
+    logits: (C,) finite real numbers; label: an int in 0..C-1.
+    """
+    z = as_real_array(logits, "logits", ndim=1).reshape(1, -1)
+    label = check_int(label, "label", low=0, high=z.shape[1] - 1)
     loss = CrossEntropyLoss()(z, np.array([label]))
     return {"logits": z[0].copy(), "label": label, "probs": softmax(z, axis=1)[0], "loss": loss}
 
@@ -144,7 +213,9 @@ def softmax_ce_state(logits, label):
 def draw_softmax_ce(ax, state, class_names=None):
     """Bar chart of the class probabilities; the true class is highlighted."""
     probs = state["probs"]
-    names = class_names or [f"class {k}" for k in range(probs.size)]
+    names = [f"class {k}" for k in range(probs.size)] if class_names is None else list(class_names)
+    if len(names) != probs.size:
+        raise ValueError(f"class_names: expected {probs.size} names (one per class), got {len(names)}")
     colors = ["tab:green" if k == state["label"] else "tab:gray" for k in range(probs.size)]
     ax.clear()
     ax.bar(names, probs, color=colors)
@@ -200,10 +271,17 @@ class _Explorer:
         display(self.widget)
 
 
+def _in_slider(value, name, slider):
+    low, high = SLIDERS[slider]
+    return check_number(value, name, low=low, high=high)
+
+
 class OutlierExplorer(_Explorer):
     def __init__(self, outlier=20.0, delta=1.0):
         import ipywidgets as widgets
 
+        outlier = _in_slider(outlier, "outlier", "outlier")
+        delta = _in_slider(delta, "delta", "delta")
         sliders = {
             "outlier": widgets.FloatSlider(value=outlier, min=-30.0, max=30.0, step=0.5,
                                            description="outlier"),
@@ -223,7 +301,15 @@ class SoftmaxExplorer(_Explorer):
     def __init__(self, logits=(2.0, 1.0, -1.0), label=0, class_names=("cat", "dog", "bird")):
         import ipywidgets as widgets
 
-        self.class_names = list(class_names)
+        for name, value in (("logits", logits), ("class_names", class_names)):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise TypeError(f"{name}: expected a list, got {type(value).__name__}")
+        self.class_names = [str(name) for name in class_names]
+        logits = [_in_slider(v, f"logits[{k}]", "logit") for k, v in enumerate(logits)]
+        if len(logits) != len(self.class_names):
+            raise ValueError(f"logits: expected {len(self.class_names)} values (one per class "
+                             f"name), got {len(logits)}")
+        check_int(label, "label", low=0, high=len(logits) - 1)
         sliders = {f"z{k}": widgets.FloatSlider(value=v, min=-10.0, max=10.0, step=0.1,
                                                 description=f"logit {self.class_names[k]}")
                    for k, v in enumerate(logits)}

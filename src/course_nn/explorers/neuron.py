@@ -11,7 +11,7 @@ nbval) gets no output messages to route back to the kernel (see scripts/stall_ch
 
 import numpy as np
 
-from .._validate import check_number
+from .._validate import check_allocation, check_int, check_number
 from ..activations import Sigmoid
 from ..linear import Linear
 from ._figure import new_figure, png
@@ -24,9 +24,13 @@ def neuron_surface(w1, w2, b, grid_size=121, extent=3.0):
 
     Returns (X1, X2, A), each of shape (grid_size, grid_size): the grid coordinates and the
     neuron's output at every point, computed as one (grid_size**2, 2) batch through a Linear
-    layer and a Sigmoid.
+    layer and a Sigmoid. |w1|, |w2|, |b| <= 1e100; grid_size >= 2 (an int); extent > 0.
     """
-    w1, w2, b = (check_number(v, name) for v, name in ((w1, "w1"), (w2, "w2"), (b, "b")))
+    w1, w2, b = (check_number(v, name, low=-1e100, high=1e100)
+                 for v, name in ((w1, "w1"), (w2, "w2"), (b, "b")))
+    grid_size = check_int(grid_size, "grid_size", low=2)
+    extent = check_number(extent, "extent", low=0, high=1e300, low_open=True)
+    check_allocation((4, grid_size, grid_size), np.float64, "neuron_surface")
     g = np.linspace(-extent, extent, grid_size)
     X1, X2 = np.meshgrid(g, g)
     layer = Linear.from_weights([[w1, w2]], [b])

@@ -23,9 +23,9 @@ import io
 
 import numpy as np
 
-from .._validate import check_number
+from .._validate import check_int, check_number
 from ..optim import SGD, AdaGrad, Adam, RMSProp
-from ..surfaces import make_surface, run_optimizer
+from ..surfaces import MAX_STEPS, make_surface, run_optimizer
 
 OPTIMIZER_NAMES = ("GD", "momentum", "AdaGrad", "RMSProp", "Adam")
 COLORS = {"GD": "tab:blue", "momentum": "tab:orange", "AdaGrad": "tab:green",
@@ -42,10 +42,26 @@ GOOD_LR = {
     "rosenbrock": {"GD": 0.002, "momentum": 0.002, "AdaGrad": 0.5, "RMSProp": 0.01, "Adam": 0.1},
 }
 DEFAULT_STEPS = {"quadratic": 100, "saddle": 60, "rosenbrock": 1000}
+SLIDERS = {"lr": (1e-4, 10**0.5), "momentum": (0.0, 0.99), "alpha": (0.5, 0.999),
+           "beta1": (0.0, 0.99), "beta2": (0.5, 0.9999), "steps": (1, 3000)}
+"""The explorer's slider ranges: a starting value outside would be clamped silently, so it raises."""
+
+
+def _names(optimizers):
+    """A tuple of optimizer names from one name or an iterable of names."""
+    if isinstance(optimizers, str):
+        return (optimizers,)
+    if not hasattr(optimizers, "__iter__"):
+        raise TypeError(f"optimizers: expected names from {OPTIMIZER_NAMES}, got "
+                        f"{type(optimizers).__name__}")
+    return tuple(optimizers)
 
 
 def optimizer_setup(name, lr, momentum=0.9, alpha=0.99, beta1=0.9, beta2=0.999):
-    """(optimizer class, keyword arguments) for one of OPTIMIZER_NAMES."""
+    """(optimizer class, keyword arguments) for one of OPTIMIZER_NAMES; the optimizer checks
+    its hyperparameters when it is built."""
+    if not isinstance(name, str) or name not in OPTIMIZER_NAMES:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZER_NAMES}, got {name!r}")
     lr = check_number(lr, "lr", low=0, low_open=True)
     if name == "GD":
         return SGD, {"lr": lr}
@@ -64,24 +80,34 @@ def trajectory_state(surface="rosenbrock", optimizers=OPTIMIZER_NAMES, lr=None, 
                      alpha=0.99, beta1=0.9, beta2=0.999, steps=None, start=None):
     """Run each optimizer on the surface and collect what the explorer draws.
 
-    lr: one learning rate for all, a dict {optimizer: lr}, or None for GOOD_LR[surface].
+    optimizers: names from OPTIMIZER_NAMES, each once (a single name is fine too).
+    lr: one learning rate for all, a dict {optimizer: lr} covering the chosen optimizers, or
+    None for GOOD_LR[surface]. steps: an int, 1 <= steps <= MAX_STEPS (default
+    DEFAULT_STEPS[surface]); start: a point (2,) (default the surface's start).
     Returns {"surface": Surface, "name", "start", "steps", "paths": {opt: (k+1, 2) array},
     "values": {opt: f(path)}, "lr": {opt: lr}, "diverged": {opt: bool}}. A path stops early
     (diverged) when the point leaves the ball of radius 1e6.
     """
-    if surface not in SURFACE_NAMES:
+    if not isinstance(surface, str) or surface not in SURFACE_NAMES:
         raise ValueError(f"surface: expected one of {SURFACE_NAMES}, got {surface!r}")
-    optimizers = tuple(optimizers)
+    optimizers = _names(optimizers)
     if not optimizers:
         raise ValueError("optimizers: choose at least one optimizer")
-    unknown = [name for name in optimizers if name not in OPTIMIZER_NAMES]
+    unknown = [name for name in optimizers if not isinstance(name, str) or name not in OPTIMIZER_NAMES]
     if unknown:
         raise ValueError(f"optimizer: expected names from {OPTIMIZER_NAMES}, got {unknown}")
+    if len(set(optimizers)) != len(optimizers):
+        raise ValueError(f"optimizers: expected each name once, got {optimizers}")
     surf = make_surface(surface)
-    steps = DEFAULT_STEPS[surface] if steps is None else int(steps)
-    if steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps}")
-    start = surf.start if start is None else np.asarray(start, dtype=np.float64)
+    steps = DEFAULT_STEPS[surface] if steps is None else check_int(steps, "steps", low=1,
+                                                                       high=MAX_STEPS)
+    start = surf.start if start is None else start
+    if isinstance(lr, dict):
+        missing = [name for name in optimizers if name not in lr]
+        extra = [name for name in lr if name not in optimizers]
+        if missing or extra:
+            raise ValueError(f"lr: expected one learning rate for each chosen optimizer; missing "
+                             f"{missing}, not chosen {extra}")
     lrs = {}
     for name in optimizers:
         if lr is None:
@@ -95,9 +121,11 @@ def trajectory_state(surface="rosenbrock", optimizers=OPTIMIZER_NAMES, lr=None, 
         cls, kwargs = optimizer_setup(name, lrs[name], momentum, alpha, beta1, beta2)
         path = run_optimizer(cls, start, steps, surface=surf, **kwargs)
         paths[name] = path
-        values[name] = surf.value(path)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged path ends far out: f may overflow
+            values[name] = surf.value(path)
         diverged[name] = len(path) < steps + 1
-    return {"surface": surf, "name": surface, "start": np.array(start), "steps": steps,
+    return {"surface": surf, "name": surface, "start": next(iter(paths.values()))[0].copy(),
+            "steps": steps,
             "paths": paths, "values": values, "lr": lrs, "diverged": diverged}
 
 
@@ -182,9 +210,20 @@ class OptimizerExplorer:
                  momentum=0.9, alpha=0.99, beta1=0.9, beta2=0.999, steps=None):
         import ipywidgets as widgets
 
+        if not isinstance(surface, str) or surface not in SURFACE_NAMES:
+            raise ValueError(f"surface: expected one of {SURFACE_NAMES}, got {surface!r}")
+        optimizers = _names(optimizers)
+        if not optimizers or not all(isinstance(n, str) and n in OPTIMIZER_NAMES for n in optimizers):
+            raise ValueError(f"optimizers: expected one or more names from {OPTIMIZER_NAMES}, "
+                             f"got {optimizers}")
         first = optimizers[0]
         lr = GOOD_LR[surface][first] if lr is None else lr
         steps = DEFAULT_STEPS[surface] if steps is None else steps
+        values = {"lr": lr, "momentum": momentum, "alpha": alpha, "beta1": beta1, "beta2": beta2}
+        for name, value in values.items():
+            low, high = SLIDERS[name]
+            check_number(value, name, low=low, high=high)
+        steps = check_int(steps, "steps", low=SLIDERS["steps"][0], high=SLIDERS["steps"][1])
         self.controls = {
             "surface": widgets.Dropdown(options=list(SURFACE_NAMES), value=surface,
                                         description="surface"),

@@ -23,8 +23,25 @@ import io
 
 import numpy as np
 
-from ..recurrent import LSTM
+from .._validate import (
+    as_array,
+    as_float_array,
+    check_allocation,
+    check_bool,
+    check_int,
+    check_number,
+)
+from ..recurrent import GRU, LSTM, RNN
 from ..sequences import orthogonal
+
+MAX_LENGTH = 100_000
+"""Longest sequence of one gradient-flow experiment (the explorer's slider stops at 200)."""
+MAX_LAYER_STEPS = 10**6
+"""layer_gradient_norms runs T steps per lag: at most this many steps in all."""
+MAX_UNROLLED = 20
+"""Most time steps draw_unrolled_rnn draws (more would not be readable)."""
+SLIDERS = {"rho": (0.1, 2.0), "length": (2, 200), "input_scale": (10**-3, 10**0.5)}
+"""The explorer's slider ranges: a starting value outside would be clamped silently, so it raises."""
 
 ACTIVATIONS = {
     "tanh": (np.tanh, lambda z, h: 1.0 - h**2),
@@ -40,15 +57,23 @@ def gradient_flow_setup(rho, length, hidden_size=32, input_size=4, input_scale=0
     Returns a dict with weight_ih (H, D) ~ U(-1, 1) / sqrt(D), weight_hh = rho * Q (H, H)
     with Q orthogonal, x (1, length, D) ~ input_scale * N(0, 1) and v (H,), a unit vector.
     Q, weight_ih, x and v do not depend on rho, so curves for different rho are comparable.
+    rho: a finite number >= 0 (a spectral radius); 1 <= length <= MAX_LENGTH; hidden_size,
+    input_size >= 1; input_scale >= 0; seed: an int >= 0.
     """
-    if length < 1:
-        raise ValueError(f"length: expected at least 1, got {length}")
+    rho = check_number(rho, "rho", low=0)
+    length = check_int(length, "length", low=1, high=MAX_LENGTH)
+    hidden_size = check_int(hidden_size, "hidden_size", low=1)
+    input_size = check_int(input_size, "input_size", low=1)
+    input_scale = check_number(input_scale, "input_scale", low=0, high=1e300)
+    seed = check_int(seed, "seed", low=0)
+    check_allocation((3, hidden_size, max(hidden_size, input_size)), np.float64, "gradient_flow_setup")
+    check_allocation((length + 1, max(hidden_size, input_size)), np.float64, "gradient_flow_setup")
     rng = np.random.default_rng(seed)
     q = orthogonal(hidden_size, rng=rng)
     w_ih = rng.uniform(-1.0, 1.0, size=(hidden_size, input_size)) / np.sqrt(input_size)
     x = input_scale * rng.standard_normal((1, length, input_size))
     v = rng.standard_normal(hidden_size)
-    return {"weight_ih": w_ih, "weight_hh": float(rho) * q, "x": x, "v": v / np.linalg.norm(v)}
+    return {"weight_ih": w_ih, "weight_hh": rho * q, "x": x, "v": v / np.linalg.norm(v)}
 
 
 def hidden_gradient_norms(rho, length, activation="tanh", hidden_size=32, input_scale=0.01, seed=0):
@@ -56,8 +81,9 @@ def hidden_gradient_norms(rho, length, activation="tanh", hidden_size=32, input_
 
     Forward: z_t = W_ih x_t + W_hh h_{t-1}, h_t = f(z_t), h_0 = 0 (no biases).
     Backward: g_T = v;  g_{t-1} = W_hh^T (g_t * f'(z_t)).  Returns (lags, norms), each (T + 1,).
+    Norms that overflow are inf (a diverging gradient), as the plot shows them off the scale.
     """
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise KeyError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
     f, df = ACTIVATIONS[activation]
     s = gradient_flow_setup(rho, length, hidden_size, input_scale=input_scale, seed=seed)
@@ -86,11 +112,29 @@ def layer_gradient_norms(layer, x, v, lags=None):
     x[:, :T-k] to reach the state at T - k, then on the last k steps from that state, and
     ``backward`` with the output gradient v at the last step returns dL/d(state at T - k).
     For an LSTM the state is (h, c) and the norm is that of both gradients together.
-    Returns (lags, norms).
+    layer: an RNN, LSTM or GRU of hidden size H; lags: ints in 1..T, T * len(lags) <=
+    MAX_LAYER_STEPS. Returns (lags, norms).
     """
-    x = np.asarray(x, dtype=float)
+    if not isinstance(layer, (RNN, LSTM, GRU)):
+        raise TypeError(f"layer: expected an RNN, LSTM or GRU, got {type(layer).__name__}")
+    x = as_float_array(as_array(x, "x"), "x", ndim=3)
+    if x.shape[0] != 1:
+        raise ValueError(f"x: expected shape (1, T, D), one sequence, got {x.shape}")
     t_len = x.shape[1]
-    lags = np.arange(1, t_len + 1) if lags is None else np.asarray(lags)
+    v = as_float_array(as_array(v, "v"), "v", shape=(layer.hidden_size,))
+    if lags is None:
+        lags = np.arange(1, t_len + 1)
+    else:
+        lags = as_array(lags, "lags")
+        if lags.ndim != 1 or lags.dtype.kind not in "iu" or lags.size == 0:
+            raise TypeError(f"lags: expected a non-empty 1-D list of ints, got shape {lags.shape} "
+                            f"and dtype {lags.dtype}")
+        if lags.min() < 1 or lags.max() > t_len:
+            raise ValueError(f"lags: expected values in [1, {t_len}] (T = {t_len}), got values in "
+                             f"[{lags.min()}, {lags.max()}]")
+    if t_len * len(lags) > MAX_LAYER_STEPS:
+        raise ValueError(f"layer_gradient_norms: T * len(lags) = {t_len * len(lags)} steps; "
+                         f"expected at most {MAX_LAYER_STEPS}")
     norms = np.empty(len(lags))
     for i, k in enumerate(lags):
         state = None if k == t_len else layer(x[:, :t_len - k])[1]
@@ -111,8 +155,20 @@ def draw_gradient_norms(ax, rhos, length=50, activation="tanh", hidden_size=32, 
 
     With ``show_power`` a dotted line rho^k is drawn for each rho, the identity-activation
     prediction. Returns {rho: Line2D} of the measured curves (drawn first, in the order of
-    ``rhos``); norms that underflow to 0 or overflow are not drawn.
+    ``rhos``); norms that underflow to 0 or overflow are not drawn. rhos: a non-empty list of
+    numbers >= 0; the other arguments as in ``hidden_gradient_norms``.
     """
+    if isinstance(rhos, (str, bytes)) or not hasattr(rhos, "__iter__"):
+        raise TypeError(f"rhos: expected a list of spectral radii, got {type(rhos).__name__}")
+    rhos = list(rhos)
+    if not rhos:
+        raise ValueError("rhos: expected at least one spectral radius")
+    for rho in rhos:
+        check_number(rho, "rhos", low=0)
+    show_power = check_bool(show_power, "show_power")
+    length = check_int(length, "length", low=1, high=MAX_LENGTH)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title: expected a str or None, got {title!r}")
     ax.clear()
     lines = {}
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
@@ -164,8 +220,17 @@ def rnn_gradient_explorer(rho=1.0, length=50, activation="tanh", input_scale=0.0
     """
     import ipywidgets as widgets
 
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise KeyError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+    rho = check_number(rho, "rho", low=SLIDERS["rho"][0], high=SLIDERS["rho"][1])
+    length = check_int(length, "length", low=SLIDERS["length"][0], high=SLIDERS["length"][1])
+    input_scale = check_number(input_scale, "input_scale", low=SLIDERS["input_scale"][0],
+                               high=SLIDERS["input_scale"][1])
+    if isinstance(references, (str, bytes)) or not hasattr(references, "__iter__"):
+        raise TypeError(f"references: expected a list of spectral radii, got {references!r}")
+    references = tuple(references)
+    for r in references:
+        check_number(r, "references", low=0)
     style = {"description_width": "120px"}
     controls = {
         "rho": widgets.FloatSlider(value=float(rho), min=0.1, max=2.0, step=0.05,
@@ -238,8 +303,9 @@ def draw_unrolled_rnn(ax, steps=4):
 
     Boxes: inputs x_t (below), hidden states h_t (middle), outputs o_t (above). Every
     horizontal arrow carries the same W_hh, every vertical one the same W_ih (and W_ho):
-    one set of weights, reused at each step.
+    one set of weights, reused at each step. 1 <= steps <= MAX_UNROLLED.
     """
+    steps = check_int(steps, "steps", low=1, high=MAX_UNROLLED)
     ax.clear()
     ax.set_aspect("equal")
     ax.axis("off")
