@@ -19,6 +19,7 @@ restored entry by entry even when ``f`` raises, and views (``W.T``, slices) are 
 place, so ``f`` may close over the array that ``x`` views.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -53,8 +54,11 @@ def _check_callable(f, name):
         raise TypeError(f"{name}: expected a function, got {type(f).__name__}")
 
 
-def _scalar(value, where):
-    """float(value) for a finite real scalar returned by f; a clear error for anything else."""
+def _scalar(value, idx, step):
+    """float(value) for a finite real scalar returned by f at x[idx] + step * h; a clear error
+    for anything else."""
+    if isinstance(value, float) and math.isfinite(value):   # the common case, fast
+        return float(value)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -65,8 +69,10 @@ def _scalar(value, where):
         raise TypeError(f"numerical_gradient f: expected f(x) to return a real number, got "
                         f"{type(value).__name__} {value!r}")
     v = float(value)
-    if not np.isfinite(v):
-        raise ValueError(f"numerical_gradient f: expected a finite value, got {v} {where}")
+    if not math.isfinite(v):
+        where = list(idx) if isinstance(idx, tuple) else [idx]
+        raise ValueError(f"numerical_gradient f: expected a finite value, got {v} at x{where} "
+                         f"{step:+d}h")
     return v
 
 
@@ -89,21 +95,25 @@ def numerical_gradient(f, x, h=1e-4):
         raise ValueError("numerical_gradient x: expected a writable array (it is perturbed in "
                          "place), got a read-only one; pass x.copy()")
     grad = np.zeros(x.shape)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
+    if x.flags.c_contiguous:   # a flat view writes through to x: plain int indices, faster
+        entries, flat_x, flat_g = range(x.size), x.reshape(-1), grad.reshape(-1)
+    else:                      # a view such as W.T: perturb it entry by entry in place
+        entries, flat_x, flat_g = np.ndindex(x.shape), x, grad
+    for idx in entries:
+        old = flat_x[idx]
         values = []
         try:
             for step in (-2, -1, 1, 2):
-                x[idx] = old + step * h
-                values.append(_scalar(f(x), f"at x{list(idx)} {step:+d}h"))
+                flat_x[idx] = old + step * h
+                values.append(_scalar(f(x), idx, step))
         finally:
-            x[idx] = old
+            flat_x[idx] = old
         f_m2, f_m1, f_p1, f_p2 = values
         # Subtract the symmetric pairs first: where f does not depend on x[i] (a dead ReLU,
         # an inactive hinge margin) both differences are exactly 0, so the estimate is exactly
         # 0 like the analytic gradient; summing left to right leaves ~eps*|f|/h of rounding
         # noise there, which rel_error turns into a relative error of 1.
-        grad[idx] = (8 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12 * h)
+        flat_g[idx] = (8 * (f_p1 - f_m1) - (f_p2 - f_m2)) / (12 * h)
     return grad
 
 
