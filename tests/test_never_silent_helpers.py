@@ -521,8 +521,11 @@ def test_run_optimizer_checks_its_arguments():
             Sf.run_optimizer(**args)
     with pytest.raises(ValueError, match="tol: expected a finite number"):
         Sf.steps_to_reach([1.0, 0.5], np.nan)
-    with pytest.raises(ValueError, match="values: expected finite values"):
+    with pytest.raises(ValueError, match="values: expected numbers, got NaN"):
         Sf.steps_to_reach([1.0, np.nan], 0.5)
+    assert Sf.steps_to_reach([np.inf, 1.0, 0.1], 0.5) == 2       # chapter 6's "no change yet"
+    with pytest.raises(TypeError, match="values: expected real numbers"):
+        Sf.steps_to_reach(["a"], 0.5)
     with pytest.raises(ValueError, match="coord: expected an integer <= 1"):
         Sf.escape_step(np.ones((3, 2)), coord=2)
     with pytest.raises(TypeError, match="coord: expected an integer"):

@@ -368,12 +368,25 @@ def _gradient(g, shape, step):
     return g
 
 
+def _series(values, name, ndim):
+    """Real numbers without NaN; +-inf is allowed (e.g. "no change yet" before the first step,
+    or a point that flew off), as the comparisons treat it correctly."""
+    values = as_array(values, name)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected real numbers, got dtype {values.dtype}")
+    if values.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {values.shape}")
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        raise ValueError(f"{name}: expected numbers, got NaN")
+    return values
+
+
 def steps_to_reach(values, tol):
     """First index t with values[t] <= tol (e.g. f(p_t) - f* or a distance), or None.
 
-    values: (T,) finite real numbers; tol: a finite number.
+    values: (T,) real numbers, NaN excluded (inf is fine); tol: a finite number.
     """
-    values = as_real_array(values, "steps_to_reach values", ndim=1, allow_empty=True)
+    values = _series(values, "steps_to_reach values", 1)
     tol = check_number(tol, "tol")
     hits = np.flatnonzero(values <= tol)
     return int(hits[0]) if hits.size else None
@@ -382,9 +395,9 @@ def steps_to_reach(values, tol):
 def escape_step(path, radius=1.0, coord=1):
     """First step at which |path[t, coord]| exceeds ``radius`` (leaving a saddle), or None.
 
-    path: (T, d) finite points; radius >= 0; coord: a column index 0..d-1.
+    path: (T, d) points, NaN excluded; radius >= 0; coord: a column index 0..d-1.
     """
-    path = as_real_array(path, "escape_step path", ndim=2, allow_empty=True)
+    path = _series(path, "escape_step path", 2)
     radius = check_number(radius, "radius", low=0)
     coord = check_int(coord, "coord", low=0, high=path.shape[1] - 1)
     hits = np.flatnonzero(np.abs(path[:, coord]) > radius)
