@@ -209,6 +209,11 @@ def test_train_memory_task_and_sampling_check_their_settings():
             S.sample_chars(model, vocab, "a", length, rng=rng())
     with pytest.raises(ValueError, match="the model scores 4 characters but the vocab has 3"):
         S.sample_chars(S.CharLM(4, 2, 3, "GRU", rng=rng()), vocab, "a", 2, rng=rng())
+    ids = np.zeros((2, 3), dtype=int)
+    with pytest.raises(ValueError, match=esc("targets: expected the shape of ids (2, 3), got (3, 2)")):
+        model.loss(ids, ids.T)               # used to be flattened and misaligned silently
+    with pytest.raises(TypeError, match="loss_fn: expected a CrossEntropyLoss"):
+        model.loss(ids, ids, loss_fn=cn.MSELoss())
     # a temperature so small that logits / temperature overflows is greedy, not NaN
     greedy = S.sample_chars(model, vocab, "a", 5, rng=rng(), temperature=0.0)
     assert S.sample_chars(model, vocab, "a", 5, rng=rng(), temperature=1e-320) == greedy

@@ -319,6 +319,7 @@ def memory_init(layer, *, rng):
     """
     if not isinstance(layer, (RNN, LSTM, GRU)):
         raise TypeError(f"memory_init: expected an RNN, LSTM or GRU, got {type(layer).__name__}")
+    check_generator(rng)
     H = layer.hidden_size
     if isinstance(layer, LSTM):
         for block, value in ((slice(0, H), MEMORY_INPUT_BIAS), (slice(H, 2 * H), MEMORY_FORGET_BIAS)):
@@ -462,10 +463,18 @@ class CharLM(Module):
     def loss(self, ids, targets, state=None, loss_fn=None):
         """Mean cross-entropy of the next-character scores over all N * T positions.
 
+        ids, targets: (N, T) ints of the same shape (targets[n, t] follows ids[n, t]).
         Returns ``(loss, final_state, loss_fn)``; call ``backward_loss(loss_fn)`` next."""
         loss_fn = CrossEntropyLoss() if loss_fn is None else loss_fn
+        if not isinstance(loss_fn, CrossEntropyLoss):
+            raise TypeError(f"CharLM.loss loss_fn: expected a CrossEntropyLoss, got "
+                            f"{type(loss_fn).__name__}")
+        targets = _int_ids(targets, "CharLM.loss targets")
+        if targets.shape != np.shape(ids):
+            raise ValueError(f"CharLM.loss targets: expected the shape of ids {np.shape(ids)}, "
+                             f"got {targets.shape}")
         logits, state = self(ids, state)
-        value = loss_fn(logits.reshape(-1, self.vocab_size), np.asarray(targets).reshape(-1))
+        value = loss_fn(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
         return value, state, loss_fn
 
     def backward_loss(self, loss_fn):
