@@ -684,10 +684,12 @@ def test_playground_python_api_checks_its_arguments():
         with pytest.raises(error, match=match):
             call()
     assert pg.epoch == 0 and pg.history.train_loss == []
-    config = pg.config
+    config, model = pg.config, pg.model
     with pytest.raises(ValueError):
         pg.configure(lr=-1.0)
-    assert pg.config is config
+    with pytest.raises(ValueError, match="val: 0.25 of 2 samples rounds to no sample"):
+        pg.configure(n_samples=2)            # valid alone, fails when the data is split
+    assert pg.config is config and pg.model is model
 
 
 # ------------------------------------------------------------------------------- explorers

@@ -108,28 +108,37 @@ class Playground:
         self.reset()
 
     def configure(self, **changes):
-        """Change settings and start over (new data only if the data settings changed)."""
-        self.config = replace(self.config, **changes)
-        self.reset()
+        """Change settings and start over (new data only if the data settings changed). A
+        setting that fails leaves the playground as it was."""
+        old = self.config
+        self.config = replace(old, **changes)
+        try:
+            self.reset()
+        except Exception:
+            self.config = old
+            raise
 
     def reset(self):
+        """Build data, model and optimizer from the config; all or nothing (a failure leaves
+        the previous run in place)."""
         c = self.config
         rng = np.random.default_rng(c.seed)
         make = TOY_DATASETS[c.dataset]
         kwargs = {} if c.dataset == "blobs" else {"noise": c.noise}
         X, y = make(c.n_samples, rng=rng, **kwargs)
-        self.train_data, self.val_data, _ = train_val_test_split(X, y, val=c.val_fraction, test=0.0,
-                                                                 rng=rng)
-        self.n_classes = int(y.max()) + 1
+        train_data, val_data, _ = train_val_test_split(X, y, val=c.val_fraction, test=0.0, rng=rng)
+        n_classes = int(y.max()) + 1
         layers, width = [], 2
         for h in c.hidden:
             layers += [Linear(width, h, rng=rng), ACTIVATIONS[c.activation]()]
             if c.dropout:
                 layers.append(Dropout(c.dropout, rng=rng))
             width = h
-        layers.append(Linear(width, self.n_classes, rng=rng))
-        self.model = Sequential(*layers)
-        self.optimizer = OPTIMIZERS[c.optimizer](self.model.parameters(), c.lr)
+        layers.append(Linear(width, n_classes, rng=rng))
+        model = Sequential(*layers)
+        optimizer = OPTIMIZERS[c.optimizer](model.parameters(), c.lr)
+        self.train_data, self.val_data, self.n_classes = train_data, val_data, n_classes
+        self.model, self.optimizer = model, optimizer
         self.penalty = L2Penalty(c.l2) if c.l2 else None
         self.loss_fn = CrossEntropyLoss()
         self.history = PlaygroundHistory()
