@@ -2,54 +2,127 @@
 
 Every random initializer takes a ``np.random.Generator``; when ``rng`` is None it draws from
 the package generator, which ``course_nn.manual_seed(seed)`` resets (as ``torch.manual_seed``).
-Shapes follow PyTorch: a dense weight is (out, in), a convolution weight (out, in, kh, kw).
+Shapes follow PyTorch: a dense weight is (out, in), a convolution weight (out, in, kh, kw);
+every size must be a positive integer. ``check_init_result`` checks what a user-supplied
+``init(shape, rng)`` returned, for layers that accept one.
 """
 
 import math
+import numbers
 
 import numpy as np
 
-from ._validate import check_generator, check_number
+from ._validate import as_array, check_generator, check_number
 
 _package_rng = np.random.default_rng(0)
 
 
 def manual_seed(seed):
-    """Reset the package generator used when a layer is built without an explicit ``rng``."""
+    """Reset the package generator used when a layer is built without an explicit ``rng``.
+
+    seed: a non-negative integer (as ``torch.manual_seed``)."""
     global _package_rng
-    _package_rng = np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"manual_seed seed: expected a non-negative integer, got {seed!r}")
+    _package_rng = np.random.default_rng(int(seed))
 
 
-def _rng(rng):
-    return _package_rng if rng is None else check_generator(rng)
+def _rng(rng, name=None):
+    """``rng``, or the package generator when it is None (``name`` prefixes the error)."""
+    if rng is None:
+        return _package_rng
+    return check_generator(rng, f"{name} rng" if name else "rng")
 
 
-def fan_in_and_fan_out(shape):
+def _shape(shape, name, min_ndim=0):
+    """``shape`` as a tuple of positive ints (an int n means (n,)), with at least ``min_ndim``
+    dimensions; TypeError for a non-integer size, ValueError for a size < 1."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{name} shape: expected a tuple of positive integers such as (out, in), "
+                        f"got {shape!r}")
+    dims = tuple(shape)
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{name} shape: expected a tuple of positive integers, got {shape!r}")
+        if d < 1:
+            raise ValueError(f"{name} shape: expected sizes >= 1, got {dims}")
+    if len(dims) < min_ndim:
+        raise ValueError(f"{name}: expected a weight with >= {min_ndim} dimensions, got {dims}")
+    return tuple(int(d) for d in dims)
+
+
+def fan_in_and_fan_out(shape, name="fan_in_and_fan_out"):
     """fan_in, fan_out of a weight of shape (out, in) or (out, in, *kernel)."""
-    shape = tuple(shape)
-    if len(shape) < 2:
-        raise ValueError(f"fan_in_and_fan_out: expected a weight with >= 2 dimensions, got {shape}")
+    shape = _shape(shape, name, min_ndim=2)
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
+
+
+def check_init_result(result, shape, name="init"):
+    """Return what an initializer produced for a weight of ``shape``, checked.
+
+    For layers that accept a user-supplied ``init(shape, rng)``: ``result`` must be an array of
+    real numbers of exactly ``shape`` (a scalar or a broadcastable shape is refused) with no
+    NaN or inf. Integer arrays come back as float64, float arrays as they are (no copy).
+    ``name`` starts the messages, e.g. "Linear init". TypeError for None, bool, complex,
+    object or string results; ValueError for a wrong shape or NaN/inf values.
+    """
+    shape = _shape(shape, f"{name} shape")
+    arr = as_array(result, name)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        got = "None" if result is None else f"dtype {arr.dtype}"
+        raise TypeError(f"{name}: expected init(shape, rng) to return an array of real numbers, "
+                        f"got {got}")
+    if arr.shape != shape:
+        raise ValueError(f"{name}: expected init(shape, rng) to return an array of shape {shape}, "
+                         f"got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name}: expected finite values from init, got {bad} NaN or inf entries")
+    return arr
+
+
+def _scaled(scale, draws, name):
+    """scale * draws, refusing a scale so large that values overflow to inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scale * draws
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name}: the scale {scale:g} is so large that weights overflow to inf")
+    return out
+
+
+def _uniform(rng, bound, shape, name):
+    """U(-bound, bound) of ``shape``, refusing a bound whose range 2 * bound overflows."""
+    if not np.isfinite(2.0 * bound):
+        raise ValueError(f"{name}: the bound {bound:g} is so large that the range overflows")
+    return rng.uniform(-bound, bound, size=shape)
 
 
 def zeros(shape, rng=None):
     """All zeros: every neuron in a layer computes the same thing (the symmetry trap).
 
-    ``rng`` is accepted and ignored so that ``Linear(..., init=init.zeros)`` works like the
-    random initializers, which are called as ``init(shape, rng)``.
+    ``rng`` is accepted (None or a Generator) and not used, so that
+    ``Linear(..., init=init.zeros)`` works like the random initializers, which are called as
+    ``init(shape, rng)``.
     """
+    shape = _shape(shape, "zeros")
+    _rng(rng, "zeros")
     return np.zeros(shape)
 
 
 def constant(shape, value):
-    return np.full(shape, check_number(value, "value"))
+    return np.full(_shape(shape, "constant"), check_number(value, "constant value"))
 
 
 def small_random(shape, rng=None, scale=0.01):
     """``scale * randn``: note 001's ``W = 0.01 * np.random.randn(D, H)``; std = scale."""
-    scale = check_number(scale, "scale", low=0, low_open=True)
-    return scale * _rng(rng).standard_normal(shape)
+    shape = _shape(shape, "small_random")
+    scale = check_number(scale, "small_random scale", low=0, low_open=True)
+    return _scaled(scale, _rng(rng, "small_random").standard_normal(shape), "small_random")
 
 
 def default_uniform(shape, rng=None, fan_in=None):
@@ -58,36 +131,45 @@ def default_uniform(shape, rng=None, fan_in=None):
     fan_in is read from a weight shape; pass it explicitly for a bias of shape (out,).
     """
     if fan_in is None:
-        fan_in = fan_in_and_fan_out(shape)[0]
+        if len(_shape(shape, "default_uniform")) < 2:
+            raise ValueError(f"default_uniform: a shape with fewer than 2 dimensions, {shape!r}, "
+                             f"has no fan_in; pass fan_in= (the layer's in_features) for a bias")
+        fan_in = fan_in_and_fan_out(shape, "default_uniform")[0]
+    else:
+        shape = _shape(shape, "default_uniform")
+        if isinstance(fan_in, (bool, np.bool_)) or not isinstance(fan_in, numbers.Integral):
+            raise TypeError(f"default_uniform fan_in: expected a positive integer, got {fan_in!r}")
+        if fan_in < 1:
+            raise ValueError(f"default_uniform fan_in: expected a positive integer, got {fan_in!r}")
     bound = 1.0 / math.sqrt(fan_in)
-    return _rng(rng).uniform(-bound, bound, size=shape)
+    return _rng(rng, "default_uniform").uniform(-bound, bound, size=shape)
 
 
 def xavier_uniform(shape, rng=None, gain=1.0):
     """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)); variance 2/(fan_in+fan_out)."""
-    fan_in, fan_out = fan_in_and_fan_out(shape)
-    bound = check_number(gain, "gain", low=0) * math.sqrt(6.0 / (fan_in + fan_out))
-    return _rng(rng).uniform(-bound, bound, size=shape)
+    fan_in, fan_out = fan_in_and_fan_out(shape, "xavier_uniform")
+    bound = check_number(gain, "xavier_uniform gain", low=0) * math.sqrt(6.0 / (fan_in + fan_out))
+    return _uniform(_rng(rng, "xavier_uniform"), bound, shape, "xavier_uniform")
 
 
 def xavier_normal(shape, rng=None, gain=1.0):
     """Glorot: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = fan_in_and_fan_out(shape)
-    std = check_number(gain, "gain", low=0) * math.sqrt(2.0 / (fan_in + fan_out))
-    return std * _rng(rng).standard_normal(shape)
+    fan_in, fan_out = fan_in_and_fan_out(shape, "xavier_normal")
+    std = check_number(gain, "xavier_normal gain", low=0) * math.sqrt(2.0 / (fan_in + fan_out))
+    return _scaled(std, _rng(rng, "xavier_normal").standard_normal(shape), "xavier_normal")
 
 
 def he_normal(shape, rng=None):
     """He/Kaiming for ReLU: N(0, std^2) with std = sqrt(2 / fan_in), i.e. variance 2/fan_in."""
-    fan_in, _ = fan_in_and_fan_out(shape)
-    return math.sqrt(2.0 / fan_in) * _rng(rng).standard_normal(shape)
+    fan_in, _ = fan_in_and_fan_out(shape, "he_normal")
+    return math.sqrt(2.0 / fan_in) * _rng(rng, "he_normal").standard_normal(shape)
 
 
 def he_uniform(shape, rng=None):
     """He/Kaiming for ReLU: U(-a, a) with a = sqrt(6 / fan_in), so variance 2/fan_in."""
-    fan_in, _ = fan_in_and_fan_out(shape)
+    fan_in, _ = fan_in_and_fan_out(shape, "he_uniform")
     bound = math.sqrt(6.0 / fan_in)
-    return _rng(rng).uniform(-bound, bound, size=shape)
+    return _rng(rng, "he_uniform").uniform(-bound, bound, size=shape)
 
 
 kaiming_normal = he_normal

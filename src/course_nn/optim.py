@@ -5,64 +5,228 @@ operations), so trajectories can be compared with ``torch.optim`` to 1e-10 in fl
 ``weight_decay`` adds ``weight_decay * p`` to the gradient first (L2 regularization).
 Usage: ``opt = Adam(model.parameters(), lr=1e-3)``; per step: ``opt.zero_grad()``, forward,
 backward, ``opt.step()``.
+
+``step()`` is all or nothing: it checks every gradient (shape, dtype, NaN/inf) and computes
+every update and every new state before it changes anything, and it refuses (ValueError,
+naming the parameter) an update that would make a parameter or a state NaN or inf, such as
+a huge learning rate or a gradient whose square overflows (which would freeze AdaGrad,
+RMSProp or Adam for good). After a failed step the parameters, the state and ``steps`` are
+as they were.
 """
+
+import numbers
 
 import numpy as np
 
-from ._validate import all_finite, check_number
-from .module import Parameter
+from ._validate import check_number
+from .module import parameter_list
+
+
+def _finite(arr):
+    """all_finite without its own errstate (step() holds one): one BLAS dot product, then the
+    elementwise check only if the dot is not finite (a NaN/inf, or a sum of squares > max)."""
+    flat = arr.reshape(-1)
+    return bool(np.isfinite(np.dot(flat, flat))) or bool(np.all(np.isfinite(arr)))
+
+
+def _update_limit(dtype):
+    """Bound on sum(update**2) below which ``p - update`` cannot overflow for finite p of dtype.
+
+    Rounding to nearest overflows only beyond max + ulp(max)/2, i.e. for |update| of about
+    2**(maxexp - nmant - 1); a quarter of that leaves room for the dot product's rounding and
+    for float64 updates of float32 parameters (whose difference is rounded twice). For float64
+    the bound exceeds the largest float, so any finite sum of squares passes.
+    """
+    info = np.finfo(dtype)
+    exponent = 2 * (info.maxexp - info.nmant - 3)
+    return float(2.0 ** exponent) if exponent < 1024 else np.inf
+
+
+_UPDATE_LIMITS = {np.dtype(np.float32): _update_limit(np.float32),
+                  np.dtype(np.float64): _update_limit(np.float64)}
+
+
+def _check_betas(owner, betas):
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise TypeError(f"{owner} betas: expected a pair (beta1, beta2), got {betas!r}")
+    return tuple(check_number(b, f"{owner} betas[{i}]", low=0, high=1, high_open=True)
+                 for i, b in enumerate(betas))
 
 
 class Optimizer:
-    """Holds the parameters and their per-parameter state (``self.state[i]``)."""
+    """Holds the parameters and their per-parameter state (``self.state[i]``).
+
+    params: an iterable of Parameters (``model.parameters()``) or of (name, Parameter) pairs
+    (``model.named_parameters()``, whose names then appear in error messages); each Parameter
+    at most once. Hyperparameters are checked when set, also later (``opt.lr = 0.01``).
+    Subclasses implement ``_update(grad, state, p)``: given the (decayed) gradient, write the
+    new state into ``state`` (new arrays, never in place) and return the amount to subtract
+    from ``p.data``; ``self.steps`` is already the number of this step.
+    """
+
+    # name -> check(owner, value) of the hyperparameters, applied on every assignment
+    _hyperparameters = {
+        "lr": lambda owner, v: check_number(v, f"{owner} lr", low=0, low_open=True),
+        "weight_decay": lambda owner, v: check_number(v, f"{owner} weight_decay", low=0),
+    }
+    # state entries that the update check cannot see: a squared-gradient sum that overflows
+    # to inf makes the update 0 (a frozen parameter) instead of inf
+    _squared_state = ()
 
     def __init__(self, params, lr, weight_decay=0.0):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: expected a non-empty list of parameters")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Parameter):
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {i} must be a Parameter, got {type(p).__name__}"
-                )
-        self.lr = check_number(lr, "lr", low=0, low_open=True)
-        self.weight_decay = check_number(weight_decay, "weight_decay", low=0)
+        name = type(self).__name__
+        self.params, self.param_names = parameter_list(params, name)
+        self.lr = lr
+        self.weight_decay = weight_decay
         self.state = [{} for _ in self.params]
         self.steps = 0
+        # the built-in rules turn a NaN/inf gradient into a NaN/inf update or squared state,
+        # which step() checks anyway; a rule written elsewhere gets its gradients scanned first
+        self._scan_gradients = type(self)._update not in _BUILTIN_UPDATES
+
+    def __setattr__(self, name, value):
+        check = self._hyperparameters.get(name)
+        if check is not None:
+            value = check(type(self).__name__, value)
+        object.__setattr__(self, name, value)
 
     def zero_grad(self):
         for p in self.params:
             p.zero_grad()
 
+    def _label(self, i):
+        name = self.param_names[i]
+        named = f" '{name}'" if name else ""
+        return f"parameter {i}{named} (shape {self.params[i].shape})"
+
     def step(self):
-        self.steps += 1
-        for p, state in zip(self.params, self.state):
-            grad = p.grad
-            if not all_finite(grad):
-                raise ValueError(f"{type(self).__name__}.step: gradient of {p} contains NaN or inf")
-            if self.weight_decay:
-                grad = grad + self.weight_decay * p.data
-            p.data -= self._update(grad, state, p)
+        """One update of every parameter from its ``.grad``, or none at all (see the module
+        docstring): ValueError/TypeError naming the parameter when a gradient or an update is
+        bad, RuntimeError when no parameter has a gradient."""
+        steps = self.steps
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+            raise ValueError(f"{type(self).__name__}.step: steps must be a non-negative integer, "
+                             f"got {steps!r}")
+        if all(p._grad is None for p in self.params):
+            raise RuntimeError(f"{type(self).__name__}.step: no parameter has a gradient (every "
+                               f".grad is unset since zero_grad): call backward before step")
+        self.steps = steps + 1  # _update reads the number of this step (Adam's bias correction)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked, not warned
+                plans = [self._plan(i, p, state)
+                         for i, (p, state) in enumerate(zip(self.params, self.state))]
+        except BaseException:
+            self.steps = steps
+            raise
+        for p, state, (update, new_data, new_state) in zip(self.params, self.state, plans):
+            if new_data is None:
+                p._data -= update
+            else:
+                p._data[...] = new_data
+            state.update(new_state)
+
+    def _plan(self, i, p, state):
+        """Check parameter i's gradient and state; return (update, new data or None when
+        ``p.data -= update`` is safe in place, new state) without changing anything."""
+        data, grad = p._data, p._grad
+        if grad is None:
+            grad = np.zeros_like(data)
+        elif grad.shape != data.shape:
+            raise ValueError(f"{type(self).__name__}.step: gradient of {self._label(i)}: expected "
+                             f"shape {data.shape}, got {grad.shape}")
+        elif grad.dtype != data.dtype:
+            raise TypeError(f"{type(self).__name__}.step: gradient of {self._label(i)}: expected "
+                            f"dtype {data.dtype} (the parameter's), got {grad.dtype}")
+        for key, value in state.items():
+            if not isinstance(value, np.ndarray) or value.shape != data.shape:
+                got = value.shape if isinstance(value, np.ndarray) else type(value).__name__
+                raise ValueError(f"{type(self).__name__}.step: state {key!r} of {self._label(i)}: "
+                                 f"expected an array of shape {data.shape}, got {got}")
+        if self._scan_gradients and not _finite(grad):
+            raise self._gradient_error(i, grad)
+        decayed = grad + self.weight_decay * data if self.weight_decay else grad
+        new_state = dict(state)  # _update replaces entries; the old arrays stay as they were
+        update = self._update(decayed, new_state, p)
+        if not isinstance(update, np.ndarray) or update.shape != data.shape:
+            raise ValueError(f"{type(self).__name__}.step: update of {self._label(i)}: expected "
+                             f"an array of shape {data.shape}, got {np.shape(update)}")
+        new_data = None
+        flat = update.reshape(-1)
+        limit = _UPDATE_LIMITS.get(data.dtype)
+        if (limit is None or update.dtype not in (data.dtype, np.float64)
+                or not float(np.dot(flat, flat)) < limit):
+            # a huge or non-finite update, or an unusual dtype: compute p - update to check it
+            new_data = (data - update).astype(data.dtype, copy=False)
+            if not np.all(np.isfinite(new_data)):
+                raise self._non_finite_error(i, grad, decayed, state, new_state)
+        # a rule written elsewhere may keep state the update does not reveal: check all of it
+        for key in new_state if self._scan_gradients else self._squared_state:
+            if key in new_state and not _finite(np.asarray(new_state[key])):
+                raise self._non_finite_error(i, grad, decayed, state, new_state)
+        return update, new_data, new_state
+
+    def _gradient_error(self, i, grad):
+        bad = int(grad.size - np.count_nonzero(np.isfinite(grad)))
+        return ValueError(f"{type(self).__name__}.step: gradient of {self._label(i)} contains NaN "
+                          f"or inf ({bad} entries); nothing was changed")
+
+    def _non_finite_error(self, i, grad, decayed, state, new_state):
+        """The error for an update or state that is not finite: a bad gradient, a state set to
+        NaN/inf by hand, an overflowing weight decay, an overflowing squared-gradient state or
+        an overflowing update."""
+        owner = f"{type(self).__name__}.step: {self._label(i)}"
+        if not np.all(np.isfinite(grad)):
+            return self._gradient_error(i, grad)
+        for key, value in state.items():
+            if not np.all(np.isfinite(value)):
+                return ValueError(f"{owner}: its state {key!r} already holds NaN or inf (was it "
+                                  f"set by hand?); nothing was changed")
+        largest = f"{float(np.max(np.abs(grad))):.3g}"
+        if not np.all(np.isfinite(decayed)):
+            return ValueError(f"{owner}: weight_decay * p overflows (weight_decay="
+                              f"{self.weight_decay:g}); nothing was changed")
+        for key, value in new_state.items():
+            if not np.all(np.isfinite(value)):
+                return ValueError(
+                    f"{owner}: the gradient is finite (largest |grad| {largest}) but the state "
+                    f"{key!r} overflows to inf, which would freeze or break this parameter "
+                    f"(AdaGrad, RMSProp and Adam divide by the root of a sum of squared "
+                    f"gradients: every later update would be 0); nothing was changed. Scale the "
+                    f"loss or the inputs down, or clip the gradients (clip_grad_norm)")
+        return ValueError(
+            f"{owner}: the update would make the parameter NaN or inf (lr={self.lr:g}, largest "
+            f"|grad| {largest}); nothing was changed. Lower lr")
 
     def _update(self, grad, state, p):
         """Return the amount to subtract from p.data, given the (decayed) gradient."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+
+def _momentum(owner, v):
+    return check_number(v, f"{owner} momentum", low=0, high=1, high_open=True)
+
+
+def _eps(owner, v):
+    return check_number(v, f"{owner} eps", low=0, low_open=True)
 
 
 class SGD(Optimizer):
     """p -= lr * g, or with momentum: v = momentum * v + g (v = g at the first step); p -= lr * v."""
 
+    _hyperparameters = {**Optimizer._hyperparameters, "momentum": _momentum}
+
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        self.momentum = check_number(momentum, "momentum", low=0, high=1, high_open=True)
+        self.momentum = momentum
 
     def _update(self, grad, state, p):
         if self.momentum:
             if "velocity" not in state:
-                state["velocity"] = grad.copy()
-            else:
-                state["velocity"] = self.momentum * state["velocity"] + grad
-            grad = state["velocity"]
+                velocity = grad.copy()
+            else:  # momentum * v + g, in one new array
+                velocity = np.multiply(state["velocity"], self.momentum)
+                velocity += grad
+            state["velocity"] = grad = velocity
         return self.lr * grad
 
 
@@ -70,31 +234,63 @@ class AdaGrad(Optimizer):
     """Per-parameter step sizes that shrink with the sum of squared gradients G:
     G += g^2;  p -= lr * g / (sqrt(G) + eps)."""
 
+    _hyperparameters = {**Optimizer._hyperparameters, "eps": _eps}
+    _squared_state = ("sum_sq",)
+
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        self.eps = check_number(eps, "eps", low=0, low_open=True)
+        self.eps = eps
 
     def _update(self, grad, state, p):
-        state["sum_sq"] = state.get("sum_sq", 0.0) + grad * grad
-        return self.lr * grad / (np.sqrt(state["sum_sq"]) + self.eps)
+        sum_sq = grad * grad
+        if "sum_sq" in state:
+            sum_sq += state["sum_sq"]
+        state["sum_sq"] = sum_sq
+        denom = np.sqrt(sum_sq)
+        denom += self.eps
+        update = np.multiply(grad, self.lr)
+        update /= denom  # lr * g / (sqrt(G) + eps), with two temporary arrays
+        return update
 
 
 class RMSProp(Optimizer):
     """AdaGrad with a leaky average instead of a sum, so step sizes do not vanish:
-    s = alpha * s + (1 - alpha) g^2;  p -= lr * g / (sqrt(s) + eps)."""
+    s = alpha * s + (1 - alpha) g^2;  p -= lr * g / (sqrt(s) + eps).
+
+    (1 - alpha) * g is formed before multiplying by g again, as torch's addcmul does, so a
+    gradient up to sqrt(max / (1 - alpha)) does not overflow."""
+
+    _hyperparameters = {
+        **Optimizer._hyperparameters, "eps": _eps, "momentum": _momentum,
+        "alpha": lambda owner, v: check_number(v, f"{owner} alpha", low=0, high=1, high_open=True),
+    }
+    _squared_state = ("square_avg",)
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        self.alpha = check_number(alpha, "alpha", low=0, high=1, high_open=True)
-        self.eps = check_number(eps, "eps", low=0, low_open=True)
-        self.momentum = check_number(momentum, "momentum", low=0, high=1, high_open=True)
+        self.alpha = alpha
+        self.eps = eps
+        self.momentum = momentum
 
     def _update(self, grad, state, p):
-        state["square_avg"] = self.alpha * state.get("square_avg", 0.0) + (1 - self.alpha) * grad**2
-        step = grad / (np.sqrt(state["square_avg"]) + self.eps)
+        square = np.multiply(grad, 1 - self.alpha)
+        square *= grad
+        if "square_avg" in state:
+            square_avg = np.multiply(state["square_avg"], self.alpha)
+            square_avg += square
+        else:
+            square_avg = square
+        state["square_avg"] = square_avg
+        step = np.sqrt(square_avg, out=square if square is not square_avg else None)
+        step += self.eps
+        np.divide(grad, step, out=step)  # g / (sqrt(s) + eps)
         if self.momentum:
-            state["buffer"] = self.momentum * state.get("buffer", 0.0) + step
-            step = state["buffer"]
+            if "buffer" in state:
+                buffer = np.multiply(state["buffer"], self.momentum)
+                buffer += step
+            else:
+                buffer = step
+            state["buffer"] = step = buffer
         return self.lr * step
 
 
@@ -103,19 +299,39 @@ class Adam(Optimizer):
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)."""
 
+    _hyperparameters = {**Optimizer._hyperparameters, "eps": _eps, "betas": _check_betas}
+    _squared_state = ("v",)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        if len(betas) != 2:
-            raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(check_number(b, f"betas[{i}]", low=0, high=1, high_open=True)
-                           for i, b in enumerate(betas))
-        self.eps = check_number(eps, "eps", low=0, low_open=True)
+        self.betas = betas
+        self.eps = eps
 
     def _update(self, grad, state, p):
         b1, b2 = self.betas
-        state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * grad
-        state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
+        # m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g g, each in one new array
+        scaled = np.multiply(grad, 1 - b1)
+        if "m" in state:
+            m = np.multiply(state["m"], b1)
+            m += scaled
+        else:
+            m = scaled
+        square = np.multiply(grad, 1 - b2, out=None if m is scaled else scaled)
+        square *= grad
+        if "v" in state:
+            v = np.multiply(state["v"], b2)
+            v += square
+        else:
+            v = square
+        state["m"], state["v"] = m, v
         t = self.steps
         step_size = self.lr / (1 - b1**t)
-        denom = np.sqrt(state["v"]) / np.sqrt(1 - b2**t) + self.eps
-        return step_size * state["m"] / denom
+        correction = np.sqrt(1 - b2**t)  # a float64 scalar: float32 v gives a float64 denom
+        denom = np.sqrt(v)
+        denom = np.divide(denom, correction, out=denom if denom.dtype == correction.dtype else None)
+        denom += self.eps
+        update = np.multiply(m, step_size)
+        return np.divide(update, denom, out=update if update.dtype == denom.dtype else None)
+
+
+_BUILTIN_UPDATES = {SGD._update, AdaGrad._update, RMSProp._update, Adam._update}
