@@ -612,6 +612,15 @@ def test_fit_settings(kwargs, error, message):
         _fit(**kwargs)
 
 
+def test_fit_refuses_a_last_batch_of_one_for_batch_norm():
+    model = cn.Sequential(cn.Linear(2, 4), cn.BatchNorm1d(4), cn.ReLU(), cn.Linear(4, 3))
+    X, y = _task(41)
+    with pytest.raises(ValueError, match=esc("fit batch_size: 41 training samples in batches of 8 leave "
+                                             "a batch of 1 sample, which BatchNorm1d cannot normalize")):
+        _fit(model, train=(X, y))
+    _fit(model, train=(X, y), batch_size=7)  # 5 batches of 7 and one of 6
+
+
 def test_fit_without_parameters():
     model = cn.Sequential(cn.ReLU())
     with pytest.raises(ValueError, match="fit model: Sequential has no parameters to train"):

@@ -14,6 +14,7 @@ RMSProp or Adam for good). After a failed step the parameters, the state and ``s
 as they were.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -26,7 +27,7 @@ def _finite(arr):
     """all_finite without its own errstate (step() holds one): one BLAS dot product, then the
     elementwise check only if the dot is not finite (a NaN/inf, or a sum of squares > max)."""
     flat = arr.reshape(-1)
-    return bool(np.isfinite(np.dot(flat, flat))) or bool(np.all(np.isfinite(arr)))
+    return math.isfinite(np.dot(flat, flat)) or bool(np.all(np.isfinite(arr)))
 
 
 def _update_limit(dtype):
@@ -42,6 +43,7 @@ def _update_limit(dtype):
     return float(2.0 ** exponent) if exponent < 1024 else np.inf
 
 
+_FLOAT64 = np.dtype(np.float64)
 _UPDATE_LIMITS = {np.dtype(np.float32): _update_limit(np.float32),
                   np.dtype(np.float64): _update_limit(np.float64)}
 
@@ -153,7 +155,7 @@ class Optimizer:
         new_data = None
         flat = update.reshape(-1)
         limit = _UPDATE_LIMITS.get(data.dtype)
-        if (limit is None or update.dtype not in (data.dtype, np.float64)
+        if (limit is None or not (update.dtype is data.dtype or update.dtype == _FLOAT64)
                 or not float(np.dot(flat, flat)) < limit):
             # a huge or non-finite update, or an unusual dtype: compute p - update to check it
             new_data = (data - update).astype(data.dtype, copy=False)
@@ -326,9 +328,10 @@ class Adam(Optimizer):
         state["m"], state["v"] = m, v
         t = self.steps
         step_size = self.lr / (1 - b1**t)
-        correction = np.sqrt(1 - b2**t)  # a float64 scalar: float32 v gives a float64 denom
         denom = np.sqrt(v)
-        denom = np.divide(denom, correction, out=denom if denom.dtype == correction.dtype else None)
+        if denom.dtype != _FLOAT64:  # sqrt(v) / np.sqrt(1 - b2**t) is float64 for float32 v
+            denom = denom.astype(_FLOAT64)
+        denom /= math.sqrt(1 - b2**t)
         denom += self.eps
         update = np.multiply(m, step_size)
         return np.divide(update, denom, out=update if update.dtype == denom.dtype else None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import all_finite, as_array, check_bool, check_generator, check_positive_int
+from .batchnorm import BatchNorm1d
 from .data import iterate_minibatches
 from .losses import BCELoss, BCEWithLogitsLoss, Loss, _ClassificationLoss
 from .module import Module, evaluation_mode, parameter_list
@@ -239,6 +240,12 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size, rng,
     train = _check_split(train, "train", model, loss_fn)
     if val is not None:
         val = _check_split(val, "val", model, loss_fn)
+    smallest = batch_size if len(train[0]) % batch_size == 0 else len(train[0]) % batch_size
+    if smallest == 1 and any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        raise ValueError(
+            f"fit batch_size: {len(train[0])} training samples in batches of {batch_size} leave a "
+            f"batch of 1 sample, which BatchNorm1d cannot normalize in training; choose another "
+            f"batch_size")
 
     history = History()
     best_loss, best_state, waited = np.inf, None, 0
