@@ -191,9 +191,12 @@ def test_value_backward_resets_but_module_backward_accumulates():
     layer = nn.Linear(1, 1, init=lambda shape, rng: np.array([[0.8]]))
     layer.bias.data[:] = -0.5
     act, mse = nn.Sigmoid(), nn.MSELoss(half=True)
-    mse(act(layer(np.array([[1.5]]))), np.array([[1.0]]))
-    layer.backward(act.backward(mse.backward()))
-    layer.backward(act.backward(mse.backward()))
+    for _ in range(2):  # two forward/backward passes accumulate
+        mse(act(layer(np.array([[1.5]]))), np.array([[1.0]]))
+        layer.backward(act.backward(mse.backward()))
+    assert layer.weight.grad[0, 0] == pytest.approx(2 * first, rel=1e-14)
+    with pytest.raises(RuntimeError, match="Linear.backward called twice after one forward"):
+        layer.backward(np.ones((1, 1)))  # a second backward after one forward
     assert layer.weight.grad[0, 0] == pytest.approx(2 * first, rel=1e-14)
 
 

@@ -624,7 +624,7 @@ def test_draw_architecture_leaves_the_models_forward_cache_alone():
     (lambda: Value(1.0) - None, TypeError, "Value -: expected a Value or a real number"),
     (lambda: Value(1.0) / 0, ValueError, esc("Value /: division by zero (1 / 0)")),
     (lambda: 2.0 / Value(0.0), ValueError, "division by zero"),
-    (lambda: Value(1e200) * 1e200, ValueError, esc("Value *: the result of 1e+200 * 1e+200 is not a finite")),
+    (lambda: Value(1e200) * 1e200, ValueError, esc("Value *: the result is not a finite real number")),
     (lambda: Value(1e308) + 1e308, ValueError, "Value \\+: the result"),
     (lambda: Value(1000.0).exp(), ValueError, esc("Value exp: the result of exp(1000)")),
     (lambda: Value(1e200) ** 2, ValueError, "the result of 1e\\+200 \\*\\* 2"),

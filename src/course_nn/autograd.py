@@ -36,6 +36,8 @@ class Value:
     """
 
     def __init__(self, data, parents=(), op="", label=""):
+        if op and isinstance(data, float) and not math.isfinite(data):  # e.g. 1e200 * 1e200
+            raise ValueError(f"Value {op}: the result is not a finite real number (got {data})")
         self.data = _real(data, "Value")
         self.grad = 0.0
         self.parents = tuple(parents)
@@ -74,8 +76,7 @@ class Value:
 
     def __add__(self, other):
         other = self._lift(other, "+")
-        out = self._result(lambda: self.data + other.data, (self, other), "+",
-                           f"{self.data:g} + {other.data:g}")
+        out = Value(self.data + other.data, (self, other), "+")
 
         def _backward():
             self.grad += out.grad
@@ -86,8 +87,7 @@ class Value:
 
     def __mul__(self, other):
         other = self._lift(other, "*")
-        out = self._result(lambda: self.data * other.data, (self, other), "*",
-                           f"{self.data:g} * {other.data:g}")
+        out = Value(self.data * other.data, (self, other), "*")
 
         def _backward():
             self.grad += other.data * out.grad
@@ -208,25 +208,28 @@ class Value:
 
     def backward(self, grad=1.0):
         """Fill ``grad`` of every node with d self / d node, times ``grad`` (the upstream
-        gradient, a finite real number, 1 for a loss). Safe to call again: every grad is reset
-        first. If a gradient overflows to inf or NaN, every grad is put back as it was and
-        ValueError names the node."""
-        grad = _real(grad, "Value.backward grad")
+        gradient, 1 for a loss). Safe to call again: every grad is reset first."""
         order = self.topological_order()
-        before = [node.grad for node in order]
+        saved = [node.grad for node in order]  # put back if a gradient overflows
         for node in order:
             node.grad = 0.0
-        self.grad = grad
+        self.grad = _real(grad, "Value.backward grad")
         for node in reversed(order):
             node._backward()
-        bad = next((node for node in order if not math.isfinite(node.grad)), None)
-        if bad is not None:
-            name = f" {bad.label!r}" if bad.label else ""
-            message = (f"Value.backward: the gradient of node{name} (data {bad.data:g}) "
-                       f"overflowed to {bad.grad}; the graph's local derivatives are too large")
-            for node, g in zip(order, before):
-                node.grad = g
-            raise ValueError(message)
+        _check_finite_grads(order, saved)
+
+
+def _check_finite_grads(order, saved):
+    """After a backward pass: if a gradient overflowed to inf or NaN, give every node its
+    ``saved`` grad back and raise ValueError naming the node."""
+    bad = next((node for node in order if not math.isfinite(node.grad)), None)
+    if bad is not None:
+        name = f" {bad.label!r}" if bad.label else ""
+        message = (f"Value.backward: the gradient of node{name} (data {bad.data:g}) "
+                   f"overflowed to {bad.grad}; the graph's local derivatives are too large")
+        for node, g in zip(order, saved):
+            node.grad = g
+        raise ValueError(message)
 
 
 def draw_graph(root, ax=None):
