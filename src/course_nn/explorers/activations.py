@@ -12,13 +12,13 @@ state) and shown as a PNG in an ipywidgets ``Image``, so no interactive backend 
     activation_explorer()          # in a notebook
 """
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import activations as act
 from .._validate import as_real_array, check_bool, check_number
+from ._figure import new_figure, png
 
 SHIFT_RANGE = (-5.0, 5.0)   # the shift and scale sliders of activation_explorer
 SCALE_RANGE = (-3.0, 3.0)
@@ -140,19 +140,6 @@ def draw_activation(ax, name, param=None, show_derivative=True, shift=0.0, scale
     return {"f": line_f, "df": line_df}
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0, scale=1.0):
@@ -182,7 +169,7 @@ def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0
         "scale": widgets.FloatSlider(value=scale, min=SCALE_RANGE[0], max=SCALE_RANGE[1], step=0.1,
                                      description="scale s (weight)", style=style),
     }
-    fig = _new_figure((6.5, 4.0))
+    fig = new_figure((6.5, 4.0))
     ax = fig.add_subplot(1, 1, 1)
     image = widgets.Image(format="png")
     box = widgets.VBox([
@@ -218,7 +205,7 @@ def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0
         draw_activation(ax, controls["name"].value, param, controls["derivative"].value,
                         controls["shift"].value, controls["scale"].value)
         fig.tight_layout()
-        image.value = _png(fig)
+        image.value = png(fig)
 
     def on_name(_change):
         configure_param()

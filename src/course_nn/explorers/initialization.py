@@ -14,7 +14,6 @@ shows the figure as a PNG in an ipywidgets ``Image`` (no interactive backend nee
     init_explorer()          # in a notebook: scheme, activation, depth and width
 """
 
-import io
 import math
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from .._validate import check_allocation, check_int, check_positive_int
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..linear import Linear
 from ..module import Sequential
+from ._figure import new_figure, png
 
 
 @dataclass(frozen=True)
@@ -301,19 +301,6 @@ def draw_init_state(fig, state, max_panels=10):
     return hist_axes, ax_std, ax_grad
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    return buf.getvalue()
 
 
 class InitExplorer:
@@ -336,7 +323,7 @@ class InitExplorer:
             "width": widgets.IntSlider(value=width, min=WIDTH_RANGE[0], max=WIDTH_RANGE[1], step=16,
                                        description="width"),
         }
-        self.fig = _new_figure((12, 5.5))
+        self.fig = new_figure((12, 5.5))
         self.image = widgets.Image(format="png")
         self.widget = widgets.VBox([
             widgets.HBox([self.controls["scheme"], self.controls["activation"]]),
@@ -353,7 +340,7 @@ class InitExplorer:
         self.state = init_state(c["scheme"].value, c["activation"].value, c["depth"].value,
                                 c["width"].value)
         draw_init_state(self.fig, self.state)
-        self.image.value = _png(self.fig)
+        self.image.value = png(self.fig, dpi=80)
         return self.state
 
     def _ipython_display_(self):

@@ -15,12 +15,12 @@ state) and shown as a PNG in an ipywidgets ``Image``.
 """
 
 import functools
-import io
 
 import numpy as np
 
 from .._validate import as_real_array, check_int
 from ..conv import Conv2d, conv_output_size
+from ._figure import new_figure, png
 
 PRESETS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -159,19 +159,6 @@ def draw_kernel_state(axes, state):
     return axes
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 class KernelExplorer:
@@ -207,7 +194,7 @@ class KernelExplorer:
             "padding": widgets.IntSlider(value=padding, min=PADDING_RANGE[0], max=PADDING_RANGE[1],
                                          description="padding"),
         }
-        self.fig = _new_figure((10, 3.4))
+        self.fig = new_figure((10, 3.4))
         self.axes = [self.fig.add_subplot(1, 3, i + 1) for i in range(3)]
         self.image = widgets.Image(format="png")
         self.message = widgets.HTML()
@@ -264,7 +251,7 @@ class KernelExplorer:
         self.state = state
         draw_kernel_state(self.axes, state)
         self.fig.tight_layout()
-        self.image.value = _png(self.fig)
+        self.image.value = png(self.fig)
         return self.state
 
     def _ipython_display_(self):

@@ -10,7 +10,6 @@ so the explorers need no interactive matplotlib backend.
     loss_explorer()          # in a notebook: sliders for the outlier and Huber's delta
 """
 
-import io
 import math
 import numbers
 
@@ -19,6 +18,7 @@ import numpy as np
 from .._validate import as_real_array, check_allocation, check_int, check_number
 from ..activations import softmax
 from ..losses import CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
+from ._figure import new_figure, png
 
 LOSS_COLORS = {"MSE": "tab:blue", "MAE": "tab:orange", "Huber": "tab:green"}
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0  # 1 / golden ratio
@@ -227,19 +227,6 @@ def draw_softmax_ce(ax, state, class_names=None):
     return ax
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 class _Explorer:
@@ -249,7 +236,7 @@ class _Explorer:
         import ipywidgets as widgets
 
         self.sliders = sliders
-        self.fig = _new_figure(figsize)
+        self.fig = new_figure(figsize)
         self.ax = self.fig.add_subplot(1, 1, 1)
         self.image = widgets.Image(format="png")
         self.widget = widgets.VBox([widgets.HBox(list(sliders.values())), self.image])
@@ -262,7 +249,7 @@ class _Explorer:
         self.state = self._compute()
         self._draw()
         self.fig.tight_layout()
-        self.image.value = _png(self.fig)
+        self.image.value = png(self.fig)
         return self.state
 
     def _ipython_display_(self):

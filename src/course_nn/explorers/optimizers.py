@@ -19,13 +19,13 @@ interactive matplotlib backend is needed.
     optimizer_explorer()          # in a notebook
 """
 
-import io
 
 import numpy as np
 
 from .._validate import check_int, check_number
 from ..optim import SGD, AdaGrad, Adam, RMSProp
 from ..surfaces import MAX_STEPS, make_surface, run_optimizer
+from ._figure import new_figure, png
 
 OPTIMIZER_NAMES = ("GD", "momentum", "AdaGrad", "RMSProp", "Adam")
 COLORS = {"GD": "tab:blue", "momentum": "tab:orange", "AdaGrad": "tab:green",
@@ -184,19 +184,6 @@ def draw_trajectories(ax_paths, ax_values, state, legend=True):
     return ax_paths, ax_values
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 class OptimizerExplorer:
@@ -242,7 +229,7 @@ class OptimizerExplorer:
                                          description="beta2", readout_format=".4f"),
             "steps": widgets.IntSlider(value=steps, min=1, max=3000, step=1, description="steps"),
         }
-        self.fig = _new_figure((11, 4.5))
+        self.fig = new_figure((11, 4.5))
         self.ax_paths = self.fig.add_subplot(1, 2, 1)
         self.ax_values = self.fig.add_subplot(1, 2, 2)
         self.image = widgets.Image(format="png")
@@ -272,7 +259,7 @@ class OptimizerExplorer:
         self.state = trajectory_state(**settings)
         draw_trajectories(self.ax_paths, self.ax_values, self.state)
         self.fig.tight_layout()
-        self.image.value = _png(self.fig)
+        self.image.value = png(self.fig)
         return self.state
 
     def _ipython_display_(self):

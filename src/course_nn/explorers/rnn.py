@@ -19,7 +19,6 @@ Plain functions, tested without a browser:
 activation dropdown to ``draw_gradient_norms``; ipywidgets is imported only there.
 """
 
-import io
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from .._validate import (
 )
 from ..recurrent import GRU, LSTM, RNN
 from ..sequences import orthogonal
+from ._figure import new_figure, png
 
 MAX_LENGTH = 100_000
 """Longest sequence of one gradient-flow experiment (the explorer's slider stops at 200)."""
@@ -194,19 +194,6 @@ def draw_gradient_norms(ax, rhos, length=50, activation="tanh", hidden_size=32, 
     return lines
 
 
-def _new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
 
 
 def rnn_gradient_explorer(rho=1.0, length=50, activation="tanh", input_scale=0.01,
@@ -242,7 +229,7 @@ def rnn_gradient_explorer(rho=1.0, length=50, activation="tanh", input_scale=0.0
         "input_scale": widgets.FloatLogSlider(value=float(input_scale), base=10, min=-3, max=0.5,
                                               step=0.1, description="input scale", style=style),
     }
-    fig = _new_figure((6.5, 4.2))
+    fig = new_figure((6.5, 4.2))
     ax = fig.add_subplot(1, 1, 1)
     image = widgets.Image(format="png")
     box = widgets.VBox([
@@ -256,7 +243,7 @@ def rnn_gradient_explorer(rho=1.0, length=50, activation="tanh", input_scale=0.0
         draw_gradient_norms(ax, rhos, controls["length"].value, controls["activation"].value,
                             input_scale=controls["input_scale"].value)
         fig.tight_layout()
-        image.value = _png(fig)
+        image.value = png(fig)
 
     for control in controls.values():
         control.observe(redraw, names="value")
