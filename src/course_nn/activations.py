@@ -426,7 +426,7 @@ class PReLU(Module):
                         f"overflows (largest |grad_out| = {np.max(np.abs(grad_out)):.3g}, "
                         f"largest |x| = {np.max(np.abs(x)):.3g})"
                     )
-        self.weight.grad += d_weight
+        self.weight.add_grad(np.reshape(d_weight, self.weight.shape))
         return np.where(x > 0, grad_out, self._slope(x) * grad_out)
 
     def _weight_grad(self, x, grad_out):

@@ -9,6 +9,13 @@ backward would add the same gradients into ``.grad`` again. Every subclass's ``f
 ``backward`` and ``backward_params`` are wrapped (``Module.__init_subclass__``) so that a
 forward arms the module and a successful backward disarms it; a backward that is not armed
 raises RuntimeError instead of silently doubling the gradients.
+
+A call that fails changes nothing: when the outermost forward or backward (a network's, with
+its layers called inside it) raises, every module inside it gets back the attributes it had
+before the call (caches, batch-norm running statistics, armed state) and every parameter its
+gradient. Without this a network whose third layer rejects a batch would leave its first two
+layers holding that batch while the network stays armed for the previous one, and a backward
+failing half-way would leave the later layers' gradients added.
 """
 
 import contextlib
@@ -90,18 +97,19 @@ class Parameter:
         self._grad = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
 
     def add_grad(self, g):
-        """grad += g, for ``g`` of the parameter's shape. The first gradient after ``zero_grad`` is
-        kept as it is rather than added to zeros, so ``g`` must be a fresh array that the caller
-        does not use again."""
+        """grad = grad + g, for ``g`` of the parameter's shape. The first gradient after
+        ``zero_grad`` is kept as it is rather than added to zeros, so ``g`` must be a fresh array
+        that the caller does not use again. The sum is a new array (the old one is left as it
+        was), so a failed backward can put the previous gradient back."""
         if g.shape != self._data.shape:  # a layer bug must not broadcast into the gradient
             raise ValueError(f"Parameter.add_grad: expected a gradient of shape {self._data.shape},"
                              f" got {g.shape}")
-        if self._grad is None and g.dtype == self._data.dtype:
-            self._grad = g
-        elif g.dtype.kind not in "iuf":
+        if g.dtype.kind not in "iuf":
             raise TypeError(f"Parameter.add_grad: expected a real-valued gradient, got dtype {g.dtype}")
+        if self._grad is None:
+            self._grad = g if g.dtype == self._data.dtype else g.astype(self._data.dtype)
         else:
-            self.grad += g
+            self._grad = np.add(self._grad, g, dtype=self._grad.dtype)
 
     @property
     def shape(self):
@@ -174,11 +182,41 @@ def _container_items(name, value):
     return ()
 
 
+_outermost = [True]  # False while a forward or backward runs: calls inside it are its parts
+
+
+@contextlib.contextmanager
+def _undo_on_failure(module, with_grads):
+    """Run the body; if it raises, give every module inside ``module`` back its attributes
+    (a shallow copy: layers replace their caches and statistics rather than write into them)
+    and, for a backward, every parameter its gradient (``add_grad`` never writes into one)."""
+    modules = list(module.modules())
+    saved = [(m, dict(vars(m))) for m in modules]
+    grads = [(p, p._grad) for p in module.parameters()] if with_grads else ()
+    _outermost[0] = False
+    try:
+        yield
+    except BaseException:
+        for m, attributes in saved:
+            vars(m).clear()
+            vars(m).update(attributes)
+        for p, grad in grads:
+            p._grad = grad
+        raise
+    finally:
+        _outermost[0] = True
+
+
 def _arm_after(fn):
-    """Wrap a subclass's ``forward``: after it returns, one backward is allowed."""
+    """Wrap a subclass's ``forward``: after it returns, one backward is allowed; if it raises
+    (here or in a module inside it), nothing has changed."""
     @functools.wraps(fn)
     def forward(self, *args, **kwargs):
-        out = fn(self, *args, **kwargs)
+        if _outermost[0]:
+            with _undo_on_failure(self, with_grads=False):
+                out = fn(self, *args, **kwargs)
+        else:
+            out = fn(self, *args, **kwargs)
         self._backward_ready = True
         return out
     forward._arms_backward = True
@@ -200,7 +238,11 @@ def _disarm_after(fn, method):
             raise _not_armed_error(self, method, ready)
         self._backward_ready = _IN_BACKWARD
         try:
-            out = fn(self, *args, **kwargs)
+            if _outermost[0]:
+                with _undo_on_failure(self, with_grads=True):
+                    out = fn(self, *args, **kwargs)
+            else:
+                out = fn(self, *args, **kwargs)
         except BaseException:
             self._backward_ready = True
             raise

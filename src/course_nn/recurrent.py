@@ -384,7 +384,9 @@ class Embedding(Module):
         self._require_cache("_ids")
         grad_out = as_float_array(grad_out, "Embedding grad_out",
                                   shape=self._ids.shape + (self.embedding_dim,))
-        np.add.at(self.weight.grad, self._ids.reshape(-1), grad_out.reshape(-1, self.embedding_dim))
+        d_weight = np.zeros_like(self.weight.data)
+        np.add.at(d_weight, self._ids.reshape(-1), grad_out.reshape(-1, self.embedding_dim))
+        self.weight.add_grad(d_weight)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
