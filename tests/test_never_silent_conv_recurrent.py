@@ -222,12 +222,14 @@ def test_lstm_grad_state_is_a_pair_each_checked():
     (lambda: Conv2d(1, 1, 3, dtype="half"), TypeError,
      "Conv2d dtype: expected np.float32 or np.float64, got 'half'"),
     (lambda: Conv2d(1, 2, 3, init=lambda s, r: np.ones((2, 3))), ValueError,
-     "Conv2d init: expected an array of shape (2, 1, 3, 3) from init, got shape (2, 3)"),
+     "Conv2d init (<lambda>): expected init(shape, rng) to return an array of shape (2, 1, 3, 3), "
+     "got shape (2, 3)"),
     (lambda: Conv2d(1, 2, 3, init=lambda s, r: 0.1), ValueError, "got shape ()"),
     (lambda: Conv2d(1, 2, 3, init=lambda s, r: np.full(s, np.nan)), ValueError,
-     "Conv2d init: expected finite values from init, got 18 NaN or inf entries"),
+     "Conv2d init (<lambda>): expected finite values from init, got 18 NaN or inf entries"),
     (lambda: Conv2d(1, 2, 3, init=lambda s, r: None), TypeError,
-     "Conv2d init: expected a real array from init, got dtype object"),
+     "Conv2d init (<lambda>): expected init(shape, rng) to return an array of real numbers, "
+     "got None"),
     (lambda: Conv2d(1, 2, 3, init="he"), TypeError, "Conv2d init: expected a function (shape, rng) -> array"),
     (lambda: MaxPool2d(2.5), TypeError,
      "MaxPool2d kernel_size: expected an int >= 1 or a pair of them, got 2.5"),

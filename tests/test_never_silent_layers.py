@@ -194,14 +194,17 @@ def test_float_dtypes_are_kept(dtype):
 
 
 @pytest.mark.parametrize("bad,error,message", [
-    (lambda shape, r: np.zeros(shape[::-1]), ValueError, "expected an array of shape (2, 3), "
-                                                          "got shape (3, 2)"),
-    (lambda shape, r: 0.5, ValueError, "expected an array of shape (2, 3), got shape ()"),
-    (lambda shape, r: np.full(shape, np.nan), ValueError, "expected finite values in float32, "
-                                                          "got 6 NaN or inf"),
+    (lambda shape, r: np.zeros(shape[::-1]), ValueError,
+     "expected init(shape, rng) to return an array of shape (2, 3), got shape (3, 2)"),
+    (lambda shape, r: 0.5, ValueError,
+     "expected init(shape, rng) to return an array of shape (2, 3), got shape ()"),
+    (lambda shape, r: np.full(shape, np.nan), ValueError,
+     "expected finite values in float32 from init, got 6 NaN or inf"),
     (lambda shape, r: np.full(shape, 1e39), ValueError, "expected finite values in float32"),
-    (lambda shape, r: np.zeros(shape, dtype=complex), TypeError, "expected real numbers"),
-    (lambda shape, r: None, TypeError, "expected real numbers, got dtype object"),
+    (lambda shape, r: np.zeros(shape, dtype=complex), TypeError,
+     "expected init(shape, rng) to return an array of real numbers, got dtype complex128"),
+    (lambda shape, r: None, TypeError,
+     "expected init(shape, rng) to return an array of real numbers, got None"),
     (lambda shape, r: [[1.0, 2.0, 3.0], [1.0]], ValueError, "expected a rectangular array"),
 ])
 def test_linear_checks_what_init_returns(bad, error, message):

@@ -680,3 +680,16 @@ def test_predict_and_evaluate_check_their_arguments():
                                              "got shapes (10, 2) and (9,)")):
         evaluate(model, cn.CrossEntropyLoss(), X, y[:9])
     assert predict(model, X, batch_size=3).shape == (10, 3)
+
+
+def test_check_init_result_casts_to_the_layer_dtype():
+    """1e39 is finite in float64 and inf in float32: the check happens after the cast, for
+    Linear and Conv2d alike (one checker, one wording)."""
+    with pytest.raises(ValueError, match=esc("Linear init: expected finite values in float32 from "
+                                             "init, got 6 NaN or inf entries")):
+        init.check_init_result(np.full((2, 3), 1e39), (2, 3), "Linear init", np.float32)
+    out = init.check_init_result(np.ones((2, 3)), (2, 3), "Linear init", np.float32)
+    assert out.dtype == np.float32
+    with pytest.raises(ValueError, match=esc("Conv2d init (<lambda>): expected finite values in "
+                                             "float32 from init, got 18 NaN or inf entries")):
+        cn.Conv2d(1, 2, 3, init=lambda s, r: np.full(s, 1e39), dtype=np.float32)

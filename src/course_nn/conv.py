@@ -22,7 +22,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from . import _validate
 from . import init as initializers
 from ._validate import (
-    as_array,
     as_float_array,
     check_allocation,
     check_bool,
@@ -174,22 +173,6 @@ def _check_images(x, name, channels):
     return x
 
 
-def _initial_weight(init, shape, rng, name):
-    """``init(shape, rng)`` checked: a real, finite array of exactly ``shape``."""
-    if not callable(init):
-        raise TypeError(f"{name}: expected a function (shape, rng) -> array such as "
-                        f"course_nn.init.he_normal, got {type(init).__name__}")
-    w = as_array(init(shape, rng), name)
-    if w.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a real array from init, got dtype {w.dtype}")
-    if w.shape != shape:
-        raise ValueError(f"{name}: expected an array of shape {shape} from init, got shape {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name}: expected finite values from init, got "
-                         f"{w.size - np.count_nonzero(np.isfinite(w))} NaN or inf entries")
-    return w
-
-
 class Conv2d(Module):
     """2-D cross-correlation, y[n, o] = b[o] + sum_c x[n, c] (*) W[o, c].
 
@@ -217,7 +200,7 @@ class Conv2d(Module):
             w = initializers.default_uniform(shape, rng)
             b = initializers.default_uniform((self.out_channels,), rng, fan_in=fan_in)
         else:
-            w, b = _initial_weight(init, shape, rng, "Conv2d init"), np.zeros(self.out_channels)
+            w, b = initializers.initial_values(init, shape, rng, dtype, "Conv2d"), np.zeros(self.out_channels)
         self.weight = Parameter(np.asarray(w, dtype=dtype))
         self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
         self._cache = None

@@ -60,14 +60,16 @@ def fan_in_and_fan_out(shape, name="fan_in_and_fan_out"):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def check_init_result(result, shape, name="init"):
+def check_init_result(result, shape, name="init", dtype=None):
     """Return what an initializer produced for a weight of ``shape``, checked.
 
     For layers that accept a user-supplied ``init(shape, rng)``: ``result`` must be an array of
     real numbers of exactly ``shape`` (a scalar or a broadcastable shape is refused) with no
-    NaN or inf. Integer arrays come back as float64, float arrays as they are (no copy).
-    ``name`` starts the messages, e.g. "Linear init". TypeError for None, bool, complex,
-    object or string results; ValueError for a wrong shape or NaN/inf values.
+    NaN or inf. Integer arrays come back as float64, float arrays as they are (no copy); with
+    ``dtype`` (float32 or float64) the result is cast to it and must still be finite (1e39 is
+    finite in float64, inf in float32). ``name`` starts the messages, e.g. "Linear init".
+    TypeError for None, bool, complex, object or string results; ValueError for a wrong shape
+    or NaN/inf values.
     """
     shape = _shape(shape, f"{name} shape")
     arr = as_array(result, name)
@@ -80,10 +82,27 @@ def check_init_result(result, shape, name="init"):
     if arr.shape != shape:
         raise ValueError(f"{name}: expected init(shape, rng) to return an array of shape {shape}, "
                          f"got shape {arr.shape}")
+    where = ""
+    if dtype is not None and arr.dtype != np.dtype(dtype):
+        with np.errstate(over="ignore"):
+            arr = arr.astype(dtype)
+        where = f" in {np.dtype(dtype)}"
     if not np.all(np.isfinite(arr)):
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name}: expected finite values from init, got {bad} NaN or inf entries")
+        raise ValueError(f"{name}: expected finite values{where} from init, got {bad} NaN or inf "
+                         f"entries")
     return arr
+
+
+def initial_values(init, shape, rng, dtype, name):
+    """``init(shape, rng)`` called and checked (``check_init_result``), cast to ``dtype``: the
+    weights of a layer built with ``init=``. ``name`` is the layer's, e.g. "Linear"; messages
+    start with "Linear init (he_normal)". TypeError when ``init`` is not callable."""
+    if not callable(init):
+        raise TypeError(f"{name} init: expected a function (shape, rng) -> array such as "
+                        f"course_nn.init.he_normal, got {init!r}")
+    label = f"{name} init ({getattr(init, '__name__', type(init).__name__)})"
+    return check_init_result(init(shape, rng), shape, label, dtype)
 
 
 def _scaled(scale, draws, name):

@@ -11,7 +11,6 @@ import numpy as np
 
 from . import init as initializers
 from ._validate import (
-    as_array,
     as_float_array,
     check_allocation,
     check_bool,
@@ -41,16 +40,13 @@ class Linear(Module):
         dtype = check_float_dtype(dtype, "Linear dtype")
         if rng is not None:
             check_generator(rng, "Linear rng")
-        if init is not None and not callable(init):
-            raise TypeError(f"Linear init: expected a function (shape, rng) -> array such as "
-                            f"course_nn.init.he_normal, got {init!r}")
         shape = (self.out_features, self.in_features)
         check_allocation(shape, dtype, "Linear weight")
         if init is None:
             w = initializers.default_uniform(shape, rng)
             b = initializers.default_uniform((self.out_features,), rng, fan_in=self.in_features)
         else:
-            w = _initial_values(init(shape, rng), shape, dtype, getattr(init, "__name__", "init"))
+            w = initializers.initial_values(init, shape, rng, dtype, "Linear")
             b = np.zeros(self.out_features)
         self.weight = Parameter(np.asarray(w, dtype=dtype))
         self.bias = Parameter(np.asarray(b, dtype=dtype)) if bias else None
@@ -111,20 +107,3 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
-
-def _initial_values(values, shape, dtype, init_name):
-    """The array an ``init`` function returned, checked: real numbers of exactly ``shape``,
-    finite once cast to ``dtype`` (1e39 is finite in float64 but inf in float32)."""
-    name = f"Linear init ({init_name})"
-    arr = as_array(values, name)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    if arr.shape != shape:
-        raise ValueError(f"{name}: expected an array of shape {shape}, got shape {arr.shape}")
-    with np.errstate(over="ignore"):
-        cast = arr.astype(dtype)
-    bad = int(cast.size - np.count_nonzero(np.isfinite(cast)))
-    if bad:
-        raise ValueError(f"{name}: expected finite values in {dtype}, got {bad} NaN or inf "
-                         f"entries")
-    return cast
