@@ -30,7 +30,7 @@ def _pair(grad_b):
 
 def _snapshot(opt):
     return ([p.data.copy() for p in opt.params], opt.steps,
-            [{k: v.copy() for k, v in s.items()} for s in opt.state])
+            [{k: np.copy(v) for k, v in s.items()} for s in opt.state])
 
 
 def _assert_unchanged(opt, snap):

@@ -113,3 +113,80 @@ def test_nan_gradient_is_an_error_not_a_silent_update():
     p.grad[:] = np.nan
     with pytest.raises(ValueError, match="NaN or inf"):
         SGD([p], lr=0.1).step()
+
+
+def _intermittent_run(make, lib):
+    """Two parameters; ``a`` has a gradient at every step, ``b`` only at steps 0 and 3 (the
+    other steps it takes no part in the loss: its gradient is unset). Returns b after each step."""
+    grads_a = [np.array([0.5, -1.0]), np.array([0.2, 0.3]), np.array([-0.4, 0.1]),
+               np.array([1.0, 1.0]), np.array([0.3, -0.2])]
+    grads_b = {0: np.array([2.0, -0.5]), 3: np.array([-1.0, 0.25])}
+    if lib == "torch":
+        import torch
+        a = torch.nn.Parameter(torch.tensor([1.0, 2.0], dtype=torch.float64))
+        b = torch.nn.Parameter(torch.tensor([-1.0, 0.5], dtype=torch.float64))
+    else:
+        a, b = cn.Parameter(np.array([1.0, 2.0])), cn.Parameter(np.array([-1.0, 0.5]))
+    opt = make(lib, [a, b])
+    trace = []
+    for step, g in enumerate(grads_a):
+        opt.zero_grad()
+        if lib == "torch":
+            import torch
+            a.grad = torch.tensor(g)
+            if step in grads_b:
+                b.grad = torch.tensor(grads_b[step])
+            opt.step()
+            trace.append(b.detach().numpy().copy())
+        else:
+            a.grad = g
+            if step in grads_b:
+                b.grad = grads_b[step]
+            opt.step()
+            trace.append(b.data.copy())
+    return np.array(trace)
+
+
+def _make(name):
+    kwargs = {"sgd": dict(lr=0.1, momentum=0.9, weight_decay=0.01),
+              "adam": dict(lr=0.1, weight_decay=0.01), "rmsprop": dict(lr=0.1, momentum=0.5),
+              "adagrad": dict(lr=0.1)}[name]
+
+    def make(lib, params):
+        if lib == "torch":
+            import torch
+            cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam,
+                   "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[name]
+        else:
+            cls = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp, "adagrad": AdaGrad}[name]
+        return cls(params, **kwargs)
+    return make
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad"])
+def test_a_parameter_without_gradient_is_skipped(name):
+    """As in PyTorch: no momentum, weight decay or state moves a parameter whose gradient is
+    unset, and Adam's bias correction counts the steps that parameter took."""
+    trace = _intermittent_run(_make(name), "course_nn")
+    np.testing.assert_array_equal(trace[1], trace[0])  # steps 1, 2: b has no gradient
+    np.testing.assert_array_equal(trace[2], trace[0])
+    assert not np.array_equal(trace[3], trace[2])
+    np.testing.assert_array_equal(trace[4], trace[3])
+
+
+def test_adam_counts_steps_per_parameter():
+    """b's second update is Adam's step t = 2 (its own), not t = 4 (the optimizer's)."""
+    trace = _intermittent_run(_make("adam"), "course_nn")
+    b, m, v = np.array([-1.0, 0.5]), 0.0, 0.0
+    for t, g in enumerate([np.array([2.0, -0.5]), np.array([-1.0, 0.25])], start=1):
+        g = g + 0.01 * b
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        b = b - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(trace[3], b, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad"])
+def test_a_parameter_without_gradient_matches_live_pytorch(name):
+    pytest.importorskip("torch")
+    np.testing.assert_allclose(_intermittent_run(_make(name), "course_nn"),
+                               _intermittent_run(_make(name), "torch"), rtol=0, atol=1e-12)

@@ -12,6 +12,10 @@ naming the parameter) an update that would make a parameter or a state NaN or in
 a huge learning rate or a gradient whose square overflows (which would freeze AdaGrad,
 RMSProp or Adam for good). After a failed step the parameters, the state and ``steps`` are
 as they were.
+
+A parameter whose gradient is unset (``p.grad`` never written since ``zero_grad``: it took no
+part in the loss) is skipped, as in PyTorch: no momentum, weight decay or state change moves
+it. Adam counts steps per parameter for its bias correction (``state[i]["step"]``).
 """
 
 import math
@@ -112,7 +116,7 @@ class Optimizer:
         if all(p._grad is None for p in self.params):
             raise RuntimeError(f"{type(self).__name__}.step: no parameter has a gradient (every "
                                f".grad is unset since zero_grad): call backward before step")
-        self.steps = steps + 1  # _update reads the number of this step (Adam's bias correction)
+        self.steps = steps + 1  # the number of this step, for rules written elsewhere
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked, not warned
                 plans = [self._plan(i, p, state)
@@ -120,7 +124,10 @@ class Optimizer:
         except BaseException:
             self.steps = steps
             raise
-        for p, state, (update, new_data, new_state) in zip(self.params, self.state, plans):
+        for p, state, plan in zip(self.params, self.state, plans):
+            if plan is None:  # no gradient: skipped, as torch skips p.grad is None
+                continue
+            update, new_data, new_state = plan
             if new_data is None:
                 p._data -= update
             else:
@@ -129,17 +136,24 @@ class Optimizer:
 
     def _plan(self, i, p, state):
         """Check parameter i's gradient and state; return (update, new data or None when
-        ``p.data -= update`` is safe in place, new state) without changing anything."""
+        ``p.data -= update`` is safe in place, new state) without changing anything; None for a
+        parameter without a gradient (skipped)."""
         data, grad = p._data, p._grad
         if grad is None:
-            grad = np.zeros_like(data)
-        elif grad.shape != data.shape:
+            return None
+        if grad.shape != data.shape:
             raise ValueError(f"{type(self).__name__}.step: gradient of {self._label(i)}: expected "
                              f"shape {data.shape}, got {grad.shape}")
         elif grad.dtype != data.dtype:
             raise TypeError(f"{type(self).__name__}.step: gradient of {self._label(i)}: expected "
                             f"dtype {data.dtype} (the parameter's), got {grad.dtype}")
         for key, value in state.items():
+            if key == "step":  # Adam's per-parameter step count
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                    raise ValueError(f"{type(self).__name__}.step: state 'step' of "
+                                     f"{self._label(i)}: expected a non-negative integer, got "
+                                     f"{value!r}")
+                continue
             if not isinstance(value, np.ndarray) or value.shape != data.shape:
                 got = value.shape if isinstance(value, np.ndarray) else type(value).__name__
                 raise ValueError(f"{type(self).__name__}.step: state {key!r} of {self._label(i)}: "
@@ -325,8 +339,8 @@ class Adam(Optimizer):
             v += square
         else:
             v = square
-        state["m"], state["v"] = m, v
-        t = self.steps
+        t = state.get("step", 0) + 1  # steps this parameter has taken, this one included
+        state["m"], state["v"], state["step"] = m, v, t
         step_size = self.lr / (1 - b1**t)
         denom = np.sqrt(v)
         if denom.dtype != _FLOAT64:  # sqrt(v) / np.sqrt(1 - b2**t) is float64 for float32 v

@@ -147,7 +147,7 @@ def _adam_step(w, m, v, grad, t, lr, b1, b2, eps):
     opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps)
     opt.state[0]["m"] = np.array(m, dtype=np.float64)
     opt.state[0]["v"] = np.array(v, dtype=np.float64)
-    opt.steps = int(t) - 1              # step() counts this step as number t
+    opt.state[0]["step"] = int(t) - 1   # step() counts this step as number t
     opt.step()
     return p.data, opt.state[0]["m"], opt.state[0]["v"]
 
