@@ -1,4 +1,4 @@
-"""The source map and the further-reading page against the source notes.
+"""The source map, the further-reading page and the errata against the source notes.
 
 `book/appendix/source_map.md` must give every markdown heading of every note (with its line
 number) a row that links to a chapter heading, and name no heading the notes do not have;
@@ -205,3 +205,83 @@ def test_further_reading_leaves_out_the_image_urls():
         pytest.skip("the notes link no images")
     listed = [url for url in images if url in page]
     assert not listed, f"image URLs are pictures the book re-creates, not reading: {listed}"
+
+
+# The errata page against the notes: its quotations are verbatim, its links reach headings.
+
+ERRATA = APPENDIX / "errata.md"
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+NOTE_NUMBER = re.compile(r"\b(00[0-4])\b")
+PAGE_LINK = re.compile(r"\]\((\.\./\d\d_[a-z0-9_]+\.ipynb|[a-z_]+\.md)#([^)\s]+)\)")
+
+
+def squeeze(text):
+    """Compare quotations without white space (the notes wrap and pad lines freely)."""
+    return "".join(text.split())
+
+
+def errata_tables():
+    """[(note file name or None, header cells, row cells)] for every table row of the errata."""
+    rows, note, header = [], None, None
+    for line in ERRATA.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("## "):
+            match = MAP_SECTION.match(line)
+            note, header = (match.group(1) if match else None), None
+        elif line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+            if set("".join(cells)) <= set("-: "):
+                continue
+            if header is None:
+                header = cells
+            else:
+                assert len(cells) == len(header), f"{ERRATA.name}: row with {len(cells)} cells: {line}"
+                rows.append((note, header, cells))
+        else:
+            header = None if not line.strip() else header
+    return rows
+
+
+def test_errata_quote_the_notes_verbatim():
+    """Every `code span` in the "what the note says" column occurs in the note the row is
+    about (the section's note, or a note named in the row's place or note column)."""
+    texts = {n.name: squeeze(n.read_text(encoding="utf-8")) for n in NOTES}
+    by_number = {name[:3]: name for name in texts}
+    rows = errata_tables()
+    assert rows, f"no tables found in {ERRATA.name}"
+    problems = []
+    for note, header, cells in rows:
+        row = dict(zip(header, cells, strict=True))
+        quote_cell = row.get("what the note says")
+        assert quote_cell is not None, f"{ERRATA.name}: a table without 'what the note says': {header}"
+        candidates = {note} if note else set()
+        for key in ("place", "note"):
+            candidates |= {by_number[n] for n in NOTE_NUMBER.findall(row.get(key, "")) if n in by_number}
+        quotes = CODE_SPAN.findall(quote_cell)
+        if not quotes:
+            problems.append(f"{row.get('place')}: no verbatim quotation in `code font`")
+        for quote in quotes:
+            if not any(squeeze(quote.replace("\\|", "|")) in texts[c] for c in candidates if c):
+                problems.append(f"{row.get('place')}: {quote!r} is not in {sorted(c for c in candidates if c)}")
+    assert not problems, "quotations that are not the notes' words:\n" + "\n".join(problems)
+
+
+def test_errata_rows_have_a_known_kind():
+    kinds = {"wrong", "misleading", "typo", "garble"}
+    bad = [(row[1][0], row[2][0]) for row in errata_tables()
+           if "kind" in row[1] and dict(zip(row[1], row[2], strict=True))["kind"] not in kinds]
+    assert not bad, f"rows whose kind is not one of {sorted(kinds)}: {bad}"
+
+
+def test_errata_links_reach_headings():
+    level = heading_anchor_level()
+    cache, problems = {}, []
+    for target, anchor in PAGE_LINK.findall(ERRATA.read_text(encoding="utf-8")):
+        path = (APPENDIX / target).resolve()
+        if not path.is_file():
+            problems.append(f"{target} does not exist")
+            continue
+        if path not in cache:
+            cache[path] = anchors(path, level)
+        if anchor not in cache[path]:
+            problems.append(f"{target} has no heading (level <= {level}) with anchor #{anchor}")
+    assert not problems, "\n".join(problems)
