@@ -1,8 +1,13 @@
-"""The key numbers of chapters 15-17, pinned independently of the notebooks.
+"""The key numbers and claims of chapters 15-17, pinned independently of the notebooks.
 
 Each test recomputes a number the chapters print (with the same seeds and code paths) and
-checks it against the value shown in the book, or checks the ordering the prose relies on.
+checks it, or checks the statement the prose relies on (an ordering, or an outcome over
+several seeds, asserted with the same thresholds as the notebook). Chaotic training runs
+(exploding gradients, the plain RNN on the memory task) are checked as statistics over seeds.
 """
+
+import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +16,7 @@ import course_nn as cn
 from course_nn import sequences as S
 from course_nn.activations import sigmoid
 from course_nn.explorers.rnn import gradient_flow_setup, hidden_gradient_norms, layer_gradient_norms
+from course_nn.memory_sweep import memory_task_runs
 
 # --- chapter 15 ------------------------------------------------------------------------------
 
@@ -138,29 +144,50 @@ def test_truncated_bptt_forward_is_exact_and_its_gradient_misses_more_as_rho_gro
     np.testing.assert_allclose(missing, [0.1296, 0.2664, 0.3351, 0.4695], atol=2e-4)
 
 
-def _clipping_run(clip, steps=150, lr=0.2):
-    rng = np.random.default_rng(0)
-    model = S.SequenceClassifier("RNN", 8, 16, 4, rng=rng)
+def _exploding_init(model, rng):
     model.recurrent.weight_hh.data[...] = 2.0 * S.orthogonal(16, rng=rng)
+
+
+def _plain_sgd_losses(clip, seed, steps):
+    """Chapter 16's clipping experiment written as a plain loop over course_nn modules."""
+    rng = np.random.default_rng(seed)
+    model = S.SequenceClassifier("RNN", 8, 16, 4, rng=rng)
+    _exploding_init(model, rng)
     params = model.parameters()
-    opt = cn.optim.SGD(params, lr=lr)
+    opt = cn.optim.SGD(params, lr=0.2)
     loss_fn = cn.CrossEntropyLoss()
-    data_rng = np.random.default_rng(1)
+    data_rng = np.random.default_rng(seed + 1)
     losses = []
     for _ in range(steps):
         xb, yb = S.make_memory_task(32, 15, rng=data_rng)
         opt.zero_grad()
         losses.append(loss_fn(model(xb), yb))
         model.backward(loss_fn.backward())
-        if clip is not None:
-            cn.clip_grad_norm(params, clip)
+        cn.clip_grad_norm(params, math.inf if clip is None else clip)
         opt.step()
-    return np.mean(losses[-30:])
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("clip", [None, 1.0])
+def test_lockstep_sgd_runs_are_the_plain_loop(clip):
+    # the exploding case is chaotic: rounding differences grow ~10x per step, so compare early steps
+    for seed in (0, 7):
+        plain = _plain_sgd_losses(clip, seed, 6)
+        runs = memory_task_runs({"x": ("RNN", _exploding_init)}, 15, [seed], steps=6, batch_size=32,
+                                optimizer="sgd", lr=0.2, clip=clip)
+        np.testing.assert_allclose(runs.losses[0], plain, rtol=0, atol=1e-9)
 
 
 def test_clipping_rescues_training_in_the_exploding_case():
-    unclipped, clipped = _clipping_run(None), _clipping_run(1.0)
-    assert unclipped > 1.3 and clipped < 0.1          # chapter 16, section 6: 1.416 and 0.031
+    # chapter 16, section 6: 20 seeds, 150 SGD steps; the notebook asserts the same statements
+    final = {}
+    for clip in (None, 1.0):
+        runs = memory_task_runs({"x": ("RNN", _exploding_init)}, 15, range(20), steps=150, batch_size=32,
+                                optimizer="sgd", lr=0.2, clip=clip)
+        final[clip] = np.array([loss[-30:].mean() for loss in runs.losses])
+        assert sum(np.sum(n > 10) > 0 for n in runs.norms) > 10     # spikes either way
+    assert np.all(final[1.0] < 0.5) and np.median(final[1.0]) < 0.1
+    assert np.sum(final[None] < 0.5) < 5 and np.median(final[None]) > 1.0
 
 
 # --- chapter 17 ------------------------------------------------------------------------------
@@ -197,48 +224,121 @@ def test_gate_biases_keep_the_gradient_alive_over_100_steps():
     assert ends["LSTM", True] > 0.1 and ends["GRU", True] > 0.1
 
 
-@pytest.mark.parametrize("cell, scale, low, high", [
-    ("LSTM", 1, 0.0, 1e-10), ("GRU", 1, 0.0, 1e-10),
-    ("LSTM", 20, 1e10, np.inf), ("GRU", 20, 1e10, np.inf),
-])
-def test_gated_cells_still_explode_with_large_recurrent_weights(cell, scale, low, high):
-    rng = np.random.default_rng(8)
-    x = 0.1 * rng.standard_normal((1, 80, 4))
-    v = rng.standard_normal(32)
-    v /= np.linalg.norm(v)
-    layer = S.CELLS[cell](4, 32, rng=np.random.default_rng(1))
-    layer.weight_hh.data *= scale
-    norm = layer_gradient_norms(layer, x, v, lags=[80])[1][0]
-    assert low < norm < high
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+def test_gated_cells_still_explode_with_large_recurrent_weights(cell):
+    # chapter 17, section 7: in every one of 5 seeds the gradient 80 steps back vanishes at the
+    # default scale and grows with W_hh scaled by 20 or 30
+    for scale, vanished, grew in [(1, 5, 0), (20, 0, 5), (30, 0, 5)]:
+        norms = []
+        for seed in range(5):
+            rng = np.random.default_rng(seed)
+            x = 0.1 * rng.standard_normal((1, 80, 4))
+            v = rng.standard_normal(32)
+            v /= np.linalg.norm(v)
+            layer = S.CELLS[cell](4, 32, rng=rng)
+            layer.weight_hh.data *= scale
+            norms.append(layer_gradient_norms(layer, x, v, lags=[80])[1][0])
+        norms = np.array(norms)
+        assert (np.sum(norms < 1e-6), np.sum(norms > 1)) == (vanished, grew)
 
 
-def test_memory_task_gap_between_the_rnn_and_the_gated_cells():
-    # chapter 17, section 5.2, seed 0 (the notebook also runs seeds 1-3)
-    acc = {(cell, T): S.train_memory_task(cell, T, seed=0).accuracy
-           for T in (10, 30) for cell in ("RNN", "LSTM", "GRU")}
-    assert min(acc[c, 10] for c in ("RNN", "LSTM", "GRU")) > 0.95
-    assert acc["LSTM", 30] > 0.95 and acc["GRU", 30] > 0.95
-    assert acc["RNN", 30] < 0.5
-    np.testing.assert_allclose([acc["RNN", 30], acc["LSTM", 30], acc["GRU", 30]],
-                               [0.417, 0.997, 0.998], atol=0.011)
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("init", ["default", "memory"])
+def test_lockstep_runs_are_train_memory_task(cell, init):
+    ref = S.train_memory_task(cell, 30, seed=3, steps=25, batch_size=16, use_memory_init=init == "memory")
+    runs = memory_task_runs({"x": (cell, init), "y": (cell, init)}, 30, [3, 4], steps=25, batch_size=16)
+    np.testing.assert_allclose(runs.losses[0], ref.losses, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(runs.norms[0], ref.grad_norms, rtol=1e-12)
+    assert runs.accuracy[0] == ref.accuracy
+    model = runs.model(0)
+    x, y = S.make_memory_task(1000, 30, rng=np.random.default_rng(5))
+    np.testing.assert_allclose(model(x), ref.model(x), rtol=0, atol=1e-10)
 
 
-def test_memory_task_without_gate_biases_fails_for_every_cell():
-    for cell in ("RNN", "LSTM", "GRU"):
-        assert S.train_memory_task(cell, 30, seed=0, use_memory_init=False).accuracy < 0.3
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+def test_lockstep_gradients_are_course_nns(cell):
+    from course_nn.memory_sweep import _Stack
+
+    models = [S.SequenceClassifier(cell, 8, 5, 4, rng=np.random.default_rng(s)) for s in range(3)]
+    stack = _Stack(cell, models)
+    data = [S.make_memory_task(6, 7, rng=np.random.default_rng(10 + s)) for s in range(3)]
+    x = np.stack([d[0] for d in data]).transpose(2, 0, 1, 3)
+    g_logits = np.random.default_rng(1).standard_normal((3, 6, 4))
+    logits = stack.forward(x)
+    grads = stack.backward(g_logits)
+    for m, (model, (xm, _)) in enumerate(zip(models, data)):
+        model.zero_grad()
+        np.testing.assert_allclose(logits[m], model(xm), rtol=1e-12, atol=1e-14)
+        model.backward(g_logits[m])
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            np.testing.assert_allclose(grads[name][m], getattr(model.recurrent, name).grad,
+                                       rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(grads["head_weight"][m], model.head.weight.grad, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(grads["head_bias"][m], model.head.bias.grad, rtol=1e-10, atol=1e-14)
 
 
-def test_char_lm_learns_then_overfits_its_short_text():
-    text = S.BOOK_TEXT.lower()
+MEMORY_CONFIGS = {"RNN, default init": ("RNN", "default"), "RNN, orthogonal W_hh": ("RNN", "memory"),
+                  "LSTM, default init": ("LSTM", "default"), "LSTM, gate biases": ("LSTM", "memory"),
+                  "GRU, default init": ("GRU", "default"), "GRU, gate biases": ("GRU", "memory")}
+
+
+def _learned(runs, label):
+    return [runs.learned_at[k] for k in runs.select(label) if runs.learned_at[k] is not None]
+
+
+def test_memory_task_within_the_chapters_budget():
+    # chapter 17, section 5.2: T = 30, 5 seeds, 400 Adam steps, batches of 16
+    runs = memory_task_runs(MEMORY_CONFIGS, 30, range(5), steps=400, batch_size=16, stop_when_learned=True)
+    for label in ("LSTM, gate biases", "GRU, gate biases"):
+        assert len(_learned(runs, label)) == 5 and max(_learned(runs, label)) <= 300
+        assert runs.accuracy[runs.select(label)].min() >= 0.9
+    for label in ("LSTM, default init", "GRU, default init"):
+        assert not _learned(runs, label) and runs.accuracy[runs.select(label)].max() < 0.35
+    for label in ("RNN, default init", "RNN, orthogonal W_hh"):
+        assert len(_learned(runs, label)) < 2.5
+
+
+def test_memory_task_with_a_longer_budget():
+    # chapter 17, section 5.2 and its erratum: with 3000 steps the default GRU learns in every
+    # seed, the default LSTM in none, the RNN in fewer than half (slow: about half a minute)
+    configs = {k: v for k, v in MEMORY_CONFIGS.items() if v[1] == "default" or v[0] == "RNN"}
+    runs = memory_task_runs(configs, 30, range(5), steps=3000, batch_size=16, stop_when_learned=True)
+    assert len(_learned(runs, "GRU, default init")) == 5
+    assert min(_learned(runs, "GRU, default init")) > 400              # not within the chapter's budget
+    assert runs.accuracy[runs.select("GRU, default init")].min() >= 0.9
+    assert not _learned(runs, "LSTM, default init")
+    for label in ("RNN, default init", "RNN, orthogonal W_hh"):
+        assert len(_learned(runs, label)) < 2.5
+
+
+ALICE = Path(__file__).resolve().parents[1] / "book" / "data" / "alice_chapters_1-6.txt"
+
+
+def _alice():
+    raw = ALICE.read_text(encoding="utf-8")
+    return raw.lower().translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "—": "-", "_": None}))
+
+
+def test_alice_corpus_is_chapters_one_to_six():
+    raw = ALICE.read_text(encoding="utf-8")
+    assert raw.startswith("[Illustration]") and "Alice’s Adventures in Wonderland" in raw[:100]
+    assert raw.count("\nCHAPTER ") == 6 and "CHAPTER VI.\nPig and Pepper" in raw
+    assert raw.rstrip().endswith("I almost wish I’d gone to see the Hatter instead!”")
+    assert "Gutenberg" not in raw and len(raw) > 50_000
+
+
+def test_char_lm_on_alice_learns_without_memorizing():
+    # chapter 17, section 6.3: 8 epochs, best-validation model kept
+    text = _alice()
     vocab = S.Vocab.from_text(text)
     ids = vocab.encode(text)
     cut = int(0.9 * len(ids))
     model = S.CharLM(len(vocab), 16, 64, "LSTM", rng=np.random.default_rng(0))
     opt = cn.optim.Adam(model.parameters(), lr=0.01)
-    batches = S.char_batches(ids[:cut], 16, 32)
-    train, val = [], []
+    batches = S.char_batches(ids[:cut], 32, 50)
+    train, val = [], [model.loss(ids[None, cut:-1], ids[None, cut + 1:])[0]]
     with S.one_blas_thread():
-        for _ in range(60):
+        for _ in range(8):
             state, losses = None, []
             for inputs, targets in batches:
                 opt.zero_grad()
@@ -250,12 +350,12 @@ def test_char_lm_learns_then_overfits_its_short_text():
                 losses.append(loss)
             train.append(np.mean(losses))
             val.append(model.loss(ids[None, cut:-1], ids[None, cut + 1:])[0])
-    best = int(np.argmin(val))
-    assert train[0] > np.log(len(vocab)) - 0.2 and train[-1] < 0.5
-    assert val[best] < 2.4 and val[-1] > val[best] + 0.5          # overfitting after the minimum
-    # chapter 17, 6.2: lowest validation loss 2.293 at epoch 20; epoch 60: 0.336 / 3.309
-    assert best + 1 == 20
-    np.testing.assert_allclose([val[best], train[-1], val[-1]], [2.293, 0.336, 3.309], atol=0.01)
+    assert abs(val[0] - np.log(len(vocab))) < 0.2                      # untrained: about uniform
+    best = int(np.argmin(val[1:])) + 1
+    assert np.exp(val[best]) < len(vocab) / 5
+    assert abs(train[best - 1] - val[best]) < 0.2                       # not memorizing
+    assert all(b < a for a, b in zip(val, val[1:]))                     # still improving: best = last
+    assert best == 8
 
 
 def test_pixels_are_not_independent_but_graph_numbering_is_arbitrary():
