@@ -105,6 +105,26 @@ def test_xavier_on_conv_shapes_uses_receptive_field(seed):
     assert w.std() == pytest.approx(math.sqrt(2 / (576 + 1152)), rel=normal_std_rtol(w.size))
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("n_in, n_out", [(400, 100), (256, 256), (100, 400)])
+def test_xavier_is_a_compromise_between_forward_and_backward(seed, n_in, n_out):
+    """Chapter 10 and the note 002 §7.3 erratum: through a Xavier layer the forward variance is
+    multiplied by 2 n_in/(n_in+n_out) and the gradient's by 2 n_out/(n_in+n_out), both 1 only
+    when n_in = n_out (400 -> 100: 1.6 and 0.4, not "方差一致")."""
+    from course_nn import Linear
+
+    rng = np.random.default_rng(seed)
+    layer = Linear(n_in, n_out, rng=rng, init=init.xavier_normal)
+    x = rng.standard_normal((2000, n_in))
+    z = layer(x)
+    g_out = rng.standard_normal(z.shape)
+    g_in = layer.backward(g_out)
+    assert z.var() / x.var() == pytest.approx(2 * n_in / (n_in + n_out), rel=0.05)
+    assert g_in.var() / g_out.var() == pytest.approx(2 * n_out / (n_in + n_out), rel=0.05)
+    if n_in != n_out:   # the two factors add up to 2, and neither is 1
+        assert abs(z.var() / x.var() - 1) > 0.3 and abs(g_in.var() / g_out.var() - 1) > 0.3
+
+
 # -------------------------------------------------------------------------------- He/Kaiming
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -97,6 +97,9 @@ def test_spirals_data_is_balanced_and_seeded():
     (dict(n_samples=2.5), "n_samples: expected a positive integer"),
     (dict(val_fraction=0.0), "val_fraction: expected a value > 0"),
     (dict(seed=-1), "seed: expected a non-negative integer"),
+    (dict(data_seed=-1), "data_seed: expected a non-negative integer"),
+    (dict(data_seed=True), "data_seed: expected a non-negative integer"),
+    (dict(data_seed=1.5), "data_seed: expected a non-negative integer"),
 ])
 def test_bad_numeric_settings_are_rejected_before_anything_is_built(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -138,3 +141,36 @@ def test_widget_reports_a_bad_layer_list_and_keeps_the_last_run():
     assert pg.config.seed == 7
     again = Playground(dataset="xor", hidden=(6,), seed=7)
     np.testing.assert_array_equal(pg.train_data[0], again.train_data[0])
+    np.testing.assert_array_equal(pg.model[0].weight.data, again.model[0].weight.data)
+
+
+def test_widget_has_a_data_seed_and_a_train_seed():
+    pytest.importorskip("ipywidgets")
+    panel = Playground(dataset="moons", hidden=(4,)).widget()
+    pg, controls = panel.playground, panel.controls
+    assert controls["data_seed"].description == "data seed"
+    assert controls["seed"].description == "train seed"
+    weights = pg.model[0].weight.data.copy()
+    controls["data_seed"].value = 2
+    assert pg.config.data_seed == 2 and pg.config.seed == 0
+    np.testing.assert_array_equal(pg.train_data[0], Playground(dataset="moons", data_seed=2).train_data[0])
+    np.testing.assert_array_equal(pg.model[0].weight.data, weights)  # new data, same initial weights
+
+
+def test_data_seed_draws_the_data_and_seed_the_training():
+    base = Playground(dataset="moons", hidden=(5,))
+    other_weights = Playground(dataset="moons", hidden=(5,), seed=4)
+    other_data = Playground(dataset="moons", hidden=(5,), data_seed=4)
+    # the train seed changes the initial weights, not the points or the split
+    for a, b in zip(base.train_data + base.val_data, other_weights.train_data + other_weights.val_data):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(base.model[0].weight.data, other_weights.model[0].weight.data)
+    # the data seed changes the points and the split, not the initial weights
+    assert not np.array_equal(base.train_data[0], other_data.train_data[0])
+    for a, b in zip(base.model.parameters(), other_data.model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    # and the order of the mini-batches follows the train seed: same seed, same run on new data
+    a = Playground(dataset="moons", hidden=(5,), data_seed=4, seed=1).step(3)
+    b = Playground(dataset="moons", hidden=(5,), data_seed=4, seed=1).step(3)
+    assert a.history.train_loss == b.history.train_loss
+    assert "data_seed=4" in repr(a)

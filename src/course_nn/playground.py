@@ -52,7 +52,11 @@ MAX_EPOCHS = 10_000
 @dataclass(frozen=True)
 class PlaygroundConfig:
     """Every choice the learner makes. ``hidden`` lists the widths of the hidden layers (stored
-    as a tuple of ints). ``noise`` is not used by the "blobs" dataset (its spread is fixed)."""
+    as a tuple of ints). ``noise`` is not used by the "blobs" dataset (its spread is fixed).
+
+    Two seeds, drawn from independent generators: ``data_seed`` draws the points and the
+    training/validation split; ``seed`` draws the initial weights, the order of the mini-batches
+    and the dropout masks. Changing one leaves what the other draws unchanged."""
 
     dataset: str = "spirals"
     n_samples: int = 400
@@ -66,6 +70,7 @@ class PlaygroundConfig:
     batch_size: int = 32
     val_fraction: float = 0.25
     seed: int = 0
+    data_seed: int = 0
 
     def __post_init__(self):
         for name, table in (("dataset", TOY_DATASETS), ("activation", ACTIVATIONS),
@@ -88,8 +93,10 @@ class PlaygroundConfig:
         check_number(self.l2, "l2", low=0)
         check_number(self.dropout, "dropout", low=0, high=1, high_open=True)
         check_number(self.val_fraction, "val_fraction", low=0, high=1, low_open=True, high_open=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        for name in ("seed", "data_seed"):
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
 
 
 @dataclass
@@ -122,11 +129,12 @@ class Playground:
         """Build data, model and optimizer from the config; all or nothing (a failure leaves
         the previous run in place)."""
         c = self.config
-        rng = np.random.default_rng(c.seed)
+        data_rng = np.random.default_rng(c.data_seed)   # the points and the split
         make = TOY_DATASETS[c.dataset]
         kwargs = {} if c.dataset == "blobs" else {"noise": c.noise}
-        X, y = make(c.n_samples, rng=rng, **kwargs)
-        train_data, val_data, _ = train_val_test_split(X, y, val=c.val_fraction, test=0.0, rng=rng)
+        X, y = make(c.n_samples, rng=data_rng, **kwargs)
+        train_data, val_data, _ = train_val_test_split(X, y, val=c.val_fraction, test=0.0, rng=data_rng)
+        rng = np.random.default_rng(c.seed)             # weights, mini-batch order, dropout masks
         n_classes = int(y.max()) + 1
         layers, width = [], 2
         for h in c.hidden:
@@ -263,6 +271,8 @@ class Playground:
         controls = {
             "dataset": w.Dropdown(options=sorted(TOY_DATASETS), value=c.dataset, description="data"),
             "noise": w.FloatSlider(value=c.noise, min=0.0, max=0.5, step=0.02, description="noise"),
+            "data_seed": w.BoundedIntText(value=c.data_seed, min=0, max=2**31 - 1,
+                                          description="data seed"),
             "hidden": w.Text(value=",".join(map(str, c.hidden)), description="hidden",
                              continuous_update=False),
             "activation": w.Dropdown(options=sorted(ACTIVATIONS), value=c.activation,
@@ -271,7 +281,7 @@ class Playground:
             "lr": w.FloatLogSlider(value=c.lr, base=10, min=-3, max=0, description="lr"),
             "l2": w.FloatLogSlider(value=max(c.l2, 1e-5), base=10, min=-5, max=-1, description="L2"),
             "dropout": w.FloatSlider(value=c.dropout, min=0.0, max=0.6, step=0.05, description="dropout"),
-            "seed": w.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="seed"),
+            "seed": w.BoundedIntText(value=c.seed, min=0, max=2**31 - 1, description="train seed"),
         }
         use_l2 = w.Checkbox(value=c.l2 > 0, description="use L2")
         step_button = w.Button(description="step 10 epochs")
@@ -292,7 +302,8 @@ class Playground:
                                hidden=hidden, activation=controls["activation"].value,
                                optimizer=controls["optimizer"].value, lr=controls["lr"].value,
                                l2=controls["l2"].value if use_l2.value else 0.0,
-                               dropout=controls["dropout"].value, seed=controls["seed"].value)
+                               dropout=controls["dropout"].value, seed=controls["seed"].value,
+                               data_seed=controls["data_seed"].value)
             except ValueError as error:  # e.g. hidden "16,a": keep the last valid run, say why
                 status.value = f"<b>Not applied:</b> {html.escape(str(error))}"
                 return
