@@ -121,3 +121,46 @@ def test_cross_entropy_equals_one_hot_formula(data):
     scores = predict(digits_mlp(), train[0])
     expected = -(metrics.one_hot(train[1], 10) * log_softmax(scores, axis=1)).sum(axis=1).mean()
     assert nn.CrossEntropyLoss()(scores, train[1]) == pytest.approx(expected, rel=1e-12)
+
+
+# --- the chapter's five runs (split r, weight seed 10 r + 1, shuffle seed 10 r + 2) ---------
+
+RUNS = range(5)
+
+
+@pytest.fixture(scope="module")
+def five_runs():
+    from course_nn.multiseed import fit_many
+
+    X, y = load_digits()
+    splits = [train_val_test_split(X, y, val=0.15, test=0.15, rng=np.random.default_rng(r)) for r in RUNS]
+
+    def train(lr):
+        models = [digits_mlp(seed=10 * r + WEIGHT_SEED) for r in RUNS]
+        histories = fit_many(models, [nn.optim.Adam(m.parameters(), lr=lr) for m in models],
+                             [s[0] for s in splits], [s[1] for s in splits], epochs=30, batch_size=32,
+                             rngs=[np.random.default_rng(10 * r + SHUFFLE_SEED) for r in RUNS])
+        return models, histories
+
+    return splits, {lr: train(lr) for lr in (1e-4, 3e-4, 1e-3)}
+
+
+def test_run_zero_is_the_recipe(five_runs, trained):
+    _, runs = five_runs
+    assert runs[1e-3][1][0].val_loss == trained[1].val_loss
+
+
+def test_recipe_over_five_runs(five_runs):
+    splits, runs = five_runs
+    models, histories = runs[1e-3]
+    for model, history, split in zip(models, histories, splits):
+        assert accuracy(predict(model, split[2][0]), split[2][1]) >= 0.95   # each test set once
+        assert history.best_epoch + 1 >= 25                                  # mild overfitting
+        gap = [history.val_loss[e] - history.train_loss[e] for e in (9, 29)]
+        assert gap[1] > gap[0]
+
+
+def test_small_learning_rates_are_behind_in_every_run(five_runs):
+    _, runs = five_runs
+    acc = {lr: np.array([h.val_acc[-1] for h in runs[lr][1]]) for lr in runs}
+    assert np.all(acc[1e-4] < acc[3e-4]) and np.all(acc[3e-4] < acc[1e-3])
