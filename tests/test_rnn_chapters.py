@@ -293,14 +293,20 @@ def test_memory_task_within_the_chapters_budget():
         assert len(_learned(runs, label)) == 5 and max(_learned(runs, label)) <= 300
         assert runs.accuracy[runs.select(label)].min() >= 0.9
     for label in ("LSTM, default init", "GRU, default init"):
-        assert not _learned(runs, label) and runs.accuracy[runs.select(label)].max() < 0.35
-    for label in ("RNN, default init", "RNN, orthogonal W_hh"):
-        assert len(_learned(runs, label)) < 2.5
+        assert not _learned(runs, label) and runs.accuracy[runs.select(label)].max() < 0.45
+    # the RNN, near the edge, is chaotic: the chapter uses 15 seeds for it
+    plain = {k: v for k, v in MEMORY_CONFIGS.items() if v[0] == "RNN"}
+    runs = memory_task_runs(plain, 30, range(15), steps=400, batch_size=16, stop_when_learned=True)
+    assert not _learned(runs, "RNN, default init")
+    assert runs.accuracy[runs.select("RNN, default init")].max() < 0.45
+    assert 15 / 4 <= len(_learned(runs, "RNN, orthogonal W_hh")) <= 3 * 15 / 4
 
 
 def test_memory_task_with_a_longer_budget():
     # chapter 17, section 5.2 and its erratum: with 3000 steps the default GRU learns in every
-    # seed, the default LSTM in none, the RNN in fewer than half (slow: about half a minute)
+    # seed, the default LSTM in none; the RNN in fewer than half of the seeds (which ones is
+    # chaotic: under OPENBLAS_CORETYPE=Haswell a default-init RNN run learns at step 651)
+    # (slow: about half a minute)
     configs = {k: v for k, v in MEMORY_CONFIGS.items() if v[1] == "default" or v[0] == "RNN"}
     runs = memory_task_runs(configs, 30, range(5), steps=3000, batch_size=16, stop_when_learned=True)
     assert len(_learned(runs, "GRU, default init")) == 5
@@ -356,6 +362,36 @@ def test_char_lm_on_alice_learns_without_memorizing():
     assert abs(train[best - 1] - val[best]) < 0.2                       # not memorizing
     assert all(b < a for a, b in zip(val, val[1:]))                     # still improving: best = last
     assert best == 8
+
+
+@pytest.mark.parametrize("block", [0, 5])
+def test_char_lm_does_not_memorize_on_other_splits(block):
+    # chapter 17, section 6.3 holds out the last tenth; the same with the first or the sixth tenth
+    text = _alice()
+    vocab = S.Vocab.from_text(text)
+    ids = vocab.encode(text)
+    w = len(ids) // 10
+    val = ids[block * w:(block + 1) * w]
+    train_ids = np.concatenate([ids[:block * w], ids[(block + 1) * w:]])
+    model = S.CharLM(len(vocab), 16, 64, "LSTM", rng=np.random.default_rng(0))
+    opt = cn.optim.Adam(model.parameters(), lr=0.01)
+    train, vals = [], []
+    with S.one_blas_thread():
+        for _ in range(8):
+            state, losses = None, []
+            for inputs, targets in S.char_batches(train_ids, 32, 50):
+                opt.zero_grad()
+                loss, state, loss_fn = model.loss(inputs, targets, state)
+                model.backward_loss(loss_fn)
+                cn.clip_grad_norm(model.parameters(), 1.0)
+                opt.step()
+                state = S.detach_state(state)
+                losses.append(loss)
+            train.append(np.mean(losses))
+            vals.append(model.loss(val[None, :-1], val[None, 1:])[0])
+    best = int(np.argmin(vals))
+    assert np.exp(vals[best]) < len(vocab) / 5
+    assert abs(train[best] - vals[best]) < 0.2
 
 
 def test_pixels_are_not_independent_but_graph_numbering_is_arbitrary():
