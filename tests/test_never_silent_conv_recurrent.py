@@ -496,3 +496,21 @@ def test_huge_allocations_are_refused_before_they_happen(call, message):
 def test_helper_function_arguments_are_checked(call, error, message):
     with pytest.raises(error, match=esc(message)):
         call()
+
+
+def test_avgpool_of_huge_finite_values_is_finite():
+    """The mean of finite values is finite even when their sum is not (1e308 + 1e308)."""
+    x = np.full((1, 1, 4, 4), 1.5e308)
+    out = AvgPool2d(2)(x)
+    np.testing.assert_allclose(out, np.full((1, 1, 2, 2), 1.5e308), rtol=1e-15)
+    small = np.arange(16.0).reshape(1, 1, 4, 4)
+    np.testing.assert_array_equal(AvgPool2d(2)(small), small.reshape(1, 1, 2, 2, 2, 2).transpose(
+        0, 1, 2, 4, 3, 5).reshape(1, 1, 2, 2, 4).mean(axis=-1))
+
+
+@pytest.mark.parametrize("make,out_shape", [(lambda: cn.Linear(2, 1), (1, 1)),
+                                            (lambda: cn.ReLU(), (1, 2))])
+def test_ragged_lists_name_the_argument(make, out_shape):
+    with pytest.raises(ValueError, match="input: expected a rectangular array"):
+        make()([[1.0, 2.0], [3.0]])
+    assert make()([[1.0, 2.0]]).shape == out_shape  # a rectangular list is accepted

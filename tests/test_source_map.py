@@ -261,7 +261,8 @@ def test_errata_quote_the_notes_verbatim():
             problems.append(f"{row.get('place')}: no verbatim quotation in `code font`")
         for quote in quotes:
             if not any(squeeze(quote.replace("\\|", "|")) in texts[c] for c in candidates if c):
-                problems.append(f"{row.get('place')}: {quote!r} is not in {sorted(c for c in candidates if c)}")
+                notes = sorted(c for c in candidates if c)
+                problems.append(f"{row.get('place')}: {quote!r} is not in {notes}")
     assert not problems, "quotations that are not the notes' words:\n" + "\n".join(problems)
 
 

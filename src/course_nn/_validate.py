@@ -18,10 +18,10 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
     ndim:  required number of dimensions, or a tuple of allowed numbers.
     shape: required shape; ``None`` or a name matches any size: ``(None, 3)`` reads (N, 3),
            ``("N", "T", 4)`` reads (N, T, 4).
-    Raises TypeError for non-numeric or integer/bool dtypes and ValueError for wrong ndim,
-    wrong shape, an empty batch, or NaN/inf values.
+    Raises TypeError for non-numeric or integer/bool dtypes and ValueError
+    for ragged nested lists, wrong ndim, wrong shape, an empty batch, or NaN/inf values.
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     kind = arr.dtype.kind  # 'f' float, 'i'/'u' integer, 'b' bool, 'c' complex, 'O' object, ...
     if kind in "iub":
         raise TypeError(

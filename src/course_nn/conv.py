@@ -382,8 +382,13 @@ class AvgPool2d(_Pool2d):
         x = _check_images(x, "AvgPool2d input", None)
         self._out_hw(x)
         xp, view = _windows(x, self.kernel_size, self.stride, self.padding)
+        with np.errstate(over="ignore"):
+            out = view.mean(axis=(-2, -1))
+        if not _validate.all_finite(out):  # the sum overflowed (|x| near the largest float):
+            kh, kw = self.kernel_size      # the mean of finite values is finite, sum x / (kh kw)
+            out = (view / (kh * kw)).sum(axis=(-2, -1))
         self._cache = (view.shape, xp.shape)
-        return view.mean(axis=(-2, -1))
+        return out
 
     def backward(self, grad_out):
         """grad_out: (N, C, Ho, Wo) -> dL/dx: (N, C, H, W)."""

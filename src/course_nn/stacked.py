@@ -92,8 +92,7 @@ class StackedLinear(Module):
         self._x = None
 
     def forward(self, x):
-        x = as_float_array(x, "StackedLinear input", shape=(self.models, self.in_features, None),
-                           dtype=self.weight.data.dtype)
+        x = as_float_array(x, "StackedLinear input", shape=(self.models, self.in_features, None))
         self._x = x.copy()  # nobody else can write to the cache
         out = np.matmul(self.weight.data, self._x)
         if self.bias is not None:
@@ -140,8 +139,8 @@ class StackedConv2d(Module):
         self._cache = None
 
     def forward(self, x):
-        x = as_float_array(x, "StackedConv2d input", shape=(self.models, self.in_channels, None,
-                                                           None, None), dtype=self.weight.data.dtype)
+        x = as_float_array(x, "StackedConv2d input",
+                           shape=(self.models, self.in_channels, None, None, None))
         s, c, h, w, n = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         ho, wo = _output_hw((n, c, h, w), self.kernel_size, self.stride, self.padding,
