@@ -174,3 +174,34 @@ def test_data_seed_draws_the_data_and_seed_the_training():
     b = Playground(dataset="moons", hidden=(5,), data_seed=4, seed=1).step(3)
     assert a.history.train_loss == b.history.train_loss
     assert "data_seed=4" in repr(a)
+
+
+@pytest.mark.parametrize("error", [FloatingPointError, KeyboardInterrupt])
+@pytest.mark.parametrize("settings", [dict(optimizer="adam"), dict(optimizer="momentum", l2=1e-3,
+                                                                   dropout=0.2)])
+def test_a_failed_step_leaves_the_run_as_it_was(monkeypatch, error, settings):
+    """An error (or Ctrl-C) in the middle of an epoch puts back the weights, gradients,
+    optimizer state, generator, epoch count and history: the next step is the step the run
+    would have taken."""
+    pg, twin = Playground(**settings).step(2), Playground(**settings).step(2)
+    before = [p.data.copy() for p in pg.model.parameters()]
+    real_step, calls = type(pg.optimizer).step, []
+
+    def failing_step(opt):
+        calls.append(1)
+        if len(calls) == 5:  # the fifth mini-batch of this call
+            raise error("injected")
+        real_step(opt)
+
+    monkeypatch.setattr(pg.optimizer, "step", failing_step.__get__(pg.optimizer))
+    with pytest.raises(error, match="injected"):
+        pg.step(2)
+    assert len(calls) == 5 and pg.epoch == 2 and len(pg.history.train_loss) == 2
+    for p, b in zip(pg.model.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
+    monkeypatch.undo()
+    pg.step(1)
+    twin.step(1)
+    for p, q in zip(pg.model.parameters(), twin.model.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert pg.history == twin.history and pg.optimizer.steps == twin.optimizer.steps

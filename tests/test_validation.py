@@ -135,6 +135,17 @@ def test_non_finite_hyperparameters(bad):
         nn.ELU(bad)
 
 
+@pytest.mark.parametrize("make,name", [(lambda v: nn.ELU(v), "alpha"),
+                                       (lambda v: nn.optim.SGD(nn.Linear(2, 1).parameters(), lr=v),
+                                        "lr"),
+                                       (lambda v: nn.LeakyReLU(v), "negative_slope")])
+@pytest.mark.parametrize("huge", [10**400, -10**400])
+def test_integers_beyond_the_largest_float_are_refused_by_name(make, name, huge):
+    with pytest.raises(ValueError, match=f"{name}: expected a finite number, got an integer of 401 "
+                                         "digits"):
+        make(huge)
+
+
 def test_non_numeric_hyperparameter():
     with pytest.raises(TypeError, match="negative_slope: expected a real number, got '0.1'"):
         nn.LeakyReLU("0.1")

@@ -87,7 +87,11 @@ def check_number(value, name, low=None, high=None, low_open=False, high_open=Fal
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int such as 10**400 has no float
+        raise ValueError(f"{name}: expected a finite number, got an integer of "
+                         f"{len(str(abs(value)))} digits, beyond the largest float") from None
     if not np.isfinite(v):
         raise ValueError(f"{name}: expected a finite number, got {v}")
     if low is not None and (v < low or (low_open and v == low)):

@@ -157,6 +157,43 @@ class Playground:
         """Train for ``epochs`` passes over the training set (an int, 1 <= epochs <= MAX_EPOCHS
         per call); record losses and accuracies."""
         epochs = check_int(epochs, "epochs", low=1, high=MAX_EPOCHS)
+        undo = self._checkpoint()
+        try:
+            self._train(epochs)
+        except BaseException:  # a failed or interrupted step leaves the run as it was
+            undo()
+            raise
+        return self
+
+    def _checkpoint(self):
+        """Record what ``step`` changes (weights in place, gradients, optimizer state, layer
+        attributes such as caches, the generator, epoch count and history); return a function
+        that puts it all back."""
+        params = [(p, p.data.copy(), p._grad) for p in self.model.parameters()]
+        modules = [(m, dict(vars(m))) for m in self.model.modules()]
+        opt = self.optimizer
+        states, opt_steps = [dict(state) for state in opt.state], opt.steps
+        rng_state = self._rng.bit_generator.state
+        epoch, lengths = self.epoch, {k: len(v) for k, v in vars(self.history).items()}
+
+        def undo():
+            for p, data, grad in params:
+                p.data[...] = data
+                p._grad = grad
+            for m, attributes in modules:
+                vars(m).clear()
+                vars(m).update(attributes)
+            for state, saved in zip(opt.state, states):
+                state.clear()
+                state.update(saved)
+            opt.steps = opt_steps
+            self._rng.bit_generator.state = rng_state
+            self.epoch = epoch
+            for k, n in lengths.items():
+                del getattr(self.history, k)[n:]
+        return undo
+
+    def _train(self, epochs):
         penalized = weights_only(self.model)
         for _ in range(epochs):
             self.model.train()
@@ -172,7 +209,6 @@ class Playground:
                 scores = predict(self.model, X)
                 getattr(self.history, f"{split}_loss").append(self.loss_fn(scores, y))
                 getattr(self.history, f"{split}_acc").append(accuracy(scores, y))
-        return self
 
     def accuracy(self, split="train"):
         """Accuracy of the current model on the ``"train"`` or ``"val"`` split."""
