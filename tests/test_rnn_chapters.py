@@ -333,18 +333,15 @@ def test_alice_corpus_is_chapters_one_to_six():
     assert "Gutenberg" not in raw and len(raw) > 50_000
 
 
-def test_char_lm_on_alice_learns_without_memorizing():
-    # chapter 17, section 6.3: 8 epochs, best-validation model kept
-    text = _alice()
-    vocab = S.Vocab.from_text(text)
-    ids = vocab.encode(text)
-    cut = int(0.9 * len(ids))
-    model = S.CharLM(len(vocab), 16, 64, "LSTM", rng=np.random.default_rng(0))
+def _train_char_lm(vocab_size, train_ids, val_ids, epochs=8):
+    """Chapter 17's character model and recipe (section 6.3): returns the mean training loss
+    of each epoch and the validation loss before training and after each epoch."""
+    model = S.CharLM(vocab_size, 16, 64, "LSTM", rng=np.random.default_rng(0))
     opt = cn.optim.Adam(model.parameters(), lr=0.01)
-    batches = S.char_batches(ids[:cut], 32, 50)
-    train, val = [], [model.loss(ids[None, cut:-1], ids[None, cut + 1:])[0]]
+    batches = S.char_batches(train_ids, 32, 50)
+    train, val = [], [model.loss(val_ids[None, :-1], val_ids[None, 1:])[0]]
     with S.one_blas_thread():
-        for _ in range(8):
+        for _ in range(epochs):
             state, losses = None, []
             for inputs, targets in batches:
                 opt.zero_grad()
@@ -355,7 +352,17 @@ def test_char_lm_on_alice_learns_without_memorizing():
                 state = S.detach_state(state)
                 losses.append(loss)
             train.append(np.mean(losses))
-            val.append(model.loss(ids[None, cut:-1], ids[None, cut + 1:])[0])
+            val.append(model.loss(val_ids[None, :-1], val_ids[None, 1:])[0])
+    return train, val
+
+
+def test_char_lm_on_alice_learns_without_memorizing():
+    # chapter 17, section 6.3: 8 epochs, best-validation model kept
+    text = _alice()
+    vocab = S.Vocab.from_text(text)
+    ids = vocab.encode(text)
+    cut = int(0.9 * len(ids))
+    train, val = _train_char_lm(len(vocab), ids[:cut], ids[cut:])
     assert abs(val[0] - np.log(len(vocab))) < 0.2                      # untrained: about uniform
     best = int(np.argmin(val[1:])) + 1
     assert np.exp(val[best]) < len(vocab) / 5
@@ -371,27 +378,11 @@ def test_char_lm_does_not_memorize_on_other_splits(block):
     vocab = S.Vocab.from_text(text)
     ids = vocab.encode(text)
     w = len(ids) // 10
-    val = ids[block * w:(block + 1) * w]
-    train_ids = np.concatenate([ids[:block * w], ids[(block + 1) * w:]])
-    model = S.CharLM(len(vocab), 16, 64, "LSTM", rng=np.random.default_rng(0))
-    opt = cn.optim.Adam(model.parameters(), lr=0.01)
-    train, vals = [], []
-    with S.one_blas_thread():
-        for _ in range(8):
-            state, losses = None, []
-            for inputs, targets in S.char_batches(train_ids, 32, 50):
-                opt.zero_grad()
-                loss, state, loss_fn = model.loss(inputs, targets, state)
-                model.backward_loss(loss_fn)
-                cn.clip_grad_norm(model.parameters(), 1.0)
-                opt.step()
-                state = S.detach_state(state)
-                losses.append(loss)
-            train.append(np.mean(losses))
-            vals.append(model.loss(val[None, :-1], val[None, 1:])[0])
-    best = int(np.argmin(vals))
-    assert np.exp(vals[best]) < len(vocab) / 5
-    assert abs(train[best] - vals[best]) < 0.2
+    train, val = _train_char_lm(len(vocab), np.concatenate([ids[:block * w], ids[(block + 1) * w:]]),
+                                ids[block * w:(block + 1) * w])
+    best = int(np.argmin(val[1:])) + 1
+    assert np.exp(val[best]) < len(vocab) / 5
+    assert abs(train[best - 1] - val[best]) < 0.2
 
 
 def test_pixels_are_not_independent_but_graph_numbering_is_arbitrary():
