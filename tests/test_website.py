@@ -4,8 +4,11 @@ The site is built from the committed, already executed notebooks (execution off,
 takes seconds; `scripts/setup.sh` builds it with fresh execution) into a temporary folder,
 served on 127.0.0.1, and every chapter page is checked: it loads, every image has a
 non-zero natural size and real alt text (not a file name), no cell output shows an error
-or traceback, exercise solutions start collapsed, and the project's own scripts log no
-console errors.
+or traceback, exercise solutions start collapsed, and no page logs a console error.
+The site must work offline: Chromium resolves no host name but 127.0.0.1 and talks to the
+network only through a proxy address where nothing listens, so a request to anywhere else
+fails, and every request a page attempts (Chrome's performance log) must be to the local
+server (or a data:/blob: URL). Every HTML page of the build is opened and checked this way.
 Skips with a message when Chromium, chromedriver or Selenium is missing.
 """
 
@@ -36,8 +39,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Build the book without executing notebooks and serve it; yields the base URL."""
+def site_dir(tmp_path_factory):
+    """Build the book without executing notebooks; returns the folder of the HTML pages."""
     out = tmp_path_factory.mktemp("site")
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
     config = re.sub(r"execute_notebooks: \w+", "execute_notebooks: \"off\"", config)
@@ -49,8 +52,13 @@ def site(tmp_path_factory):
                              "--path-output", str(out), "-W", "--keep-going"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = out / "_build" / "html"
-    handler = functools.partial(QuietHandler, directory=str(html))
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def site(site_dir):
+    """Serve the built book on 127.0.0.1; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -72,9 +80,14 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1000"):
+                 "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                 # offline: no host name resolves but the local server's address, and
+                 # everything but 127.0.0.1 goes to a proxy where nothing listens (port 9)
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # "performance" records every network request a page attempts, blocked or not
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -93,6 +106,31 @@ def _open(browser, url):
     """)
 
 
+def _forget_logs(browser):
+    """Discard what earlier pages logged and requested, and what they stored: the next page
+    is checked as on a first visit (the theme keeps the colour mode in localStorage)."""
+    browser.execute_script("try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}")
+    browser.get_log("browser")
+    browser.get_log("performance")
+
+
+def _assert_offline_and_quiet(browser, site, page):
+    """Since the last _forget_logs: every request went to the local server, and the console
+    shows no error (a blocked request logs one too, but is reported here by its URL)."""
+    requested = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requested.append(message["params"]["request"]["url"])
+        elif message["method"] == "Network.webSocketCreated":
+            requested.append(message["params"]["url"])
+    external = sorted({url for url in requested
+                       if not url.startswith((site + "/", "data:", "blob:", "about:"))})
+    assert not external, f"{page}: requests outside the site (fail offline): {external}"
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, f"{page}: console errors: {errors}"
+
+
 def test_every_chapter_and_appendix_is_in_the_site(site, browser):
     _open(browser, site + "/book/index.html")
     links = browser.execute_script(
@@ -105,7 +143,7 @@ def test_every_chapter_and_appendix_is_in_the_site(site, browser):
 
 @pytest.mark.parametrize("page", CHAPTERS + [f"appendix/{a}" for a in APPENDICES] + ["index"])
 def test_page_renders_cleanly(site, browser, page):
-    browser.get_log("browser")  # discard what earlier pages logged
+    _forget_logs(browser)
     _open(browser, f"{site}/book/{page}.html")
     titles = browser.execute_script(
         "return Array.from(document.querySelectorAll('main h1')).filter(h => h.offsetHeight > 0)"
@@ -141,13 +179,25 @@ def test_page_renders_cleanly(site, browser, page):
         assert "dropdown" in cls, f"{page}: a solution is not a dropdown"
         assert "toggle-hidden" in cls and visible_height == 0, f"{page}: a solution starts open"
 
-    # Errors from the project's pages and files; not from the theme's bundled scripts, the
-    # absent favicon, or CDN resources (MathJax, widget manager) that this offline sandbox
-    # cannot reach.
-    errors = [e["message"] for e in browser.get_log("browser")
-              if e["level"] == "SEVERE" and e["message"].startswith(site)
-              and "/_static/scripts/" not in e["message"] and "favicon.ico" not in e["message"]]
-    assert not errors, f"{page}: console errors: {errors}"
+    _assert_offline_and_quiet(browser, site, page)
+    # lean: no saved ipywidgets state (the widgets' outputs are removed; book/_ext/no_widget_state.py)
+    widget_scripts = browser.execute_script(
+        "return document.querySelectorAll('script[type*=\"jupyter.widget\"]').length")
+    assert widget_scripts == 0, f"{page}: the page embeds ipywidgets state or views"
+
+
+def test_every_other_page_is_offline_and_quiet(site_dir, site, browser):
+    """The pages test_page_renders_cleanly does not open: search, index, redirects."""
+    checked = {f"book/{page}.html" for page in CHAPTERS + [f"appendix/{a}" for a in APPENDICES]}
+    checked.add("book/index.html")
+    others = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*.html")
+                    if not p.relative_to(site_dir).parts[0].startswith("_"))
+    others = [page for page in others if page not in checked]
+    assert "search.html" in others and "index.html" in others
+    for page in others:
+        _forget_logs(browser)
+        _open(browser, f"{site}/{page}")
+        _assert_offline_and_quiet(browser, site, page)
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
