@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from exercise_helpers import rejected
 
+import course_nn as cn
 from course_nn.exercises import evaluate, exercises
 
 IDS = ["rnn.make_windows", "rnn.one_hot", "rnn.pad_sequences",
-       "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward",
+       "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward", "rnn.rnn_bptt",
        "rnn.lstm_cell_step", "rnn.gru_step", "rnn.forget_gate_grad"]
 
 
@@ -53,6 +54,22 @@ def tanh_step_backward(dh, h_new, h_prev, W_hh):
     return dz @ W_hh, dz.T @ h_prev
 
 
+def rnn_bptt(x, hs, W_ih, W_hh, grad_out):
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dW_ih, dW_hh, db = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])
+    dh_next = np.zeros_like(hs[:, 0])                 # dL/dh_t through h_(t+1)
+    for t in range(T, 0, -1):                         # hs[:, t] is h_t
+        dh = grad_out[:, t - 1] + dh_next
+        da = dh * (1.0 - hs[:, t] ** 2)
+        dW_ih += da.T @ x[:, t - 1]
+        dW_hh += da.T @ hs[:, t - 1]
+        db += da.sum(axis=0)
+        dx[:, t - 1] = da @ W_ih
+        dh_next = da @ W_hh
+    return dx, dh_next, dW_ih, dW_hh, db
+
+
 def _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh):
     a = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
     return np.split(a, 4, axis=1)
@@ -87,6 +104,7 @@ SOLUTIONS = {
     "rnn.rnn_step": rnn_step, "rnn.param_count": param_count,
     "rnn.tanh_step_backward": tanh_step_backward, "rnn.lstm_cell_step": lstm_cell_step,
     "rnn.gru_step": gru_step, "rnn.forget_gate_grad": forget_gate_grad,
+    "rnn.rnn_bptt": rnn_bptt,
 }
 
 
@@ -208,6 +226,70 @@ def test_tanh_step_backward_wants_both_results():
              "expected a tuple of 2 results")
 
 
+def _bptt_with(carry=True, h_for_dW="prev", accumulate=True, carry_before_tanh=False,
+               forward_in_time=False, slope_at="new"):
+    def bptt(x, hs, W_ih, W_hh, grad_out):
+        T = x.shape[1]
+        dx = np.zeros_like(x)
+        dW_ih, dW_hh, db = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])
+        dh_next = np.zeros_like(hs[:, 0])
+        steps = range(1, T + 1) if forward_in_time else range(T, 0, -1)
+        for t in steps:
+            dh = grad_out[:, t - 1] + (dh_next if carry else 0.0)
+            h_slope = hs[:, t] if slope_at == "new" else hs[:, t - 1]
+            da = dh * (1.0 - h_slope ** 2)
+            h_dW = hs[:, t - 1] if h_for_dW == "prev" else hs[:, t]
+            if accumulate:
+                dW_ih += da.T @ x[:, t - 1]
+                dW_hh += da.T @ h_dW
+                db += da.sum(axis=0)
+            else:                                     # overwritten: only one step's share
+                dW_ih, dW_hh, db = da.T @ x[:, t - 1], da.T @ h_dW, da.sum(axis=0)
+            dx[:, t - 1] = da @ W_ih
+            dh_next = (dh if carry_before_tanh else da) @ W_hh
+        return dx, dh_next, dW_ih, dW_hh, db
+    return bptt
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (_bptt_with(carry=False), "dx"),                       # gradient not carried from t+1
+    (_bptt_with(h_for_dW="new"), "dW_hh"),                 # h_t instead of h_(t-1)
+    (_bptt_with(accumulate=False), "dW_ih"),               # not accumulated over time
+    (_bptt_with(carry_before_tanh=True), "dx"),            # carried dh, not da, through W_hh
+    (_bptt_with(forward_in_time=True), "dx"),              # looped forward in time
+    (_bptt_with(slope_at="prev"), "dx"),                   # tanh' at h_(t-1)
+])
+def test_rnn_bptt_rejects_wrong_backward_passes_naming_the_gradient(wrong, named):
+    rejected("rnn.rnn_bptt", wrong, "wrong answer", f"{named}: ")
+
+
+def test_rnn_bptt_wants_five_results():
+    result = rejected("rnn.rnn_bptt", lambda *a: rnn_bptt(*a)[:4], "expected a tuple of 5 results")
+    assert "(dx, dh0, dW_ih, dW_hh, db)" in result.message
+
+
+def test_rnn_bptt_solution_agrees_with_the_numerical_gradient():
+    # independent of course_nn's backward: central differences of L = sum(grad_out * h_t)
+    rng = np.random.default_rng(5)
+    N, T, D, H = 2, 4, 3, 2
+    W_ih, W_hh = 0.6 * rng.standard_normal((H, D)), 0.6 * rng.standard_normal((H, H))
+    b = 0.6 * rng.standard_normal(H)
+    x, h0, g = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, T, H))
+
+    def states():
+        hs = [h0]
+        for t in range(T):
+            hs.append(np.tanh(x[:, t] @ W_ih.T + hs[-1] @ W_hh.T + b))
+        return np.stack(hs, axis=1)
+
+    def loss(_):
+        return np.sum(g * states()[:, 1:])
+
+    got = rnn_bptt(x, states(), W_ih, W_hh, g)
+    for value, wrt in zip(got, (x, h0, W_ih, W_hh, b)):
+        assert cn.rel_error(value, cn.numerical_gradient(loss, wrt)) < 1e-7
+
+
 # --- chapter 17 ------------------------------------------------------------------------------
 
 def _lstm_with(order=(0, 1, 2, 3), acts=(sigmoid, sigmoid, np.tanh, sigmoid), use_b_hh=True,
@@ -295,3 +377,4 @@ def test_forget_gate_grad_rejects_wrong_gradients(wrong):
 def test_forget_gate_grad_rejects_the_input_weight_gradient():
     # x in place of h: a (H, D) result, a shape error whenever D != H
     rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")
+

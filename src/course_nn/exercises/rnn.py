@@ -1,9 +1,13 @@
 """Exercises of chapters 15-17, sequence data, RNNs and BPTT, LSTM and GRU (ids "rnn.<name>").
 
 Chapter 15: make_windows, one_hot, pad_sequences (references from course_nn.sequences).
-Chapter 16: rnn_step, param_count, tanh_step_backward (references from course_nn.RNN).
+Chapter 16: rnn_step, param_count, tanh_step_backward, rnn_bptt (references from
+course_nn.RNN).
 Chapter 17: lstm_cell_step, gru_step, forget_gate_grad (references from course_nn.LSTM/GRU:
 a single step through the layer with T = 1).
+
+The backward exercises return tuples of gradients; a wrong one is named in the message
+("dW_hh: expected ...").
 
 The fixed cases hold the inputs a plausible wrong answer gets wrong: D != H (a transposed
 weight fails with a shape error or a wrong value), non-symmetric W_hh, different b_ih and
@@ -16,7 +20,7 @@ import numpy as np
 
 from ..recurrent import GRU, LSTM, RNN
 from ..sequences import make_windows, one_hot, pad_sequences
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 CELL_CLASSES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 
@@ -40,6 +44,20 @@ def _params(rng, gates, d, h, scale=0.8):
 
 def _sizes(rng):
     return int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 5))   # N, D, H
+
+
+def _named(names):
+    """A comparison of a tuple of results that names the first wrong one ("dW_hh: ...")."""
+    def compare(expected, got):
+        if not isinstance(got, tuple) or len(got) != len(expected):
+            return (_default_compare(expected, got, 1e-6, 1e-9)
+                    + f" (return the tuple ({', '.join(names)}))")
+        for name, e, g in zip(names, expected, got):
+            reason = _default_compare(e, g, 1e-6, 1e-9)
+            if reason:
+                return f"{name}: {reason}"
+        return None
+    return compare
 
 
 # =============================================================================================
@@ -212,6 +230,51 @@ register(Exercise(
 ))
 
 
+def rnn_bptt_reference(x, hs, W_ih, W_hh, grad_out):
+    """BPTT through a tanh RNN from its forward's cached states.
+
+    x: (N, T, D); hs: (N, T + 1, H) with hs[:, 0] = h_0 and hs[:, t] = h_t; grad_out:
+    (N, T, H), dL/dh_t from the outputs -> (dx (N, T, D), dh0 (N, H), dW_ih (H, D),
+    dW_hh (H, H), db (H,)), db being the gradient of b_ih and of b_hh alike.
+
+    Computed with course_nn.RNN: a layer with the input weight [W_ih, I] and zero biases, fed
+    [x_t, r_t] with r_t = artanh(h_t) - x_t W_ih^T - h_(t-1) W_hh^T (what the biases added),
+    reproduces the cached states; its backward gives every gradient.
+    """
+    x, hs, W_ih, W_hh, grad_out = (np.asarray(a, dtype=float) for a in (x, hs, W_ih, W_hh, grad_out))
+    hidden, d = W_ih.shape
+    rest = np.arctanh(hs[:, 1:]) - x @ W_ih.T - hs[:, :-1] @ W_hh.T
+    layer = _layer(RNN, np.hstack([W_ih, np.eye(hidden)]), W_hh, np.zeros(hidden), np.zeros(hidden))
+    layer(np.concatenate([x, rest], axis=2), hs[:, 0])
+    dx, dh0 = layer.backward(grad_out)
+    return (dx[..., :d], dh0, layer.weight_ih.grad[:, :d].copy(), layer.weight_hh.grad.copy(),
+            layer.bias_ih.grad.copy())
+
+
+def _bptt_case(rng, n=None, t=None, d=None, h=None):
+    """(x, hs, W_ih, W_hh, grad_out): the cache of a forward of course_nn.RNN with random
+    biases from a nonzero h_0, and an upstream gradient at every step."""
+    n0, d0, h0 = _sizes(rng)
+    n, d, h, t = n or n0, d or d0, h or h0, t or int(rng.integers(1, 6))
+    W_ih, W_hh, b_ih, b_hh = _params(rng, 1, d, h, scale=0.6)
+    x = rng.standard_normal((n, t, d))
+    h_0 = 0.5 * rng.standard_normal((n, h))
+    out, _ = _layer(RNN, W_ih, W_hh, b_ih, b_hh)(x, h_0)
+    return x, np.concatenate([h_0[:, None], out], axis=1), W_ih, W_hh, rng.standard_normal((n, t, h))
+
+
+_fixed_rng = np.random.default_rng(163)
+register(Exercise(
+    id="rnn.rnn_bptt",
+    reference=rnn_bptt_reference,
+    fixed=[_bptt_case(_fixed_rng, 2, 4, 3, 2), _bptt_case(_fixed_rng, 1, 3, 2, 3),
+           _bptt_case(_fixed_rng, 3, 1, 2, 4), _bptt_case(_fixed_rng, 2, 5, 1, 3)],
+    random=_bptt_case,
+    arg_names=("x", "hs", "W_ih", "W_hh", "grad_out"),
+    compare=_named(("dx", "dh0", "dW_ih", "dW_hh", "db")),
+))
+
+
 # =============================================================================================
 # Chapter 17: LSTM and GRU
 # =============================================================================================
@@ -290,3 +353,4 @@ register(Exercise(
     random=_forget_case,
     arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dc_new"),
 ))
+
