@@ -10,13 +10,15 @@ import math
 
 import numpy as np
 import pytest
+from exercise_helpers import rejected
 
 import course_nn as nn
 from course_nn.activations import sigmoid
 from course_nn.exercises import evaluate
 from course_nn.explorers import losses as lx
 
-IDS = ("losses.mse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss")
+IDS = ("losses.mse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss",
+       "losses.softmax_jacobian", "losses.softmax_cross_entropy_backward")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -44,11 +46,33 @@ def hinge_loss(scores, labels):
     return float(margins.sum() / len(labels))
 
 
+def _stable_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_jacobian(z):
+    y_hat = _stable_softmax(z)                                   # (N, K)
+    eye = np.eye(z.shape[1])
+    return y_hat[:, :, None] * eye - y_hat[:, :, None] * y_hat[:, None, :]
+
+
+def softmax_jacobian_loop(z):
+    y_hat = _stable_softmax(z)
+    return np.stack([np.diag(p) - np.outer(p, p) for p in y_hat])
+
+
+def softmax_cross_entropy_backward(z, y):
+    return (_stable_softmax(z) - y) / z.shape[0]
+
+
 SOLUTIONS = {
     "losses.mse_grad": mse_grad,
     "losses.huber": huber,
     "losses.cross_entropy": cross_entropy,
     "losses.hinge_loss": hinge_loss,
+    "losses.softmax_jacobian": [softmax_jacobian, softmax_jacobian_loop],
+    "losses.softmax_cross_entropy_backward": softmax_cross_entropy_backward,
 }
 
 
@@ -144,6 +168,77 @@ WRONG["losses.hinge_loss"] = {
     "also divided by C": _hinge_over_classes_too,
     "max over j instead of sum": _hinge_max_not_sum,
 }
+
+
+def _naive_jacobian(z):
+    y_hat = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return y_hat[:, :, None] * np.eye(z.shape[1]) - y_hat[:, :, None] * y_hat[:, None, :]
+
+
+def _jacobian_index_slip(z):
+    y_hat = _stable_softmax(z)                                   # y_i (delta_ij - y_i)
+    return y_hat[:, :, None] * (np.eye(z.shape[1]) - y_hat[:, :, None])
+
+
+def _chain_through_the_jacobian(z, y):
+    """Correct on paper, but -y / y_hat is 0 / 0 or -inf where y_hat underflows to 0."""
+    return np.einsum("nij,ni->nj", softmax_jacobian(z), -y / _stable_softmax(z)) / z.shape[0]
+
+
+WRONG["losses.softmax_jacobian"] = {
+    "only the diagonal y_i (1 - y_i)": lambda z: softmax_jacobian(z) * np.eye(z.shape[1]),
+    "no diagonal term: -y y^T": lambda z: softmax_jacobian(z) - _stable_softmax(z)[:, :, None]
+    * np.eye(z.shape[1]),
+    "sign flipped": lambda z: -softmax_jacobian(z),
+    "y_i (delta_ij - y_i), index slip": _jacobian_index_slip,
+    "naive softmax (overflows at 710)": _naive_jacobian,
+    "one (K, K) matrix for the whole batch": lambda z: softmax_jacobian(z).mean(axis=0),
+}
+WRONG["losses.softmax_cross_entropy_backward"] = {
+    "forgot the 1/N": lambda z, y: _stable_softmax(z) - y,
+    "sign flipped (y - y_hat)": lambda z, y: (y - _stable_softmax(z)) / z.shape[0],
+    "divided by N * K": lambda z, y: (_stable_softmax(z) - y) / z.size,
+    "diagonal of the Jacobian only": lambda z, y: -y * (1 - _stable_softmax(z)) / z.shape[0],
+    "chained numerically through the Jacobian": _chain_through_the_jacobian,
+    "sigmoid instead of softmax": lambda z, y: (sigmoid(z) - y) / z.shape[0],
+}
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("forgot the 1/N", "divide by N"),
+    ("sign flipped (y - y_hat)", "sign is flipped"),
+    ("divided by N * K", "not over the N * K entries"),
+    ("diagonal of the Jacobian only", "only the true class gets a gradient"),
+    ("chained numerically through the Jacobian", "nan or inf"),
+])
+def test_softmax_cross_entropy_backward_names_the_mistake(name, fragment):
+    rejected("losses.softmax_cross_entropy_backward",
+             WRONG["losses.softmax_cross_entropy_backward"][name], fragment)
+
+
+def test_softmax_jacobian_names_the_mistake():
+    rejected("losses.softmax_jacobian", WRONG["losses.softmax_jacobian"]["only the diagonal "
+             "y_i (1 - y_i)"], "off-diagonal entries are -y_hat_i y_hat_j")
+    rejected("losses.softmax_jacobian", WRONG["losses.softmax_jacobian"]["sign flipped"],
+             "sign is flipped")
+
+
+def test_softmax_backward_solutions_agree_with_numerical_gradients():
+    """The exercises' answers are gradients: check them by central differences too."""
+    rng = np.random.default_rng(3)
+    for n, k in ((1, 3), (4, 5)):
+        z = 2.0 * rng.standard_normal((n, k))
+        labels = rng.integers(0, k, size=n)
+        y = np.eye(k)[labels]
+        numeric = nn.numerical_gradient(lambda v, t=labels: nn.CrossEntropyLoss()(v, t),
+                                        z.copy())
+        assert nn.rel_error(softmax_cross_entropy_backward(z, y), numeric) < 1e-7
+        jac = softmax_jacobian(z)
+        for s, i in np.ndindex(n, k):   # row i of sample s's Jacobian: the gradient of y_hat_i
+            numeric = nn.numerical_gradient(lambda v, i=i: float(_stable_softmax(v)[0, i]),
+                                            z[s:s + 1].copy())
+            assert nn.rel_error(jac[s, i], numeric[0]) < 1e-7
+        np.testing.assert_allclose(jac.sum(axis=2), 0.0, atol=1e-15)   # rows sum to 0
 
 
 def test_unstable_cross_entropy_fails_on_the_huge_logits():

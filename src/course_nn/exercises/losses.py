@@ -4,15 +4,23 @@ losses.mse_grad       dL/dpred of the mean squared error (mean over every elemen
 losses.huber          the Huber loss value (mean), with a threshold delta
 losses.cross_entropy  the mean softmax cross-entropy of logits (N, C) and labels (N,), stable
 losses.hinge_loss     the mean multiclass hinge (SVM) loss of scores (N, C) and labels (N,)
+losses.softmax_jacobian  the Jacobian d softmax(z_n)_i / d z_nj of each row of logits (N, K):
+                      (N, K, K), diag(y_hat) - y_hat y_hat^T (course_nn.activations.softmax_backward
+                      applied to the unit vectors)
+losses.softmax_cross_entropy_backward  dL/dz of the mean softmax cross-entropy of logits
+                      (N, K) and one-hot targets (N, K): (y_hat - y) / N (CrossEntropyLoss.backward)
 
 References are course_nn's loss classes; fixed cases hold the traps (a residual exactly at
-delta, logits of +-1000, a margin exactly met, a single sample).
+delta, logits of +-1000, a margin exactly met, a single sample). The two backward exercises
+name the typical mistake when the answer matches it (only the diagonal of the Jacobian, the
+wrong sign, the 1/N forgotten).
 """
 
 import numpy as np
 
+from ..activations import softmax, softmax_backward
 from ..losses import CrossEntropyLoss, HuberLoss, MSELoss, MulticlassHingeLoss
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 
 def _mse_grad(pred, target):
@@ -98,4 +106,106 @@ register(Exercise(
     ],
     random=lambda rng: _random_classification(rng, 2.0),
     arg_names=("scores", "labels"),
+))
+
+
+# --- the softmax Jacobian and the softmax + cross-entropy backward -----------------------------
+
+def _softmax_jacobian(z):
+    # row i of J_n is the vector-Jacobian product of softmax with the unit vector e_i
+    y_hat = softmax(z, axis=1)
+    n, k = y_hat.shape
+    rows = np.broadcast_to(y_hat[:, None, :], (n, k, k))
+    units = np.broadcast_to(np.eye(k), (n, k, k))
+    return softmax_backward(rows, units, axis=-1)
+
+
+def _softmax_ce_backward(z, y):
+    loss = CrossEntropyLoss()
+    loss(z, np.argmax(y, axis=1))
+    return loss.backward()
+
+
+def _close(a, b):
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def _with_diagnosis(diagnoses):
+    """A comparison that, when the answer is wrong, names the mistake it matches.
+
+    diagnoses: a list of (expected -> what that mistake would return, the hint)."""
+    def compare(expected, got):
+        reason = _default_compare(expected, got, 1e-6, 1e-9)
+        if reason is None:
+            return None
+        try:
+            got_arr = np.asarray(got, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            return reason
+        for mistake, hint in diagnoses:
+            with np.errstate(all="ignore"):
+                if _close(got_arr, mistake(expected)):
+                    return f"{reason}\n  hint: {hint}"
+        return reason
+    return compare
+
+
+_JACOBIAN_DIAGNOSES = [
+    (lambda jac: jac * np.eye(jac.shape[-1]),
+     "only the diagonal y_hat_i (1 - y_hat_i) is filled in; softmax is not elementwise (every "
+     "output depends on every logit), so the off-diagonal entries are -y_hat_i y_hat_j"),
+    (lambda jac: -jac, "the sign is flipped: J = diag(y_hat) - y_hat y_hat^T"),
+]
+
+_BACKWARD_DIAGNOSES = [
+    (lambda g: g * g.shape[0], "this is N times the answer: the loss is the mean over the N "
+                               "samples, so divide by N"),
+    (lambda g: -g, "the sign is flipped: dL/dz = (y_hat - y) / N"),
+    (lambda g: -g * g.shape[0], "the sign is flipped and the 1/N is missing"),
+    (lambda g: g / g.shape[1], "this is the answer divided by K too: the mean runs over the N "
+                               "samples, not over the N * K entries"),
+    (lambda g: np.minimum(g, 0.0), "only the true class gets a gradient: that is the chain "
+                                   "through the diagonal y_hat_i (1 - y_hat_i) of the Jacobian "
+                                   "alone; the off-diagonal -y_hat_i y_hat_j entries give every "
+                                   "other class its y_hat_j / N"),
+]
+
+
+def _random_logits(rng):
+    n, k = int(rng.integers(1, 6)), int(rng.integers(2, 6))
+    return (3.0 * rng.standard_normal((n, k)),)
+
+
+def _random_one_hot(rng):
+    n, k = int(rng.integers(2, 7)), int(rng.integers(2, 6))
+    return 3.0 * rng.standard_normal((n, k)), np.eye(k)[rng.integers(0, k, size=n)]
+
+
+register(Exercise(
+    id="losses.softmax_jacobian",
+    reference=_softmax_jacobian,
+    fixed=[
+        (np.array([[2.0, 1.0, 0.1]]),),
+        (np.array([[0.0, 0.0, 0.0, 0.0]]),),                     # uniform: 1/K - 1/K^2, -1/K^2
+        (np.array([[1.0, -1.0], [0.5, 2.0], [3.0, 3.0]]),),
+        (np.array([[710.0, 709.0, 707.0]]),),                    # e^710 overflows: shift first
+    ],
+    random=_random_logits,
+    arg_names=("z",),
+    compare=_with_diagnosis(_JACOBIAN_DIAGNOSES),
+))
+
+register(Exercise(
+    id="losses.softmax_cross_entropy_backward",
+    reference=_softmax_ce_backward,
+    fixed=[
+        (np.array([[2.0, 1.0, 0.1], [0.5, 0.5, 3.0]]), np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])),
+        (np.array([[0.0, 0.0], [1.0, -1.0], [2.0, 0.0], [-3.0, 1.0]]),
+         np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])),
+        (np.array([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0]]),     # y_hat_2 underflows to 0:
+         np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])),                  # -y / y_hat is -inf there
+    ],
+    random=_random_one_hot,
+    arg_names=("z", "y"),
+    compare=_with_diagnosis(_BACKWARD_DIAGNOSES),
 ))
