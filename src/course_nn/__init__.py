@@ -48,6 +48,7 @@ from .losses import (
 from .module import Module, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, Embedding, clip_grad_norm
 from .regularization import ElasticNet, L1Penalty, L2Penalty, weights_only
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -58,7 +59,7 @@ __all__ = [
     "check_loss_gradient", "check_module_gradients", "clip_grad_norm", "Conv2d", "CrossEntropyLoss",
     "Dropout", "ElasticNet", "ELU", "Embedding", "Flatten", "GELU", "gradient_report", "GRU",
     "HuberLoss", "Identity", "init", "L1Loss", "L1Penalty", "L2Penalty", "LeakyReLU", "Linear",
-    "LSTM", "mae", "MAELoss", "manual_seed", "MaxPool2d", "Module", "mse", "MSELoss",
+    "load", "LSTM", "mae", "MAELoss", "manual_seed", "MaxPool2d", "Module", "mse", "MSELoss",
     "MulticlassHingeLoss", "numerical_gradient", "optim", "Parameter", "PReLU", "rel_error", "ReLU",
-    "rmse", "RNN", "Sequential", "Sigmoid", "SiLU", "Softmax", "Swish", "Tanh", "weights_only",
+    "rmse", "RNN", "save", "Sequential", "Sigmoid", "SiLU", "Softmax", "Swish", "Tanh", "weights_only",
 ]

@@ -35,6 +35,8 @@ class BatchNorm1d(Module):
     running_mean, running_var: (C,). eps > 0, momentum in [0, 1], dtype float32 or float64.
     """
 
+    _buffer_names = ("running_mean", "running_var")  # saved by state_dict with the parameters
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
         self.num_features = check_positive_int(num_features, "BatchNorm1d num_features")
         self.eps = check_number(eps, "BatchNorm1d eps", low=0, low_open=True)

@@ -275,6 +275,10 @@ class Module:
 
     training = True
     _backward_ready = None  # None: no forward yet; True: armed; False: its backward already ran
+    # state_dict: attributes holding arrays that are state without being trained (BatchNorm1d's
+    # running statistics), and parameter attributes stored under another key (PyTorch's name)
+    _buffer_names = ()
+    _state_dict_names = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -388,6 +392,22 @@ class Module:
     def zero_grad(self):
         for p in self.parameters():
             p.zero_grad()
+
+    def state_dict(self):
+        """An OrderedDict key -> copy of the array: the parameters under their
+        ``named_parameters()`` names and the buffers (BatchNorm1d's running_mean, running_var),
+        with torch.nn's keys and shapes ("0.weight", "0.bias"; recurrent layers "weight_ih_l0").
+        See course_nn.serialization."""
+        from .serialization import module_state_dict
+        return module_state_dict(self)
+
+    def load_state_dict(self, state, strict=True):
+        """Copy the arrays of ``state`` (as from ``state_dict()``) into this module, all or
+        nothing: each key's array must have the parameter's (or buffer's) shape and dtype and
+        finite values, and with ``strict`` the keys must be exactly the model's. Errors name the
+        key. Returns ``(missing_keys, unexpected_keys)`` (empty lists when strict)."""
+        from .serialization import load_module_state
+        return load_module_state(self, state, strict)
 
     def train(self, mode=True):
         if not isinstance(mode, (bool, np.bool_)):

@@ -75,6 +75,8 @@ class Optimizer:
         "lr": lambda owner, v: check_number(v, f"{owner} lr", low=0, low_open=True),
         "weight_decay": lambda owner, v: check_number(v, f"{owner} weight_decay", low=0),
     }
+    # the keys of state[i] (None: any; load_state_dict refuses others)
+    _state_keys = None
     # state entries that the update check cannot see: a squared-gradient sum that overflows
     # to inf makes the update 0 (a frozen parameter) instead of inf
     _squared_state = ()
@@ -99,6 +101,20 @@ class Optimizer:
     def zero_grad(self):
         for p in self.params:
             p.zero_grad()
+
+    def state_dict(self):
+        """A dict of copies: "type", "hyperparameters", "steps", "params" (name, shape, dtype
+        of each parameter) and "state" (one dict per parameter, e.g. Adam's "m", "v" and
+        "step"). See course_nn.serialization."""
+        from .serialization import optimizer_state_dict
+        return optimizer_state_dict(self)
+
+    def load_state_dict(self, state):
+        """Take over hyperparameters, steps and per-parameter state from ``state`` (as from
+        ``state_dict()`` of the same optimizer type over parameters of the same shapes and
+        dtypes), all or nothing; errors name the entry."""
+        from .serialization import load_optimizer_state
+        load_optimizer_state(self, state)
 
     def _label(self, i):
         name = self.param_names[i]
@@ -229,6 +245,7 @@ def _eps(owner, v):
 class SGD(Optimizer):
     """p -= lr * g, or with momentum: v = momentum * v + g (v = g at the first step); p -= lr * v."""
 
+    _state_keys = ("velocity",)  # what state[i] may hold
     _hyperparameters = {**Optimizer._hyperparameters, "momentum": _momentum}
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
@@ -250,6 +267,7 @@ class AdaGrad(Optimizer):
     """Per-parameter step sizes that shrink with the sum of squared gradients G:
     G += g^2;  p -= lr * g / (sqrt(G) + eps)."""
 
+    _state_keys = ("sum_sq",)  # what state[i] may hold
     _hyperparameters = {**Optimizer._hyperparameters, "eps": _eps}
     _squared_state = ("sum_sq",)
 
@@ -276,6 +294,7 @@ class RMSProp(Optimizer):
     (1 - alpha) * g is formed before multiplying by g again, as torch's addcmul does, so a
     gradient up to sqrt(max / (1 - alpha)) does not overflow."""
 
+    _state_keys = ("square_avg", "buffer")  # what state[i] may hold
     _hyperparameters = {
         **Optimizer._hyperparameters, "eps": _eps, "momentum": _momentum,
         "alpha": lambda owner, v: check_number(v, f"{owner} alpha", low=0, high=1, high_open=True),
@@ -315,6 +334,7 @@ class Adam(Optimizer):
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)."""
 
+    _state_keys = ("m", "v", "step")  # what state[i] may hold
     _hyperparameters = {**Optimizer._hyperparameters, "eps": _eps, "betas": _check_betas}
     _squared_state = ("v",)
 

@@ -33,6 +33,9 @@ from .module import Module, Parameter
 
 class _Recurrent(Module):
     gates = 1
+    # state_dict keys: PyTorch's names for layer 0 (torch.nn.LSTM(...).state_dict())
+    _state_dict_names = {name: name + "_l0" for name in ("weight_ih", "weight_hh", "bias_ih",
+                                                         "bias_hh")}
     cache_per_step = 2  # H-wide arrays kept per time step for backward (besides a copy of x)
 
     def __init__(self, input_size, hidden_size, *, rng=None, dtype=np.float64):
