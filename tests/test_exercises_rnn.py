@@ -13,7 +13,8 @@ from course_nn.exercises import evaluate, exercises
 
 IDS = ["rnn.make_windows", "rnn.one_hot", "rnn.pad_sequences",
        "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward", "rnn.rnn_bptt",
-       "rnn.lstm_cell_step", "rnn.gru_step", "rnn.forget_gate_grad"]
+       "rnn.lstm_cell_step", "rnn.gru_step", "rnn.forget_gate_grad",
+       "rnn.lstm_step_backward", "rnn.gru_step_backward"]
 
 
 def sigmoid(z):
@@ -99,12 +100,42 @@ def forget_gate_grad(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
     return da_f.T @ h
 
 
+def lstm_step_backward(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new):
+    a_i, a_f, a_g, a_o = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+    tc = np.tanh(f * c + i * g)
+    do = dh_new * tc
+    dc = dc_new + dh_new * o * (1.0 - tc**2)
+    di, df, dg, dc_prev = dc * g, dc * c, dc * i, dc * f
+    da = np.hstack([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)])
+    return da @ W_ih, da @ W_hh, dc_prev, da.T @ x, da.T @ h, da.sum(axis=0)
+
+
+def _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh):
+    i_r, i_z, i_n = np.split(x @ W_ih.T + b_ih, 3, axis=1)
+    h_r, h_z, h_n = np.split(h @ W_hh.T + b_hh, 3, axis=1)
+    r, z = sigmoid(i_r + h_r), sigmoid(i_z + h_z)
+    return r, z, np.tanh(i_n + r * h_n), h_n
+
+
+def gru_step_backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
+    r, z, n, h_n = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
+    dn, dz = dh_new * (1 - z), dh_new * (h - n)
+    da_n = dn * (1 - n**2)
+    da_r, da_z = da_n * h_n * r * (1 - r), dz * z * (1 - z)
+    gx = np.hstack([da_r, da_z, da_n])                # d(input projection)
+    gh = np.hstack([da_r, da_z, da_n * r])            # d(hidden projection)
+    return (gx @ W_ih, dh_new * z + gh @ W_hh, gx.T @ x, gh.T @ h,
+            gx.sum(axis=0), gh.sum(axis=0))
+
+
 SOLUTIONS = {
     "rnn.make_windows": make_windows, "rnn.one_hot": one_hot, "rnn.pad_sequences": pad_sequences,
     "rnn.rnn_step": rnn_step, "rnn.param_count": param_count,
     "rnn.tanh_step_backward": tanh_step_backward, "rnn.lstm_cell_step": lstm_cell_step,
     "rnn.gru_step": gru_step, "rnn.forget_gate_grad": forget_gate_grad,
-    "rnn.rnn_bptt": rnn_bptt,
+    "rnn.rnn_bptt": rnn_bptt, "rnn.lstm_step_backward": lstm_step_backward,
+    "rnn.gru_step_backward": gru_step_backward,
 }
 
 
@@ -378,3 +409,93 @@ def test_forget_gate_grad_rejects_the_input_weight_gradient():
     # x in place of h: a (H, D) result, a shape error whenever D != H
     rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")
 
+
+def _lstm_backward_with(dh_path=True, order=(0, 1, 2, 3), f_on_dc=True, df_from="c",
+                        do_from="tanh", sig_grad=True):
+    def backward(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new):
+        a_i, a_f, a_g, a_o = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+        c_new = f * c + i * g
+        tc = np.tanh(c_new)
+        do = dh_new * (tc if do_from == "tanh" else c_new)
+        dc = dc_new + (dh_new * o * (1.0 - tc**2) if dh_path else 0.0)
+        df = dc * (c if df_from == "c" else h)
+        s = (lambda v: v * (1 - v)) if sig_grad else (lambda v: 1.0)
+        blocks = [dc * g * s(i), df * s(f), dc * i * (1 - g**2), do * s(o)]
+        da = np.hstack([blocks[k] for k in order])
+        return da @ W_ih, da @ W_hh, dc * f if f_on_dc else dc, da.T @ x, da.T @ h, da.sum(axis=0)
+    return backward
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (_lstm_backward_with(dh_path=False), "dx"),            # dc without the path through h
+    (_lstm_backward_with(order=(0, 1, 3, 2)), "dx"),       # gate blocks in the order i, f, o, g
+    (_lstm_backward_with(order=(1, 0, 2, 3)), "dx"),       # f, i, g, o
+    (_lstm_backward_with(f_on_dc=False), "dc"),            # dc_prev = dc, the forget gate dropped
+    (_lstm_backward_with(df_from="h"), "dx"),              # df = dc * h_prev
+    (_lstm_backward_with(do_from="c"), "dx"),              # do = dh * c, not dh * tanh(c)
+    (_lstm_backward_with(sig_grad=False), "dx"),           # forgot sigmoid'
+])
+def test_lstm_step_backward_rejects_wrong_gradients(wrong, named):
+    rejected("rnn.lstm_step_backward", wrong, "wrong answer", f"{named}: ")
+
+
+def _gru_backward_with(reset_path=True, r_on_hn=True, direct=True, swap_z=False, bias_hh="own"):
+    def backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
+        r, z, n, h_n = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
+        keep, take = (1 - z, z) if swap_z else (z, 1 - z)
+        dn, dz = dh_new * take, dh_new * (h - n) * (-1 if swap_z else 1)
+        da_n = dn * (1 - n**2)
+        da_r = da_n * h_n * r * (1 - r) if reset_path else 0 * da_n
+        da_z = dz * z * (1 - z)
+        gx = np.hstack([da_r, da_z, da_n])
+        gh = np.hstack([da_r, da_z, da_n * r if r_on_hn else da_n])
+        db_hh = gh.sum(axis=0) if bias_hh == "own" else gx.sum(axis=0)
+        return (gx @ W_ih, (dh_new * keep if direct else 0) + gh @ W_hh, gx.T @ x, gh.T @ h,
+                gx.sum(axis=0), db_hh)
+    return backward
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (_gru_backward_with(reset_path=False), "dx"),          # the path through r inside n missing
+    (_gru_backward_with(r_on_hn=False), "dh"),             # W_hn h + b_hn's gradient without r
+    (_gru_backward_with(direct=False), "dh"),              # the direct path z * dh missing
+    (_gru_backward_with(swap_z=True), "dx"),               # h = z n + (1 - z) h_prev
+    (_gru_backward_with(bias_hh="same"), "db_hh"),         # db_hh = db_ih
+])
+def test_gru_step_backward_rejects_wrong_gradients(wrong, named):
+    rejected("rnn.gru_step_backward", wrong, "wrong answer", f"{named}: ")
+
+
+def _step_inputs(rng, gates, N=2, D=3, H=2):
+    return (rng.standard_normal((N, D)), rng.standard_normal((N, H)),
+            0.8 * rng.standard_normal((gates * H, D)), 0.8 * rng.standard_normal((gates * H, H)),
+            0.8 * rng.standard_normal(gates * H), 0.8 * rng.standard_normal(gates * H))
+
+
+def test_lstm_step_backward_solution_agrees_with_the_numerical_gradient():
+    rng = np.random.default_rng(6)
+    x, h, W_ih, W_hh, b_ih, b_hh = _step_inputs(rng, 4)
+    c = 2.0 * rng.standard_normal(h.shape)
+    dh_new, dc_new = rng.standard_normal(h.shape), rng.standard_normal(h.shape)
+
+    def loss(_):
+        h_new, c_new = lstm_cell_step(x, h, c, W_ih, W_hh, b_ih, b_hh)
+        return np.sum(dh_new * h_new) + np.sum(dc_new * c_new)
+
+    got = lstm_step_backward(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new)
+    for value, wrt in zip(got + (got[-1],), (x, h, c, W_ih, W_hh, b_ih, b_hh)):
+        assert cn.rel_error(value, cn.numerical_gradient(loss, wrt)) < 1e-7
+
+
+def test_gru_step_backward_solution_agrees_with_the_numerical_gradient():
+    rng = np.random.default_rng(7)
+    x, h, W_ih, W_hh, b_ih, b_hh = _step_inputs(rng, 3)
+    dh_new = rng.standard_normal(h.shape)
+
+    def loss(_):
+        return np.sum(dh_new * gru_step(x, h, W_ih, W_hh, b_ih, b_hh))
+
+    got = gru_step_backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new)
+    for value, wrt in zip(got, (x, h, W_ih, W_hh, b_ih, b_hh)):
+        assert cn.rel_error(value, cn.numerical_gradient(loss, wrt)) < 1e-7

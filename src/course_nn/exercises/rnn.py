@@ -3,8 +3,8 @@
 Chapter 15: make_windows, one_hot, pad_sequences (references from course_nn.sequences).
 Chapter 16: rnn_step, param_count, tanh_step_backward, rnn_bptt (references from
 course_nn.RNN).
-Chapter 17: lstm_cell_step, gru_step, forget_gate_grad (references from course_nn.LSTM/GRU:
-a single step through the layer with T = 1).
+Chapter 17: lstm_cell_step, gru_step, forget_gate_grad, lstm_step_backward, gru_step_backward
+(references from course_nn.LSTM/GRU: a single step through the layer with T = 1).
 
 The backward exercises return tuples of gradients; a wrong one is named in the message
 ("dW_hh: expected ...").
@@ -354,3 +354,65 @@ register(Exercise(
     arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dc_new"),
 ))
 
+
+def lstm_step_backward_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new):
+    """Backward through one LSTM step from (h, c), given dL/dh_new and dL/dc_new (the latter
+    from the future steps only) -> (dx (N, D), dh (N, H), dc (N, H), dW_ih (4H, D),
+    dW_hh (4H, H), db (4H,)), db being the gradient of b_ih and of b_hh alike.
+
+    Computed with course_nn.LSTM (T = 1): forward from (h, c), backward with the output
+    gradient dh_new and the state gradient (None, dc_new)."""
+    layer = _layer(LSTM, W_ih, W_hh, b_ih, b_hh)
+    layer(np.asarray(x, dtype=float)[:, None, :], (np.asarray(h, dtype=float), np.asarray(c, dtype=float)))
+    dx, (dh, dc) = layer.backward(np.asarray(dh_new, dtype=float)[:, None, :],
+                                  (None, np.asarray(dc_new, dtype=float)))
+    return (dx[:, 0], dh, dc, layer.weight_ih.grad.copy(), layer.weight_hh.grad.copy(),
+            layer.bias_ih.grad.copy())
+
+
+def _lstm_backward_case(rng, n=None, d=None, h=None):
+    case = _lstm_case(rng, n, d, h)
+    shape = case[1].shape
+    return case + (rng.standard_normal(shape), rng.standard_normal(shape))
+
+
+_fixed_rng = np.random.default_rng(173)
+register(Exercise(
+    id="rnn.lstm_step_backward",
+    reference=lstm_step_backward_reference,
+    fixed=[_lstm_backward_case(_fixed_rng, 2, 3, 2), _lstm_backward_case(_fixed_rng, 1, 2, 3),
+           _lstm_backward_case(_fixed_rng, 3, 1, 4), _lstm_backward_case(_fixed_rng, 4, 2, 1)],
+    random=_lstm_backward_case,
+    arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dh_new", "dc_new"),
+    compare=_named(("dx", "dh", "dc", "dW_ih", "dW_hh", "db")),
+))
+
+
+def gru_step_backward_reference(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
+    """Backward through one step of PyTorch's GRU from h, given dL/dh_new -> (dx (N, D),
+    dh (N, H), dW_ih (3H, D), dW_hh (3H, H), db_ih (3H,), db_hh (3H,)); the two bias
+    gradients differ in the n block, where r multiplies only the hidden side.
+
+    Computed with course_nn.GRU (T = 1)."""
+    layer = _layer(GRU, W_ih, W_hh, b_ih, b_hh)
+    layer(np.asarray(x, dtype=float)[:, None, :], np.asarray(h, dtype=float))
+    dx, dh = layer.backward(np.asarray(dh_new, dtype=float)[:, None, :])
+    return (dx[:, 0], dh, layer.weight_ih.grad.copy(), layer.weight_hh.grad.copy(),
+            layer.bias_ih.grad.copy(), layer.bias_hh.grad.copy())
+
+
+def _gru_backward_case(rng, n=None, d=None, h=None):
+    case = _gru_case(rng, n, d, h)
+    return case + (rng.standard_normal(case[1].shape),)
+
+
+_fixed_rng = np.random.default_rng(174)
+register(Exercise(
+    id="rnn.gru_step_backward",
+    reference=gru_step_backward_reference,
+    fixed=[_gru_backward_case(_fixed_rng, 2, 3, 2), _gru_backward_case(_fixed_rng, 1, 2, 3),
+           _gru_backward_case(_fixed_rng, 3, 1, 4), _gru_backward_case(_fixed_rng, 4, 2, 1)],
+    random=_gru_backward_case,
+    arg_names=("x", "h", "W_ih", "W_hh", "b_ih", "b_hh", "dh_new"),
+    compare=_named(("dx", "dh", "dW_ih", "dW_hh", "db_ih", "db_hh")),
+))
