@@ -1,8 +1,10 @@
 """Chapters 13-14 (convolutions, a CNN on the digits): every exercise checker accepts a
 plain-numpy solution and rejects the wrong answers a learner is likely to write (true
 division instead of floor, a flipped or transposed kernel, gradient spread over a pooling
-window, strides that do not compound, a forgotten bias); the last tests pin, by hand
-arithmetic, the numbers chapter 13 prints.
+window, strides that do not compound, a forgotten bias, a kernel not flipped in dx, dw not
+summed over the batch, swapped channels, overlapping pooling windows overwritten instead of
+added); the two backward references agree with cn.numerical_gradient; the last tests pin, by
+hand arithmetic, the numbers chapter 13 prints.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -10,14 +12,17 @@ IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exer
 
 import numpy as np
 import pytest
+from exercise_helpers import rejected
+from numpy.lib.stride_tricks import sliding_window_view
 
 import course_nn as nn
 import course_nn.exercises.cnn as cnn_ex
 from course_nn.conv import conv2d_naive, conv_output_size, receptive_field
 from course_nn.exercises import evaluate
 
-IDS = ("cnn.output_size", "cnn.cross_correlate", "cnn.maxpool_backward", "cnn.receptive_field",
-       "cnn.conv_params", "cnn.conv_output_shape", "cnn.flatten_size")
+IDS = ("cnn.output_size", "cnn.cross_correlate", "cnn.maxpool_backward", "cnn.avgpool_backward",
+       "cnn.conv2d_backward", "cnn.receptive_field", "cnn.conv_params", "cnn.conv_output_shape",
+       "cnn.flatten_size")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -43,6 +48,48 @@ def maxpool_backward(x, grad_out):
             r, c = np.unravel_index(np.argmax(window), (2, 2))
             grad[2 * i + r, 2 * j + c] += grad_out[i, j]
     return grad
+
+
+def avgpool_backward(x, grad_out, k, s, *, overwrite=False, scale=None):
+    grad = np.zeros_like(x)
+    scale = 1.0 / (k * k) if scale is None else scale
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            if overwrite:             # the "= instead of +=" wrong answer below
+                grad[s * i:s * i + k, s * j:s * j + k] = grad_out[i, j] * scale
+            else:
+                grad[s * i:s * i + k, s * j:s * j + k] += grad_out[i, j] * scale
+    return grad
+
+
+def conv2d_backward(x, w, grad_out, *, flip=True, batch_sum=True, swap_channels=False):
+    """Vectorized, as the chapter's solution: dW by cross-correlating x with grad_out, dX by a
+    full convolution of grad_out with the flipped kernel. The keywords make wrong answers."""
+    kh, kw = w.shape[2:]
+    windows = sliding_window_view(x, grad_out.shape[2:], axis=(2, 3))    # (N, C_in, kh, kw, Ho, Wo)
+    dw = np.einsum("ncuvij,noij->nocuv" if not batch_sum else "ncuvij,noij->ocuv", windows, grad_out)
+    db = grad_out.sum(axis=(0, 2, 3))
+    padded = np.pad(grad_out, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    g_windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))      # (N, C_out, H, W, kh, kw)
+    kernel = w[:, :, ::-1, ::-1] if flip else w
+    if swap_channels:
+        kernel = kernel.transpose(1, 0, 2, 3)
+    dx = np.einsum("nopquv,ocuv->ncpq", g_windows, kernel)
+    return dx, dw, db
+
+
+def conv2d_backward_loops(x, w, grad_out):
+    """The "who did I affect" loops: each output sends its gradient back to its window."""
+    kh, kw = w.shape[2:]
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    n_batch, c_out, ho, wo = grad_out.shape
+    for n in range(n_batch):
+        for o in range(c_out):
+            for i in range(ho):
+                for j in range(wo):
+                    dx[n, :, i:i + kh, j:j + kw] += grad_out[n, o, i, j] * w[o]
+                    dw[o] += grad_out[n, o, i, j] * x[n, :, i:i + kh, j:j + kw]
+    return dx, dw, grad_out.sum(axis=(0, 2, 3))
 
 
 def receptive_field_solution(layers):
@@ -80,6 +127,9 @@ SOLUTIONS = {
     "cnn.output_size": output_size,
     "cnn.cross_correlate": cross_correlate,
     "cnn.maxpool_backward": maxpool_backward,
+    "cnn.avgpool_backward": avgpool_backward,
+    "cnn.conv2d_backward": [conv2d_backward, conv2d_backward_loops,
+                            lambda x, w, g: list(conv2d_backward(x, w, g))],
     "cnn.receptive_field": receptive_field_solution,
     "cnn.conv_params": conv_params,
     "cnn.conv_output_shape": conv_output_shape,
@@ -88,6 +138,24 @@ SOLUTIONS = {
 
 
 # --- wrong answers ----------------------------------------------------------------------------
+
+def _replace(result, index, fn):
+    """``result`` (a tuple) with item ``index`` replaced by ``fn(item)``."""
+    items = list(result)
+    items[index] = fn(items[index])
+    return tuple(items)
+
+
+def _max_route(x, grad_out, k, s):
+    """Each window's whole gradient to its maximum (max pooling's backward)."""
+    grad = np.zeros_like(x)
+    for i in range(grad_out.shape[0]):
+        for j in range(grad_out.shape[1]):
+            window = x[s * i:s * i + k, s * j:s * j + k]
+            r, c = np.unravel_index(np.argmax(window), window.shape)
+            grad[s * i + r, s * j + c] += grad_out[i, j]
+    return grad
+
 
 WRONG = {
     "cnn.output_size": {
@@ -112,6 +180,32 @@ WRONG = {
                          np.ones((2, 2)))),
         "last maximum wins a tie": lambda x, g: maxpool_backward(x[::-1, ::-1], g[::-1, ::-1])[::-1, ::-1],
         "mask only, gradient not multiplied": lambda x, g: maxpool_backward(x, np.ones_like(g)),
+    },
+    "cnn.avgpool_backward": {
+        "overlapping windows overwrite instead of add": lambda x, g, k, s: avgpool_backward(
+            x, g, k, s, overwrite=True),
+        "no division by the window size": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=1.0),
+        "divided by k, not k * k": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=1.0 / k),
+        "1/4 for every window size": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=0.25),
+        "stride taken equal to the kernel": lambda x, g, k, s: avgpool_backward(
+            x, g[:(x.shape[0] - k) // k + 1, :(x.shape[1] - k) // k + 1], k, k),
+        "max pooling's routing": lambda x, g, k, s: _max_route(x, g, k, s),
+    },
+    "cnn.conv2d_backward": {
+        "no kernel flip in dx": lambda x, w, g: conv2d_backward(x, w, g, flip=False),
+        "dw not summed over the batch": lambda x, w, g: conv2d_backward(x, w, g, batch_sum=False),
+        "dw averaged over the batch": lambda x, w, g: _replace(conv2d_backward(x, w, g), 1,
+                                                               lambda dw: dw / len(x)),
+        "input and output channels swapped in dx": lambda x, w, g: conv2d_backward(
+            x, w, g, swap_channels=True),
+        "dw transposed to (C_in, C_out, kh, kw)": lambda x, w, g: _replace(
+            conv2d_backward(x, w, g), 1, lambda dw: dw.transpose(1, 0, 2, 3)),
+        "db not summed over positions": lambda x, w, g: _replace(
+            conv2d_backward(x, w, g), 2, lambda db: g.sum(axis=0)),
+        "db not summed over the batch": lambda x, w, g: _replace(
+            conv2d_backward(x, w, g), 2, lambda db: g.sum(axis=(2, 3))),
+        "db is the mean, not the sum": lambda x, w, g: _replace(
+            conv2d_backward(x, w, g), 2, lambda db: g.mean(axis=(0, 2, 3))),
     },
     "cnn.receptive_field": {
         "sum of kernel sizes": lambda layers: sum(k for k, _ in layers) if layers else 1,
@@ -147,6 +241,61 @@ def test_output_size_accepts_integer_valued_floats_but_says_why_it_rejects():
     assert evaluate("cnn.output_size", lambda n, k, p, s: float((n + 2 * p - k) // s + 1)).passed
     result = evaluate("cnn.output_size", WRONG["cnn.output_size"]["true division"])
     assert "expected 4, got 4.5" in result.message
+
+
+def test_conv2d_backward_messages_name_the_wrong_gradient():
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["no kernel flip in dx"],
+             "dx: expected", "rotated by 180 degrees")
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["dw not summed over the batch"],
+             "dw: expected shape", "summed over the batch")
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["input and output channels swapped in dx"],
+             "dx: expected")
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["db not summed over positions"],
+             "db: expected shape", "every output position")
+    rejected("cnn.conv2d_backward", lambda x, w, g: conv2d_backward(x, w, g)[:2],
+             "expected a tuple of 3 arrays (dx, dw, db)")
+
+
+def test_avgpool_backward_overwriting_is_caught_where_windows_overlap():
+    result = rejected("cnn.avgpool_backward",
+                      WRONG["cnn.avgpool_backward"]["overlapping windows overwrite instead of add"])
+    assert "s = 1" in result.message        # the first case that overlaps, 2 x 2 windows, stride 1
+
+
+def _numerical_conv_grads(x, w, b, g):
+    """dL/dx, dL/dw, dL/db of L = sum(conv(x; w, b) * g) by central differences."""
+    def loss(_):
+        return float(np.sum(conv2d_naive(x, w, b) * g))
+    return tuple(nn.numerical_gradient(loss, a) for a in (x, w, b))
+
+
+def test_conv2d_backward_reference_agrees_with_numerical_gradient():
+    rng = np.random.default_rng(21)
+    for n, c_in, c_out, h, wd, kh, kw in [(2, 2, 3, 5, 4, 3, 2), (1, 3, 1, 3, 3, 1, 1),
+                                          (3, 1, 2, 4, 6, 4, 2)]:
+        x = rng.standard_normal((n, c_in, h, wd))
+        w = rng.standard_normal((c_out, c_in, kh, kw))
+        b = rng.standard_normal(c_out)
+        g = rng.standard_normal((n, c_out, h - kh + 1, wd - kw + 1))
+        expected = cnn_ex._conv2d_backward(x, w, g)
+        for name, numeric, analytic in zip(("dx", "dw", "db"), _numerical_conv_grads(x, w, b, g),
+                                           expected):
+            assert nn.rel_error(analytic, numeric) < 1e-8, name
+        for mine, ref in zip(conv2d_backward(x, w, g), expected):
+            assert np.allclose(mine, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_avgpool_backward_reference_agrees_with_numerical_gradient():
+    rng = np.random.default_rng(22)
+    for h, wd, k, s in [(5, 5, 2, 1), (6, 7, 3, 2), (5, 4, 2, 2), (4, 6, 2, 3)]:
+        x = rng.standard_normal((h, wd))
+        g = rng.standard_normal((conv_output_size(h, k, s, 0), conv_output_size(wd, k, s, 0)))
+        pool = nn.AvgPool2d(k, stride=s)
+        numeric = nn.numerical_gradient(
+            lambda v, pool=pool, g=g: float(np.sum(pool(v[None, None])[0, 0] * g)), x)
+        analytic = cnn_ex._avgpool_backward(x, g, k, s)
+        assert nn.rel_error(analytic, numeric) < 1e-8
+        assert np.allclose(avgpool_backward(x, g, k, s), analytic, rtol=1e-12, atol=1e-15)
 
 
 def test_conv_output_shape_accepts_a_list():

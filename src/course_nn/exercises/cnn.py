@@ -4,6 +4,8 @@ Chapter 13 (convolutions):
 cnn.output_size        output length along one axis for input n, kernel k, padding p, stride s
 cnn.cross_correlate    valid, stride-1 cross-correlation of one (H, W) image with a (kh, kw) kernel
 cnn.maxpool_backward   dL/dx of 2x2, stride-2 max pooling: each window's gradient to its maximum
+cnn.avgpool_backward   dL/dx of k x k average pooling with stride s (overlapping windows add)
+cnn.conv2d_backward    (dL/dx, dL/dW, dL/db) of a stride-1, unpadded Conv2d on a batch
 cnn.receptive_field    receptive field of a stack of (kernel_size, stride) layers
 
 Chapter 14 (a CNN on the digits):
@@ -13,7 +15,9 @@ cnn.flatten_size       number of features after Flatten, for a stack of conv and
 
 References are course_nn's own layers and functions (Conv2d, MaxPool2d, conv_output_size,
 receptive_field); fixed cases hold the traps (floor division, asymmetric kernels that expose
-a flipped or transposed answer, ties inside a pooling window, strides that compound).
+a flipped or transposed answer, ties inside a pooling window, strides that compound,
+overlapping pooling windows, as many input as output channels so that swapped channels keep
+the right shape).
 
 The chapter-14 recipe (``digits_cnn``, ``digits_image_split``, ``train_digits_cnn``) lives
 here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
@@ -22,11 +26,11 @@ here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
 
 import numpy as np
 
-from ..conv import Conv2d, Flatten, MaxPool2d, conv_output_size
+from ..conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
 from ..conv import receptive_field as _receptive_field
 from ..module import Sequential
 from ..threads import one_blas_thread
-from . import Exercise, _describe, _show, _whole_number, register
+from . import Exercise, _default_compare, _describe, _format, _show, _whole_number, register
 
 
 def _quiet_rng():
@@ -147,6 +151,118 @@ register(Exercise(
     ],
     random=_random_maxpool,
     arg_names=("x", "grad_out"),
+))
+
+
+def _avgpool_backward(x, grad_out, k, s):
+    pool = AvgPool2d(k, stride=s)
+    pool(x[None, None])
+    return pool.backward(grad_out[None, None])[0, 0]
+
+
+def _pool_case(x, k, s, rng=None):
+    """(x, grad_out, k, s) with grad_out of the pooled shape (integers unless rng is given)."""
+    ho, wo = conv_output_size(x.shape[0], k, s, 0), conv_output_size(x.shape[1], k, s, 0)
+    g = (np.arange(1.0, ho * wo + 1).reshape(ho, wo) if rng is None
+         else rng.standard_normal((ho, wo)))
+    return x, g, k, s
+
+
+def _random_avgpool(rng):
+    k, s = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    h, w = int(rng.integers(k, 10)), int(rng.integers(k, 10))
+    return _pool_case(rng.standard_normal((h, w)), k, s, rng)
+
+
+register(Exercise(
+    id="cnn.avgpool_backward",
+    reference=_avgpool_backward,
+    fixed=[
+        _pool_case(np.arange(16.0).reshape(4, 4), 2, 2),        # the chapter's 2 x 2, stride 2
+        _pool_case(np.arange(9.0).reshape(3, 3), 2, 1),         # overlapping windows: add
+        _pool_case(np.arange(25.0).reshape(5, 5) % 7, 3, 2),    # overlap on the middle row/column
+        _pool_case(np.arange(36.0).reshape(6, 6), 3, 3),        # 1/9, not 1/4
+        _pool_case(np.arange(20.0).reshape(5, 4), 2, 2),        # the last row is in no window: 0
+        _pool_case(np.arange(24.0).reshape(4, 6), 2, 3),        # stride > kernel: gaps get 0
+        _pool_case(np.arange(6.0).reshape(2, 3), 1, 1),         # 1 x 1 windows: the identity
+    ],
+    random=_random_avgpool,
+    arg_names=("x", "grad_out", "k", "s"),
+))
+
+
+def _conv2d_backward(x, w, grad_out):
+    conv = _conv(w.shape[1], w.shape[0], w.shape[2:])
+    conv.weight.data[...] = w
+    conv(x)
+    dx = conv.backward(grad_out)
+    return dx, conv.weight.grad.copy(), conv.bias.grad.copy()
+
+
+_CONV_HINTS = {
+    "dx": "dx has the shape of x, (N, C_in, H, W); dx[n, c] sums over the output channels o the "
+          "full convolution of grad_out[n, o] with w[o, c] rotated by 180 degrees (pad grad_out by "
+          "kh - 1 rows and kw - 1 columns on each side, then cross-correlate with the flipped kernel)",
+    "dw": "dw has the shape of w, (C_out, C_in, kh, kw); dw[o, c] is the cross-correlation of "
+          "x[n, c] with grad_out[n, o], summed over the batch n",
+    "db": "db has shape (C_out,): grad_out summed over the batch and over every output position",
+}
+
+
+def _compare_conv_grads(expected, got, rtol=1e-6, atol=1e-9):
+    """Compare (dx, dw, db) item by item; name the gradient that is wrong and say what it is."""
+    if isinstance(got, list):
+        got = tuple(got)
+    if not isinstance(got, tuple) or len(got) != 3:
+        return f"expected a tuple of 3 arrays (dx, dw, db), got {_show(got)}"
+    for name, e, g in zip(_CONV_HINTS, expected, got):
+        reason = _default_compare(e, g, rtol, atol)
+        if reason:
+            g_arr = np.asarray(g, dtype=float)
+            if g_arr.shape == e.shape and e.size > 12:   # the shown first entries may all agree
+                wrong = ~np.isclose(g_arr, e, rtol=rtol, atol=atol)
+                where = tuple(int(i) for i in np.argwhere(wrong)[0])
+                reason = (f"expected {_format(e)}, got {_format(g_arr)}; {int(wrong.sum())} of "
+                          f"{e.size} entries differ, the first is {name}[{', '.join(map(str, where))}]"
+                          f": expected {_format(float(e[where]))}, got {_format(float(g_arr[where]))}")
+            return f"{name}: {reason}. Hint: {_CONV_HINTS[name]}"
+    return None
+
+
+def _conv_case(rng, n, c_in, c_out, h, w, kh, kw):
+    """(x, w, grad_out) of small integers, so a failing case reads easily."""
+    x = rng.integers(-3, 4, size=(n, c_in, h, w)).astype(float)
+    weight = rng.integers(-3, 4, size=(c_out, c_in, kh, kw)).astype(float)
+    g = rng.integers(-2, 3, size=(n, c_out, h - kh + 1, w - kw + 1)).astype(float)
+    return x, weight, g
+
+
+def _random_conv_backward(rng):
+    n, c_in, c_out = (int(v) for v in rng.integers(1, 4, size=3))
+    h, w = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+    return (rng.standard_normal((n, c_in, h, w)), rng.standard_normal((c_out, c_in, kh, kw)),
+            rng.standard_normal((n, c_out, h - kh + 1, w - kw + 1)))
+
+
+_CONV_RNG = np.random.default_rng(13)
+register(Exercise(
+    id="cnn.conv2d_backward",
+    reference=_conv2d_backward,
+    fixed=[
+        # one 3 x 3 image, the 2 x 2 kernel 1..4, upstream gradient of ones
+        (np.arange(9.0).reshape(1, 1, 3, 3), np.arange(1.0, 5.0).reshape(1, 1, 2, 2),
+         np.ones((1, 1, 2, 2))),
+        _conv_case(_CONV_RNG, 3, 1, 1, 4, 4, 2, 2),      # a batch: dw and db summed over it
+        _conv_case(_CONV_RNG, 1, 2, 2, 4, 4, 3, 3),      # C_in = C_out: swapped channels fit
+        _conv_case(_CONV_RNG, 2, 2, 3, 4, 5, 2, 3),      # every size different
+        _conv_case(_CONV_RNG, 2, 3, 2, 3, 5, 1, 3),      # a 1 x 3 kernel
+        _conv_case(_CONV_RNG, 2, 2, 2, 3, 3, 3, 3),      # kernel as large as the image: 1 x 1 output
+        _conv_case(_CONV_RNG, 2, 3, 2, 3, 4, 1, 1),      # a 1 x 1 kernel
+    ],
+    random=_random_conv_backward,
+    arg_names=("x", "w", "grad_out"),
+    compare=_compare_conv_grads,
 ))
 
 
