@@ -107,7 +107,7 @@ def run_config(name, with_tests):
     py = ROOT / ".venv" / "bin" / "python"
     if config["venv"]:
         py = make_venv(name, *config["venv"])
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **config["env"])
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **config["env"]}  # the config wins
     targets = ["book"] + (["tests"] if with_tests else [])
     start = time.perf_counter()
     result = subprocess.run([str(py), "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile",
