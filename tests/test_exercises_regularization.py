@@ -1,20 +1,24 @@
 """Chapter 12 (generalization and regularization): every exercise checker accepts a
 plain-numpy solution and rejects the typical wrong answers (lam * w instead of 2 lam w, no
 1 / (1 - p) rescaling, the wrong shift direction, np.roll's wrap-around, an off-by-one
-patience, ties counted as improvements, peeking at future epochs).
+patience, ties counted as improvements, peeking at future epochs, batch norm's mean and
+variance held constant or the unbiased variance, a dropout backward that re-draws its mask or
+forgets the 1 / (1 - p)); both backward answers are also checked by central differences.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
 """
 
 import numpy as np
+from exercise_helpers import rejected
 
 import course_nn as nn
 from course_nn.exercises import exercises
 from course_nn.generalization import BASELINE, digits_task, train_setup
 
 IDS = ("regularization.l2_penalty_grad", "regularization.dropout_forward",
-       "regularization.shift_image", "regularization.early_stopping_epoch")
+       "regularization.shift_image", "regularization.early_stopping_epoch",
+       "regularization.batchnorm_backward", "regularization.dropout_backward")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -50,7 +54,91 @@ def early_stopping_epoch(val_losses, patience, *, ties_improve=False):
     return best_epoch, len(val_losses) - 1
 
 
-SOLUTIONS = dict(zip(IDS, (l2_penalty_grad, dropout_forward, shift_image, early_stopping_epoch)))
+def batchnorm_backward(x, gamma, grad_out, eps):
+    m = x.shape[0]
+    sigma = np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - x.mean(axis=0)) / sigma
+    dgamma = np.sum(grad_out * x_hat, axis=0)
+    dbeta = np.sum(grad_out, axis=0)
+    dx = gamma / (m * sigma) * (m * grad_out - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_staged(x, gamma, grad_out, eps):
+    """Node by node through the graph x -> mu, var -> x_hat -> gamma x_hat + beta."""
+    m = x.shape[0]
+    mu = x.mean(axis=0)
+    xc = x - mu
+    var = np.mean(xc**2, axis=0)
+    inv_sigma = 1.0 / np.sqrt(var + eps)
+    x_hat = xc * inv_sigma
+    dx_hat = grad_out * gamma
+    dvar = np.sum(dx_hat * xc, axis=0) * -0.5 * inv_sigma**3
+    dmu = -np.sum(dx_hat * inv_sigma, axis=0) + dvar * np.mean(-2.0 * xc, axis=0)
+    dx = dx_hat * inv_sigma + dvar * 2.0 * xc / m + dmu / m
+    return [dx, np.sum(grad_out * x_hat, axis=0), grad_out.sum(axis=0)]   # a list is fine too
+
+
+class BuggyDropout:
+    """The chapter's layer: forward right, backward with two bugs."""
+
+    def __init__(self, p, rng):
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        self.keep = self.rng.random(x.shape) >= self.p
+        return x * self.keep / (1.0 - self.p)
+
+    def backward(self, grad_out):
+        keep = self.rng.random(grad_out.shape) >= self.p     # bug: a new mask
+        return grad_out * keep                               # bug: no 1 / (1 - p)
+
+
+class FixedDropout(BuggyDropout):
+    def backward(self, grad_out):
+        return grad_out * self.keep / (1.0 - self.p)
+
+
+def _run(layer_class):
+    def dropout_forward_backward(x, grad_out, p, seed):
+        layer = layer_class(p, np.random.default_rng(seed))
+        return layer.forward(x), layer.backward(grad_out)
+    return dropout_forward_backward
+
+
+class _FixedMaskOnly(BuggyDropout):
+    def backward(self, grad_out):
+        return grad_out * self.keep
+
+
+class _FixedScaleOnly(BuggyDropout):
+    def backward(self, grad_out):
+        keep = self.rng.random(grad_out.shape) >= self.p
+        return grad_out * keep / (1.0 - self.p)
+
+
+class _TimesOneMinusP(BuggyDropout):
+    def backward(self, grad_out):
+        return grad_out * self.keep * (1.0 - self.p)
+
+
+class _Identity(BuggyDropout):
+    def backward(self, grad_out):
+        return grad_out
+
+
+class _ByTheOutput(BuggyDropout):
+    def forward(self, x):
+        self.out = super().forward(x)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out * self.out          # d(x m / (1 - p))/dx is not the output
+
+
+SOLUTIONS = dict(zip(IDS, (l2_penalty_grad, dropout_forward, shift_image, early_stopping_epoch,
+                           [batchnorm_backward, batchnorm_backward_staged],
+                           _run(FixedDropout))))
 
 
 # --- wrong answers ----------------------------------------------------------------------
@@ -105,6 +193,108 @@ WRONG = {
         "1-based epochs": _one_based,
     },
 }
+
+
+def _bn_constants(x, gamma, g, eps):
+    """mu and sigma treated as constants: dx = gamma g / sigma."""
+    _, dgamma, dbeta = batchnorm_backward(x, gamma, g, eps)
+    return gamma * g / np.sqrt(x.var(axis=0) + eps), dgamma, dbeta
+
+
+def _bn_no_variance_path(x, gamma, g, eps):
+    _, dgamma, dbeta = batchnorm_backward(x, gamma, g, eps)
+    return gamma / np.sqrt(x.var(axis=0) + eps) * (g - g.mean(axis=0)), dgamma, dbeta
+
+
+def _bn_unbiased(x, gamma, g, eps):
+    m = x.shape[0]
+    sigma = np.sqrt(x.var(axis=0, ddof=1) + eps)
+    x_hat = (x - x.mean(axis=0)) / sigma
+    dgamma, dbeta = np.sum(g * x_hat, axis=0), g.sum(axis=0)
+    return gamma / (m * sigma) * (m * g - dbeta - x_hat * dgamma), dgamma, dbeta
+
+
+def _bn_no_eps(x, gamma, g, eps):
+    return batchnorm_backward(x, gamma, g, 0.0) if np.all(x.var(axis=0) > 0) else \
+        batchnorm_backward(x, gamma, g, 1e-300)
+
+
+def _bn_forgot_gamma(x, gamma, g, eps):
+    dx, dgamma, dbeta = batchnorm_backward(x, gamma, g, eps)
+    return dx / gamma, dgamma, dbeta
+
+
+def _bn_swapped(x, gamma, g, eps):
+    dx, dgamma, dbeta = batchnorm_backward(x, gamma, g, eps)
+    return dx, dbeta, dgamma
+
+
+WRONG["regularization.batchnorm_backward"] = {
+    "mu and sigma as constants (dx = gamma g / sigma)": _bn_constants,
+    "no variance path": _bn_no_variance_path,
+    "unbiased variance (ddof=1)": _bn_unbiased,
+    "eps left out": _bn_no_eps,
+    "gamma left out of dx": _bn_forgot_gamma,
+    "dgamma and dbeta swapped": _bn_swapped,
+}
+WRONG["regularization.dropout_backward"] = {
+    "the buggy layer as given": _run(BuggyDropout),
+    "mask fixed, rescale still missing": _run(_FixedMaskOnly),
+    "rescale fixed, mask still re-drawn": _run(_FixedScaleOnly),
+    "times (1 - p) instead of divided": _run(_TimesOneMinusP),
+    "gradient passed through unchanged": _run(_Identity),
+    "multiplied by the output": _run(_ByTheOutput),
+}
+
+
+def test_batchnorm_constants_mistake_gets_the_column_sum_hint():
+    rejected("regularization.batchnorm_backward", _bn_constants, "result 0",
+             "each column of dx must sum to 0")
+    result = rejected("regularization.batchnorm_backward", _bn_swapped, "result 1")
+    assert "hint" not in result.message
+
+
+def test_dropout_backward_hints_name_the_bug():
+    rejected("regularization.dropout_backward", _run(_FixedScaleOnly), "result 1",
+             "reuse the forward's mask")
+    rejected("regularization.dropout_backward", _run(_FixedMaskOnly), "result 1",
+             "0.5 times the right one")
+    rejected("regularization.dropout_backward", _run(_TimesOneMinusP), "0.25 times the right one")
+
+
+def test_backward_solutions_agree_with_numerical_gradients():
+    """Both exercises' answers are gradients: check them by central differences too."""
+    rng = np.random.default_rng(5)
+    x, gamma, g, eps = rng.normal(1.0, 2.0, (5, 3)), rng.uniform(-2, 2, 3), \
+        rng.standard_normal((5, 3)), 1e-3
+    dx, dgamma, dbeta = batchnorm_backward(x, gamma, g, eps)
+
+    def bn_loss(v, gam=gamma, beta=0.0):
+        x_hat = (v - v.mean(axis=0)) / np.sqrt(v.var(axis=0) + eps)
+        return float(np.sum((gam * x_hat + beta) * g))
+
+    assert nn.rel_error(dx, nn.numerical_gradient(bn_loss, x.copy())) < 1e-7
+    assert nn.rel_error(dgamma, nn.numerical_gradient(lambda gm: bn_loss(x, gam=gm),
+                                                      gamma.copy())) < 1e-7
+    assert nn.rel_error(dbeta, nn.numerical_gradient(lambda b: bn_loss(x, beta=b),
+                                                     np.zeros(3))) < 1e-7
+    # dropout with the mask of seed 3 held fixed is linear: its gradient is mask / (1 - p)
+    x, grad_out, p = rng.standard_normal((4, 6)), rng.standard_normal((4, 6)), 0.25
+    _, dx = SOLUTIONS["regularization.dropout_backward"](x, grad_out, p, 3)
+    keep = np.random.default_rng(3).random(x.shape) >= p
+    numeric = nn.numerical_gradient(lambda v: float(np.sum(v * keep / (1 - p) * grad_out)),
+                                    x.copy())
+    assert nn.rel_error(dx, numeric) < 1e-7
+
+
+def test_batchnorm_reference_is_course_nn_in_training_mode():
+    x, gamma, g, eps = exercises()["regularization.batchnorm_backward"].fixed[0]
+    bn = nn.BatchNorm1d(2, eps=eps)
+    bn.weight.data[...] = gamma
+    out = bn(x)
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-12)   # batch statistics used
+    dx, dgamma, dbeta = exercises()["regularization.batchnorm_backward"].reference(x, gamma, g, eps)
+    np.testing.assert_allclose(dx, bn.backward(g), rtol=1e-12)
 
 
 def test_the_fixed_shift_cases_alone_catch_the_direction():

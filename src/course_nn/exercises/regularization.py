@@ -6,19 +6,29 @@ regularization.shift_image           shift an (S, S) image by whole pixels, zero
                                      (course_nn.augment.shift_images)
 regularization.early_stopping_epoch  (best epoch, last epoch run) for a list of validation
                                      losses and a patience, as course_nn.train.fit decides
+regularization.batchnorm_backward    (dx, dgamma, dbeta) of batch normalization in training
+                                     mode (course_nn.BatchNorm1d.backward)
+regularization.dropout_backward      debug: a dropout layer's (output, dx) for a seed, after the
+                                     learner fixed its backward (course_nn.Dropout, same seed)
 
 Fixed cases hold the traps: lam = 0, p = 0 (no scaling), shifts by 0, by more than the image
-and along one axis only, ties in the validation loss, a patience that is never exhausted.
+and along one axis only, ties in the validation loss, a patience that is never exhausted, a
+batch of two rows, a constant feature and a large eps for batch norm. The two backward
+exercises add a hint to the message when the answer shows a typical mistake (a dx whose
+columns do not sum to 0; a dropout gradient through other units than the forward kept, or
+scaled by the wrong factor).
 """
 
 import numpy as np
 
 from .. import optim
 from ..augment import shift_images
+from ..batchnorm import BatchNorm1d
+from ..dropout import Dropout
 from ..linear import Linear
 from ..regularization import L2Penalty
 from ..train import fit
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 
 def _l2_penalty_grad(w, lam):
@@ -157,4 +167,118 @@ register(Exercise(
     ],
     random=_random_losses,
     arg_names=("val_losses", "patience"),
+))
+
+
+# --- batch normalization, backward -----------------------------------------------------------
+
+def _batchnorm_backward(x, gamma, grad_out, eps):
+    bn = BatchNorm1d(x.shape[1], eps=eps)
+    bn.weight.data[...] = gamma
+    bn(x)                                     # training mode: the batch's mean and variance
+    dx = bn.backward(grad_out)
+    return dx, bn.weight.grad.copy(), bn.bias.grad.copy()
+
+
+def _compare_batchnorm(expected, got):
+    if isinstance(got, list):
+        got = tuple(got)
+    reason = _default_compare(expected, got, 1e-6, 1e-9)
+    if reason is None or not reason.startswith("result 0"):
+        return reason
+    try:
+        dx = np.asarray(got[0], dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    if dx.shape == expected[0].shape and np.all(np.isfinite(dx)):
+        column_sums = np.abs(dx.sum(axis=0))
+        if np.any(column_sums > 1e-6 * np.abs(dx).sum(axis=0) + 1e-12):
+            reason += ("\n  hint: each column of dx must sum to 0. Adding a constant to a whole "
+                       "feature moves its mean by the same amount and leaves x_hat unchanged, so "
+                       "the loss cannot change; treating the mean (and sigma) as constants "
+                       "breaks this")
+    return reason
+
+
+def _batchnorm_case(rng, n=None, c=None):
+    n = int(rng.integers(2, 9)) if n is None else n
+    c = int(rng.integers(1, 5)) if c is None else c
+    x = rng.normal(rng.uniform(-2, 2, size=c), rng.uniform(0.3, 3.0, size=c), size=(n, c))
+    gamma = rng.uniform(-2.0, 2.0, size=c)
+    eps = float(rng.choice([1e-5, 1e-3, 0.1]))
+    return x, gamma, rng.standard_normal((n, c)), eps
+
+
+_bn_rng = np.random.default_rng(12)
+register(Exercise(
+    id="regularization.batchnorm_backward",
+    reference=_batchnorm_backward,
+    fixed=[
+        (np.array([[1.0, 2.0], [3.0, -1.0], [2.0, 0.5]]), np.array([1.0, 1.0]),
+         np.array([[0.5, -1.0], [1.0, 0.2], [-0.3, 0.4]]), 1e-5),
+        (np.array([[0.5], [-1.5]]), np.array([2.0]), np.array([[1.0], [0.25]]), 1e-5),  # m = 2
+        (np.array([[1.0, 3.0], [2.0, 3.0], [4.0, 3.0], [0.0, 3.0]]),                    # a constant
+         np.array([0.5, 1.5]), np.array([[1.0, 0.5], [-2.0, 1.0], [0.5, 0.0], [0.3, -1.0]]),
+         1e-5),                                                                         # feature
+        (np.array([[0.2, -0.1], [0.1, 0.3], [-0.4, 0.0]]), np.array([1.0, -1.0]),       # eps large
+         np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), 0.5),                          # next to var
+        _batchnorm_case(_bn_rng, 5, 3),
+    ],
+    random=_batchnorm_case,
+    arg_names=("x", "gamma", "grad_out", "eps"),
+    compare=_compare_batchnorm,
+))
+
+
+# --- dropout, backward: fix a layer ----------------------------------------------------------
+
+def _dropout_forward_backward(x, grad_out, p, seed):
+    layer = Dropout(p, rng=np.random.default_rng(seed))
+    out = layer(x)
+    return out, layer.backward(grad_out)
+
+
+def _compare_dropout(expected, got):
+    if isinstance(got, list):
+        got = tuple(got)
+    reason = _default_compare(expected, got, 1e-6, 1e-9)
+    if reason is None or not reason.startswith("result 1"):
+        return reason
+    try:
+        dx = np.asarray(got[1], dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    want = expected[1]
+    if dx.shape != want.shape or not np.all(np.isfinite(dx)):
+        return reason
+    if not np.array_equal(dx != 0, want != 0):
+        return reason + ("\n  hint: the gradient flows through other units than the forward "
+                         "pass kept; backward must reuse the forward's mask, not draw a new one")
+    kept = want != 0
+    ratio = dx[kept] / want[kept]
+    if ratio.size and np.allclose(ratio, ratio[0]):
+        return reason + (f"\n  hint: every kept unit's gradient is {ratio[0]:.4g} times the "
+                         f"right one; the derivative of y = x / (1 - p) is 1 / (1 - p)")
+    return reason
+
+
+def _dropout_case(rng):
+    shape = (int(rng.integers(1, 6)), int(rng.integers(2, 7)))
+    p = float(rng.choice([0.1, 0.25, 0.5, 0.8]))
+    return (rng.standard_normal(shape), rng.standard_normal(shape), p,
+            int(rng.integers(0, 1000)))
+
+
+register(Exercise(
+    id="regularization.dropout_backward",
+    reference=_dropout_forward_backward,
+    fixed=[
+        (np.arange(1.0, 9.0).reshape(2, 4), np.ones((2, 4)), 0.5, 1),
+        (np.array([[1.0, -2.0, 3.0]]), np.array([[0.5, 0.5, -1.0]]), 0.0, 0),    # p = 0
+        (np.ones((3, 5)), np.arange(15.0).reshape(3, 5) - 7.0, 0.25, 7),
+        (np.array([[0.3, -0.6, 1.2, 2.0]]), np.array([[1.0, 2.0, 3.0, 4.0]]), 0.8, 3),
+    ],
+    random=_dropout_case,
+    arg_names=("x", "grad_out", "p", "seed"),
+    compare=_compare_dropout,
 ))
