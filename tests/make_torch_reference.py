@@ -1,5 +1,7 @@
 """Write tests/reference/torch_core.npz: PyTorch's float64 forward values and gradients for
-every core activation, loss, Linear and a small Sequential, on fixed numpy-generated inputs.
+every core activation, loss, Linear and a small Sequential, BatchNorm2d (several training
+steps with their running statistics, then an evaluation step) and Residual blocks, on fixed
+numpy-generated inputs.
 
 Run by hand (torch needed only here), then commit the .npz:
 
@@ -12,7 +14,10 @@ suite regenerates them and checks they still match the file.
 
 Keys are ``"<case>.<field>"``: inputs (``x``, ``grad_out``, ``weight``, ``bias``, ``pred``,
 ``target``, ...) and torch's results (``out``, ``grad_x``, ``grad_weight``, ``grad_bias``,
-``loss``, ``grad_pred``, ...).
+``loss``, ``grad_pred``, ...). A BatchNorm2d case numbers its training steps: inputs ``x0``,
+``grad_out0``, ..., results ``out0``, ``grad_x0``, ``grad_weight0``, ..., then
+``running_mean``, ``running_var`` after the last step and ``out_eval``, ``grad_x_eval``, ...
+of one evaluation-mode step.
 """
 
 from pathlib import Path
@@ -68,10 +73,33 @@ LOSS_CASES = [
     ("hinge_0.5_sum", "hinge", {"margin": 0.5, "reduction": "sum"}),
 ]
 
-CASES = ACTIVATION_CASES + LINEAR_CASES + LOSS_CASES
+BATCHNORM_STEPS = 3  # training steps before the evaluation step
+BATCHNORM_CASES = [
+    ("batchnorm2d", "batchnorm2d", {"momentum": 0.2}),
+    ("batchnorm2d_noaffine", "batchnorm2d", {"momentum": 0.1, "affine": False}),
+]
+
+RESIDUAL_CASES = [
+    ("residual_mlp", "residual_mlp", {}),          # x + Linear(4, 6) -> Tanh -> Linear(6, 4)
+    ("residual_conv_bn", "residual_conv_bn", {}),  # x + Conv2d(3, 3, 3, pad 1) -> BN2d -> ReLU
+]
+
+CASES = ACTIVATION_CASES + LINEAR_CASES + LOSS_CASES + BATCHNORM_CASES + RESIDUAL_CASES
 CASE_KIND = {name: kind for kind, cases in (("activation", ACTIVATION_CASES),
                                             ("linear", LINEAR_CASES),
-                                            ("loss", LOSS_CASES)) for name, _, _ in cases}
+                                            ("loss", LOSS_CASES),
+                                            ("batchnorm", BATCHNORM_CASES),
+                                            ("residual", RESIDUAL_CASES)) for name, _, _ in cases}
+
+_BN_STEP_NAMES = [str(i) for i in range(BATCHNORM_STEPS)] + ["_eval"]
+# the names of torch's results (everything else in a case is an input)
+RESULT_FIELDS = (
+    {"out", "grad_x", "grad_weight", "grad_bias", "grad_weight0", "grad_bias0",
+     "grad_weight1", "grad_bias1", "grad_weight2", "grad_bias2", "loss", "grad_pred",
+     "running_mean", "running_var"}
+    | {f"{field}{step}" for field in ("out", "grad_x", "grad_weight", "grad_bias")
+       for step in _BN_STEP_NAMES}
+)
 
 
 def _activation_inputs(rng, name, op, kwargs):
@@ -144,6 +172,41 @@ def _loss_inputs(rng, name, op, kwargs):
     return {"pred": pred, "target": target.astype(np.int64)}
 
 
+def _batchnorm_inputs(rng, name, op, kwargs):
+    c = 3
+    shift = np.array([1.0, -2.0, 0.5])[None, :, None, None]   # channels differ in mean and scale
+    scale = np.array([2.0, 0.5, 3.0])[None, :, None, None]
+    inputs = {}
+    for step in range(BATCHNORM_STEPS):
+        inputs[f"x{step}"] = rng.standard_normal((4, c, 5, 4)) * scale + shift
+        inputs[f"grad_out{step}"] = rng.standard_normal((4, c, 5, 4))
+    inputs["x_eval"] = rng.standard_normal((2, c, 5, 4)) * scale + shift
+    inputs["grad_out_eval"] = rng.standard_normal((2, c, 5, 4))
+    if kwargs.get("affine", True):
+        inputs["weight"] = rng.uniform(0.5, 1.5, c)
+        inputs["bias"] = rng.standard_normal(c)
+    return inputs
+
+
+def _residual_inputs(rng, name, op, kwargs):
+    if op == "residual_mlp":
+        return {
+            "x": rng.standard_normal((5, 4)),
+            "weight0": rng.standard_normal((6, 4)) * 0.5,
+            "bias0": rng.standard_normal(6) * 0.5,
+            "weight2": rng.standard_normal((4, 6)) * 0.5,
+            "bias2": rng.standard_normal(4) * 0.5,
+            "grad_out": rng.standard_normal((5, 4)),
+        }
+    return {  # Conv2d(3, 3, 3, padding=1, bias=False) -> BatchNorm2d(3) -> ReLU, training mode
+        "x": rng.standard_normal((2, 3, 5, 5)),
+        "weight0": rng.standard_normal((3, 3, 3, 3)) * 0.3,
+        "weight1": rng.uniform(0.5, 1.5, 3),
+        "bias1": rng.standard_normal(3) * 0.5,
+        "grad_out": rng.standard_normal((2, 3, 5, 5)),
+    }
+
+
 def make_inputs():
     """Every case's inputs as ``{"<case>.<field>": array}``, deterministic (seeded numpy)."""
     arrays = {}
@@ -151,7 +214,8 @@ def make_inputs():
         rng = np.random.default_rng(1000 + seed)
         kind = CASE_KIND[name]
         maker = {"activation": _activation_inputs, "linear": _linear_inputs,
-                 "loss": _loss_inputs}[kind]
+                 "loss": _loss_inputs, "batchnorm": _batchnorm_inputs,
+                 "residual": _residual_inputs}[kind]
         for field, value in maker(rng, name, op, kwargs).items():
             arrays[f"{name}.{field}"] = value
     return arrays
@@ -262,6 +326,56 @@ def _torch_loss(torch, op, kwargs, inp):
     return {"loss": np.array(loss.item()), "grad_pred": pred.grad.numpy()}
 
 
+def _torch_batchnorm(torch, op, kwargs, inp):
+    bn = torch.nn.BatchNorm2d(3, **kwargs).double()
+    if bn.affine:
+        with torch.no_grad():
+            bn.weight.copy_(torch.tensor(inp["weight"]))
+            bn.bias.copy_(torch.tensor(inp["bias"]))
+    result = {}
+    for step in _BN_STEP_NAMES:
+        if step == "_eval":
+            result["running_mean"] = bn.running_mean.numpy().copy()
+            result["running_var"] = bn.running_var.numpy().copy()
+            bn.eval()
+        bn.zero_grad()
+        x = torch.tensor(inp[f"x{step}"], requires_grad=True)
+        out = bn(x)
+        out.backward(torch.tensor(inp[f"grad_out{step}"]))
+        result[f"out{step}"] = out.detach().numpy()
+        result[f"grad_x{step}"] = x.grad.numpy()
+        if bn.affine:
+            result[f"grad_weight{step}"] = bn.weight.grad.numpy().copy()
+            result[f"grad_bias{step}"] = bn.bias.grad.numpy().copy()
+    return result
+
+
+def _torch_residual(torch, op, kwargs, inp):
+    nn = torch.nn
+    if op == "residual_mlp":
+        block = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 4)).double()
+        params = {"weight0": block[0].weight, "bias0": block[0].bias,
+                  "weight2": block[2].weight, "bias2": block[2].bias}
+    else:
+        block = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3),
+                              nn.ReLU()).double()
+        params = {"weight0": block[0].weight, "weight1": block[1].weight,
+                  "bias1": block[1].bias}
+    with torch.no_grad():
+        for key, p in params.items():
+            p.copy_(torch.tensor(inp[key]))
+    x = torch.tensor(inp["x"], requires_grad=True)
+    out = x + block(x)
+    out.backward(torch.tensor(inp["grad_out"]))
+    result = {"out": out.detach().numpy(), "grad_x": x.grad.numpy()}
+    for key, p in params.items():
+        result["grad_" + key] = p.grad.numpy()
+    if op == "residual_conv_bn":
+        result["running_mean"] = block[1].running_mean.numpy()
+        result["running_var"] = block[1].running_var.numpy()
+    return result
+
+
 def torch_results(arrays):
     """Run torch (float64) on every case's inputs: ``{"<case>.<field>": array}``."""
     import torch
@@ -270,7 +384,8 @@ def torch_results(arrays):
     for name, op, kwargs in CASES:
         inp = case_fields(arrays, name)
         run = {"activation": _torch_activation, "linear": _torch_linear,
-               "loss": _torch_loss}[CASE_KIND[name]]
+               "loss": _torch_loss, "batchnorm": _torch_batchnorm,
+               "residual": _torch_residual}[CASE_KIND[name]]
         for field, value in run(torch, op, kwargs, inp).items():
             results[f"{name}.{field}"] = np.array(value, dtype=np.float64)
     return results

@@ -139,3 +139,71 @@ def test_gradients_accumulate_into_new_arrays(layer, x, grad):
     m.backward(grad)
     assert np.array_equal(first, kept)
     assert np.array_equal(m.weight.grad, 2 * kept)
+
+
+def _conv_bn():
+    rng = np.random.default_rng(0)
+    return cn.Sequential(cn.Conv2d(2, 2, 1, rng=rng), cn.BatchNorm2d(2), cn.Tanh())
+
+
+def _residual_bn():
+    rng = np.random.default_rng(0)
+    return cn.Sequential(cn.Linear(2, 2, rng=rng),
+                         cn.Residual(cn.Sequential(cn.Linear(2, 2, rng=rng), cn.BatchNorm1d(2))))
+
+
+class _Narrowing(cn.Module):
+    """A block that changes the shape only for inputs of 3 rows (so Residual refuses it after
+    the block's layer has already run)."""
+
+    def __init__(self):
+        self.fc = cn.Linear.from_weights(np.ones((2, 2)), np.zeros(2))
+
+    def forward(self, x):
+        out = self.fc(x)
+        return out[:, :1] if x.shape[0] == 3 else out
+
+    def backward(self, grad_out):
+        return self.fc.backward(grad_out)
+
+
+X4 = np.random.default_rng(1).normal(size=(2, 2, 3, 3))
+
+
+@pytest.mark.parametrize("build, good, bad, message", [
+    (_conv_bn, X4, X4[:1, :, :1, :1], "more than 1 value per channel"),   # BatchNorm2d refuses
+    (_conv_bn, X4, np.sign(X4) * 1e308, "finite|representable"),  # variance overflows
+    (_residual_bn, X0[:2], X0[:1], "more than 1 sample"),  # BatchNorm1d inside the block refuses
+    (lambda: cn.Residual(_Narrowing()), np.ones((2, 2)), X0, "the input's shape"),
+])
+def test_batchnorm2d_and_residual_failures_change_nothing(build, good, bad, message):
+    model, twin = build(), build()
+    model(good)
+    twin(good)
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match=message):
+        model(bad)
+    _assert_same(_snapshot(model), before)
+    g = np.random.default_rng(2).normal(size=model(good).shape)
+    twin(good)
+    assert np.array_equal(model.backward(g), twin.backward(g))
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(p.grad, q.grad)
+
+
+def test_residual_backward_failing_in_the_block_adds_no_gradient():
+    model, twin = _residual_bn(), _residual_bn()
+    g = np.ones((2, 2))
+    for m in (model, twin):
+        m(X0[:2])
+        m.backward(g)
+        m(X0[:2])
+    model[1].block[0]._backward_ready = False  # the block's first layer will refuse
+    before = _snapshot(model)
+    with pytest.raises(RuntimeError, match="called twice"):
+        model.backward(g)
+    _assert_same(_snapshot(model), before)  # the block's BatchNorm1d grads were not added
+    model[1].block[0]._backward_ready = True
+    assert np.array_equal(model.backward(g), twin.backward(g))
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(p.grad, q.grad)

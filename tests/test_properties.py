@@ -282,6 +282,62 @@ def batchnorm_case(training):
     return draw
 
 
+def batchnorm2d_case(training):
+    def draw(data, vals, pdtype):
+        h, w = small(data), small(data)
+        # values per channel (N*H*W): training needs 2, a gradient check 3 (see batchnorm_case)
+        need = 3 if vals.gradcheck else (2 if training else 1)
+        n = small(data, -(-need // (h * w)), 3)
+        c, seed = small(data), data.draw(SEEDS)
+        eps = data.draw(st.sampled_from([1e-5, 1e-3, 0.1]), label="eps")
+        momentum = data.draw(st.sampled_from([0.0, 0.1, 1.0]), label="momentum")
+        affine = data.draw(st.booleans(), label="affine")
+
+        def make():
+            r = seeded(seed)
+            bn = nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine, dtype=pdtype)
+            if affine:
+                bn.weight.data = r.uniform(0.5, 1.5, c)
+                bn.bias.data = r.standard_normal(c)
+            if not training:
+                bn.running_mean = r.standard_normal(c).astype(pdtype)
+                bn.running_var = r.uniform(0.5, 2.0, c).astype(pdtype)
+                bn.eval()
+            return bn
+
+        x = vals((n, c, h, w))
+        # without weight and bias, training normalizes with the batch's own statistics,
+        # computed in x's dtype
+        dtype = result(x, pdtype) if affine or not training else x.dtype
+        return Case(make, (x,), x.shape, dtype, x.shape, {1: c}, frozenset({4}))
+    return draw
+
+
+def residual_mlp_case(data, vals, pdtype):
+    n, d, h, seed = small(data), small(data), small(data), data.draw(SEEDS)
+
+    def make():
+        r = seeded(seed)
+        return nn.Residual(nn.Sequential(nn.Linear(d, h, rng=r, dtype=pdtype), nn.Tanh(),
+                                         nn.Linear(h, d, rng=r, dtype=pdtype)))
+
+    x = vals((n, d))
+    return Case(make, (x,), (n, d), result(x, pdtype), (n, d), {1: d}, frozenset({2}))
+
+
+def residual_cnn_case(data, vals, pdtype):
+    n, c, hw, seed = small(data, 2, 3), small(data, 1, 2), small(data, 2, 3), data.draw(SEEDS)
+
+    def make():
+        r = seeded(seed)
+        return nn.Residual(nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1, bias=False, rng=r, dtype=pdtype),
+            nn.BatchNorm2d(c, dtype=pdtype), nn.Tanh()))
+
+    x = vals((n, c, hw, hw))
+    return Case(make, (x,), x.shape, result(x, pdtype), x.shape, {1: c}, frozenset({4}))
+
+
 def dropout_case(training):
     def draw(data, vals, pdtype):
         p = data.draw(st.sampled_from([0.0, 0.2, 0.5, 1.0]), label="p")
@@ -421,6 +477,10 @@ LAYERS = [
     LayerSpec("Softmax", nn.Softmax, softmax_case),
     LayerSpec("BatchNorm1d_train", nn.BatchNorm1d, batchnorm_case(training=True)),
     LayerSpec("BatchNorm1d_eval", nn.BatchNorm1d, batchnorm_case(training=False)),
+    LayerSpec("BatchNorm2d_train", nn.BatchNorm2d, batchnorm2d_case(training=True)),
+    LayerSpec("BatchNorm2d_eval", nn.BatchNorm2d, batchnorm2d_case(training=False)),
+    LayerSpec("Residual_mlp", nn.Residual, residual_mlp_case),
+    LayerSpec("Residual_cnn", nn.Residual, residual_cnn_case),
     LayerSpec("Dropout_train", nn.Dropout, dropout_case(training=True), stochastic=True),
     LayerSpec("Dropout_eval", nn.Dropout, dropout_case(training=False)),
     LayerSpec("Conv2d", nn.Conv2d, conv_case),

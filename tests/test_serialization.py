@@ -38,6 +38,22 @@ def bn_mlp(seed, dtype=np.float64):
                          cn.ReLU(), cn.Linear(4, 3, rng=rng, dtype=dtype))
 
 
+def bn_cnn(seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return cn.Sequential(cn.Conv2d(2, 3, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+                         cn.BatchNorm2d(3, dtype=dtype), cn.ReLU(),
+                         cn.BatchNorm2d(3, affine=False, dtype=dtype), cn.MaxPool2d(2),
+                         cn.Flatten(), cn.Linear(3 * 4 * 4, 2, rng=rng, dtype=dtype))
+
+
+def residual_cnn(seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    block = cn.Sequential(cn.Conv2d(2, 2, 3, padding=1, bias=False, rng=rng, dtype=dtype),
+                          cn.BatchNorm2d(2, dtype=dtype), cn.Tanh())
+    return cn.Sequential(cn.Residual(block), cn.Flatten(),
+                         cn.Linear(2 * 8 * 8, 3, rng=rng, dtype=dtype))
+
+
 def recurrent(cls):
     def build(seed, dtype=np.float64):
         return cls(3, 5, rng=np.random.default_rng(seed), dtype=dtype)
@@ -75,12 +91,17 @@ MODELS = {
     "Linear": (mlp, vectors),
     "Conv2d": (cnn, image_batch),
     "BatchNorm1d": (bn_mlp, vectors),
+    "BatchNorm2d": (bn_cnn, image_batch),
+    "Residual": (residual_cnn, image_batch),
     "RNN": (recurrent(cn.RNN), sequences),
     "LSTM": (recurrent(cn.LSTM), sequences),
     "GRU": (recurrent(cn.GRU), sequences),
     "Embedding": (embedding, ids),
     "CharLM": (char_lm, ids),
 }
+
+
+WITH_RUNNING_STATISTICS = {"BatchNorm1d", "BatchNorm2d", "Residual"}  # compared in eval mode
 
 
 def outputs(model, x):
@@ -112,9 +133,11 @@ def trained(name, dtype):
     """A model whose weights (and batch-norm statistics) have moved away from their start."""
     build, data = MODELS[name]
     model = build(0, dtype)
-    if name == "BatchNorm1d":
+    if name in WITH_RUNNING_STATISTICS:
+        shape = data(dtype).shape[1:]
         for seed in range(3):  # running statistics move in training mode
-            model(np.random.default_rng(seed + 10).normal(2.0, 3.0, size=(8, 5)).astype(dtype))
+            model(np.random.default_rng(seed + 10).normal(2.0, 3.0, size=(8,) + shape)
+                  .astype(dtype))
         model.eval()
     return model, data(dtype)
 
@@ -127,7 +150,7 @@ def test_state_dict_round_trip_gives_identical_outputs(name, dtype):
     model, x = trained(name, dtype)
     state = model.state_dict()
     fresh = MODELS[name][0](1, dtype)  # other initial weights
-    if name == "BatchNorm1d":
+    if name in WITH_RUNNING_STATISTICS:
         fresh.eval()
     before = outputs(fresh, x)
     result = fresh.load_state_dict(state)
@@ -146,7 +169,7 @@ def test_file_round_trip_gives_identical_outputs(name, dtype, tmp_path):
     path = tmp_path / "model.npz"
     cn.save(path, model)
     fresh = MODELS[name][0](1, dtype)
-    if name == "BatchNorm1d":
+    if name in WITH_RUNNING_STATISTICS:
         fresh.eval()
     assert cn.load(path, fresh) is fresh
     assert_same_state(fresh, model.state_dict())
@@ -605,6 +628,52 @@ def test_batchnorm_keys_are_torchs_but_num_batches_tracked():
     theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.BatchNorm1d(4)).state_dict()
     ours = cn.Sequential(cn.Linear(5, 4), cn.BatchNorm1d(4)).state_dict()
     assert list(ours) == [key for key in theirs if not key.endswith("num_batches_tracked")]
+
+
+def test_batchnorm2d_and_residual_keys_are_torchs_but_num_batches_tracked():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class TorchResidual(nn.Module):  # y = x + block(x), the block held as .block
+        def __init__(self, block):
+            super().__init__()
+            self.block = block
+
+        def forward(self, x):
+            return x + self.block(x)
+
+    theirs = nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3), nn.ReLU(),
+        nn.BatchNorm2d(3, affine=False),
+        TorchResidual(nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3))))
+    ours = cn.Sequential(
+        cn.Conv2d(2, 3, 3, padding=1, bias=False), cn.BatchNorm2d(3), cn.ReLU(),
+        cn.BatchNorm2d(3, affine=False),
+        cn.Residual(cn.Sequential(cn.Conv2d(3, 3, 3, padding=1), cn.BatchNorm2d(3))))
+    torch_state = {key: tuple(value.shape) for key, value in theirs.state_dict().items()
+                   if not key.endswith("num_batches_tracked")}
+    mine = {key: value.shape for key, value in ours.state_dict().items()}
+    assert list(mine) == list(torch_state)
+    assert mine == torch_state
+
+
+def test_torch_batchnorm2d_state_loads_and_gives_torchs_output():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.BatchNorm2d(3).double()
+    for _ in range(2):  # move torch's running statistics and weights away from their start
+        theirs(torch.randn(4, 3, 5, 5, dtype=torch.float64) * 2 + 1)
+    with torch.no_grad():
+        theirs.weight.uniform_(0.5, 1.5)
+        theirs.bias.normal_()
+    theirs.eval()
+    ours = cn.BatchNorm2d(3).eval()
+    ours.load_state_dict({key: value.detach().numpy().copy()
+                          for key, value in theirs.state_dict().items()
+                          if not key.endswith("num_batches_tracked")})
+    x = image_batch(np.float64)[:, :1].repeat(3, axis=1) * 2
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(x), expected, rtol=0, atol=1e-12)
 
 
 def test_torch_lstm_weights_load_and_give_torchs_output():

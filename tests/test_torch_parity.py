@@ -9,6 +9,10 @@ Two sources of truth for the same cases (listed in ``make_torch_reference.py``):
 Conventions that differ from torch by a constant are compared with that constant applied:
 MSELoss(half=True) == torch MSELoss / 2; MulticlassHingeLoss == torch MultiMarginLoss * C;
 Swish(beta) == x * sigmoid(beta * x) (torch has no Swish module).
+
+BatchNorm2d is compared over several training steps (outputs, gradients, and the running
+statistics after them) and one evaluation step; Residual as x + block(x) for a
+Linear-Tanh-Linear block and a Conv2d-BatchNorm2d-ReLU block.
 """
 
 import importlib.util
@@ -93,13 +97,61 @@ def course_nn_results(name, inp):
         if kwargs["bias"]:
             result["grad_bias"] = layer.bias.grad
         return result
+    if kind == "batchnorm":
+        return batchnorm_results(kwargs, inp)
+    if kind == "residual":
+        return residual_results(op, inp)
     loss_fn = LOSS_BUILDERS[op](**kwargs)
     value = loss_fn(inp["pred"], inp["target"])
     return {"loss": np.array(value), "grad_pred": loss_fn.backward()}
 
 
-RESULT_FIELDS = {"out", "grad_x", "grad_weight", "grad_bias", "grad_weight0", "grad_bias0",
-                 "grad_weight2", "grad_bias2", "loss", "grad_pred"}
+def batchnorm_results(kwargs, inp):
+    """BATCHNORM_STEPS training steps, then one evaluation step, of one BatchNorm2d."""
+    bn = nn.BatchNorm2d(3, **kwargs)
+    if bn.affine:
+        bn.weight.data = inp["weight"].copy()
+        bn.bias.data = inp["bias"].copy()
+    result = {}
+    steps = [str(i) for i in range(ref.BATCHNORM_STEPS)] + ["_eval"]
+    for step in steps:
+        if step == "_eval":
+            result["running_mean"], result["running_var"] = bn.running_mean, bn.running_var
+            bn.eval()
+        bn.zero_grad()
+        result[f"out{step}"] = bn(inp[f"x{step}"])
+        result[f"grad_x{step}"] = bn.backward(inp[f"grad_out{step}"])
+        if bn.affine:
+            result[f"grad_weight{step}"] = bn.weight.grad
+            result[f"grad_bias{step}"] = bn.bias.grad
+    return result
+
+
+def residual_results(op, inp):
+    if op == "residual_mlp":
+        block = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 4))
+        params = {"weight0": block[0].weight, "bias0": block[0].bias,
+                  "weight2": block[2].weight, "bias2": block[2].bias}
+    else:
+        block = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3),
+                              nn.ReLU())
+        params = {"weight0": block[0].weight, "weight1": block[1].weight,
+                  "bias1": block[1].bias}
+    for key, p in params.items():
+        p.data = inp[key].copy()
+    model = nn.Residual(block)
+    model.zero_grad()
+    out = model(inp["x"])
+    result = {"out": out, "grad_x": model.backward(inp["grad_out"])}
+    for key, p in params.items():
+        result["grad_" + key] = p.grad
+    if op == "residual_conv_bn":
+        result["running_mean"] = block[1].running_mean
+        result["running_var"] = block[1].running_var
+    return result
+
+
+RESULT_FIELDS = ref.RESULT_FIELDS
 
 
 def assert_matches(ours, theirs, name):

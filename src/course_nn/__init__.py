@@ -19,7 +19,7 @@ from .activations import (
     Swish,
     Tanh,
 )
-from .batchnorm import BatchNorm1d
+from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .gradcheck import (
@@ -48,6 +48,7 @@ from .losses import (
 from .module import Module, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, Embedding, clip_grad_norm
 from .regularization import ElasticNet, L1Penalty, L2Penalty, weights_only
+from .residual import Residual
 from .serialization import load, save
 
 __version__ = "0.1.0"
@@ -55,11 +56,12 @@ __version__ = "0.1.0"
 keep_freed_memory()  # large per-step arrays are reused instead of page-faulted in anew
 
 __all__ = [
-    "AvgPool2d", "BatchNorm1d", "BCELoss", "BCEWithLogitsLoss", "check_function_gradient",
-    "check_loss_gradient", "check_module_gradients", "clip_grad_norm", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "ElasticNet", "ELU", "Embedding", "Flatten", "GELU", "gradient_report", "GRU",
-    "HuberLoss", "Identity", "init", "L1Loss", "L1Penalty", "L2Penalty", "LeakyReLU", "Linear",
-    "load", "LSTM", "mae", "MAELoss", "manual_seed", "MaxPool2d", "Module", "mse", "MSELoss",
-    "MulticlassHingeLoss", "numerical_gradient", "optim", "Parameter", "PReLU", "rel_error", "ReLU",
-    "rmse", "RNN", "save", "Sequential", "Sigmoid", "SiLU", "Softmax", "Swish", "Tanh", "weights_only",
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
+    "check_function_gradient", "check_loss_gradient", "check_module_gradients", "clip_grad_norm",
+    "Conv2d", "CrossEntropyLoss", "Dropout", "ElasticNet", "ELU", "Embedding", "Flatten", "GELU",
+    "gradient_report", "GRU", "HuberLoss", "Identity", "init", "L1Loss", "L1Penalty", "L2Penalty",
+    "LeakyReLU", "Linear", "load", "LSTM", "mae", "MAELoss", "manual_seed", "MaxPool2d", "Module",
+    "mse", "MSELoss", "MulticlassHingeLoss", "numerical_gradient", "optim", "Parameter", "PReLU",
+    "rel_error", "ReLU", "Residual", "rmse", "RNN", "save", "Sequential", "Sigmoid", "SiLU",
+    "Softmax", "Swish", "Tanh", "weights_only",
 ]

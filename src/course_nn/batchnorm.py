@@ -1,4 +1,9 @@
-"""Batch normalization over the batch axis of (N, C) activations.
+"""Batch normalization: BatchNorm1d over the batch axis of (N, C) activations, BatchNorm2d
+over the batch and both spatial axes of (N, C, H, W) feature maps.
+
+Both share one implementation (``_BatchNorm``) that works on a (M, C) matrix: BatchNorm1d's x
+itself (M = N), BatchNorm2d's x with the channels moved last and reshaped to (N*H*W, C), so
+every pixel of every image is one sample of its channel's statistics.
 
 Caching rule: backward needs x_hat and 1/std, which forward computes into fresh arrays (the
 caller's x is not kept); the output is a fresh array too. The running statistics are
@@ -17,6 +22,7 @@ from ._validate import (
     all_finite,
     as_float_array,
     check_allocation,
+    check_bool,
     check_float_dtype,
     check_number,
     check_positive_int,
@@ -25,41 +31,60 @@ from .activations import _power_of_two_near
 from .module import Module, Parameter
 
 
-class BatchNorm1d(Module):
-    """y = gamma * (x - mean) / sqrt(var + eps) + beta, per feature.
-
-    Training: mean and (biased) variance of the current batch; the running statistics move
-    toward them, running = (1 - momentum) * running + momentum * batch, with the unbiased
-    variance, as PyTorch. Evaluation: the running statistics, so one sample's output does not
-    depend on the rest of its batch. x: (N, C) -> (N, C); weight (gamma), bias (beta),
-    running_mean, running_var: (C,). eps > 0, momentum in [0, 1], dtype float32 or float64.
-    """
+class _BatchNorm(Module):
+    """The statistics, running estimates and backward of batch normalization on a (M, C)
+    matrix; subclasses say how their input becomes that matrix (``_rows``) and back
+    (``_unrows``) and name themselves in error messages (``_label``, ``_unit``)."""
 
     _buffer_names = ("running_mean", "running_var")  # saved by state_dict with the parameters
+    _label = "BatchNorm"
+    _unit = "feature"  # what one of the C columns is called in error messages
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
-        self.num_features = check_positive_int(num_features, "BatchNorm1d num_features")
-        self.eps = check_number(eps, "BatchNorm1d eps", low=0, low_open=True)
-        self.momentum = check_number(momentum, "BatchNorm1d momentum", low=0, high=1)
-        dtype = check_float_dtype(dtype, "BatchNorm1d dtype")
-        check_allocation((4, self.num_features), dtype, "BatchNorm1d parameters and statistics")
-        self.weight = Parameter(np.ones(num_features, dtype=dtype))
-        self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+    def __init__(self, num_features, eps, momentum, affine, dtype):
+        label = self._label
+        self.num_features = check_positive_int(num_features, f"{label} num_features")
+        self.eps = check_number(eps, f"{label} eps", low=0, low_open=True)
+        self.momentum = check_number(momentum, f"{label} momentum", low=0, high=1)
+        self.affine = check_bool(affine, f"{label} affine")
+        dtype = check_float_dtype(dtype, f"{label} dtype")
+        check_allocation((4, self.num_features), dtype, f"{label} parameters and statistics")
+        if self.affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:  # as torch.nn: no weight, no bias (y = x_hat)
+            self.weight = None
+            self.bias = None
         self.running_mean = np.zeros(num_features, dtype=dtype)
         self.running_var = np.ones(num_features, dtype=dtype)
         self._cache = None
 
+    # -- how the input becomes a (M, C) matrix; BatchNorm1d's is the input itself
+    def _check_input(self, x):
+        return as_float_array(x, f"{self._label} input", shape=(None, self.num_features))
+
+    def _too_few_message(self, shape):
+        return (f"{self._label} input: expected more than 1 sample per batch in training, "
+                f"got shape {shape}")
+
+    @staticmethod
+    def _rows(x):
+        return x
+
+    @staticmethod
+    def _unrows(rows, shape):
+        return rows
+
     def forward(self, x):
-        x = as_float_array(x, "BatchNorm1d input", shape=(None, self.num_features))
+        label = self._label
+        x = self._check_input(x)
+        shape = x.shape
+        x = self._rows(x)
         running_mean, running_var = self._running_stats()
         if self.training:
             n = x.shape[0]
             if n < 2:
-                raise ValueError(
-                    f"BatchNorm1d input: expected more than 1 sample per batch in training, "
-                    f"got shape {x.shape}"
-                )
-            mean, var = _batch_moments(x)
+                raise ValueError(self._too_few_message(shape))
+            mean, var = _batch_moments(x, label, self._unit)
             m = self.momentum
             running_mean = (1 - m) * running_mean + m * mean
             with np.errstate(over="ignore"):
@@ -68,7 +93,7 @@ class BatchNorm1d(Module):
                     new_var = (1 - m) * running_var + m * var * (n / (n - 1))
             if not (np.all(np.isfinite(new_var)) and np.all(np.isfinite(running_mean))):
                 raise ValueError(
-                    f"BatchNorm1d input: expected values whose running variance is "
+                    f"{label} input: expected values whose running variance is "
                     f"representable in {new_var.dtype}, got one that overflows (largest "
                     f"|x| = {np.max(np.abs(x)):.3g})"
                 )
@@ -77,17 +102,22 @@ class BatchNorm1d(Module):
             mean, var = running_mean, running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = (x - mean) * inv_std
-        out = self.weight.data * x_hat + self.bias.data
+        # (without weight and bias the output is x_hat, copied: the cache must not be the
+        # array the caller gets back and may write into)
+        out = self.weight.data * x_hat + self.bias.data if self.affine else x_hat.copy()
         if self.training:  # state changes only once nothing can fail
             self.running_mean, self.running_var = running_mean, running_var
-        self._cache = (x_hat, inv_std, self.training)
-        return out
+        self._cache = (x_hat, inv_std, self.training, shape)
+        return self._unrows(out, shape)
 
     def backward(self, grad_out):
-        """grad_out: (N, C) -> dL/dx: (N, C); accumulates dL/dgamma and dL/dbeta."""
+        """grad_out: the output's shape -> dL/dx of the input's shape; accumulates dL/dgamma
+        and dL/dbeta (weight and bias, when affine)."""
         self._require_cache("_cache")
-        x_hat, inv_std, training = self._cache
-        grad_out = as_float_array(grad_out, "BatchNorm1d grad_out", shape=x_hat.shape)
+        label = self._label
+        x_hat, inv_std, training, shape = self._cache
+        grad_out = as_float_array(grad_out, f"{label} grad_out", shape=shape)
+        grad_out = self._rows(grad_out)
         with np.errstate(over="ignore", invalid="ignore"):
             grads = self._grads(grad_out, x_hat, inv_std, training)
             if not all(all_finite(g) for g in grads) and all_finite(grad_out):
@@ -99,20 +129,21 @@ class BatchNorm1d(Module):
                                                         training)]
                 if not all(all_finite(g) for g in grads):
                     raise ValueError(
-                        f"BatchNorm1d grad_out: expected values whose gradients are "
+                        f"{label} grad_out: expected values whose gradients are "
                         f"representable in {grads[0].dtype}, got sums over the batch that "
                         f"overflow (largest |grad_out| = {np.max(np.abs(grad_out)):.3g})"
                     )
         d_gamma, d_beta, d_x = grads
-        self.weight.add_grad(d_gamma)
-        self.bias.add_grad(d_beta)
-        return d_x
+        if self.affine:
+            self.weight.add_grad(d_gamma)
+            self.bias.add_grad(d_beta)
+        return self._unrows(d_x, shape)
 
     def _grads(self, grad_out, x_hat, inv_std, training):
-        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out."""
+        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out, all on (M, C) rows."""
         d_gamma = np.sum(grad_out * x_hat, axis=0)
         d_beta = grad_out.sum(axis=0)
-        d_xhat = grad_out * self.weight.data
+        d_xhat = grad_out * self.weight.data if self.affine else grad_out
         if not training:
             return d_gamma, d_beta, d_xhat * inv_std
         # mean and variance depend on every sample, which adds the two centring terms
@@ -122,26 +153,82 @@ class BatchNorm1d(Module):
     def _running_stats(self):
         """running_mean and running_var after checking them (they are public, and a value
         written into them by hand is used by every evaluation-mode forward)."""
+        label = self._label
         stats = []
         for name in ("running_mean", "running_var"):
-            arr = as_float_array(getattr(self, name), f"BatchNorm1d {name}",
+            arr = as_float_array(getattr(self, name), f"{label} {name}",
                                  shape=(self.num_features,))
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"BatchNorm1d {name}: expected finite values, got "
+                raise ValueError(f"{label} {name}: expected finite values, got "
                                  f"{arr.size - np.count_nonzero(np.isfinite(arr))} NaN or inf")
             stats.append(arr)
         if np.any(stats[1] < 0):
-            raise ValueError(f"BatchNorm1d running_var: expected values >= 0, got minimum "
+            raise ValueError(f"{label} running_var: expected values >= 0, got minimum "
                              f"{stats[1].min():.4g}")
         return stats
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        affine = "" if self.affine else ", affine=False"
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}{affine}"
 
 
-def _batch_moments(x):
-    """Per-feature mean and biased variance of x: (N, C), without overflow where they are
-    finite. Raises ValueError when a variance is not representable."""
+class BatchNorm1d(_BatchNorm):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, per feature.
+
+    Training: mean and (biased) variance of the current batch; the running statistics move
+    toward them, running = (1 - momentum) * running + momentum * batch, with the unbiased
+    variance, as PyTorch. Evaluation: the running statistics, so one sample's output does not
+    depend on the rest of its batch. x: (N, C) -> (N, C); weight (gamma), bias (beta),
+    running_mean, running_var: (C,). eps > 0, momentum in [0, 1], dtype float32 or float64.
+    """
+
+    _label = "BatchNorm1d"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
+        super().__init__(num_features, eps, momentum, True, dtype)
+
+
+class BatchNorm2d(_BatchNorm):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel of (N, C, H, W) maps.
+
+    The statistics of channel c are taken over every image and every pixel: x[:, c, :, :],
+    N*H*W values (BatchNorm1d's on x moved to (N*H*W, C), which is how it is computed).
+    Training: mean and biased variance of the batch normalize; the running statistics move
+    toward the mean and the unbiased variance (N*H*W - 1 in the denominator),
+    running = (1 - momentum) * running + momentum * batch, as PyTorch. Evaluation: the
+    running statistics. x: (N, C, H, W) -> (N, C, H, W); weight (gamma), bias (beta),
+    running_mean, running_var: (C,). affine=False: no weight and no bias (y = x_hat).
+    eps > 0, momentum in [0, 1], dtype float32 or float64. Training needs N*H*W > 1.
+    """
+
+    _label = "BatchNorm2d"
+    _unit = "channel"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
+        super().__init__(num_features, eps, momentum, affine, dtype)
+
+    def _check_input(self, x):
+        return as_float_array(x, f"{self._label} input", shape=("N", self.num_features, "H", "W"))
+
+    def _too_few_message(self, shape):
+        return (f"{self._label} input: expected more than 1 value per channel in training "
+                f"(N*H*W > 1), got shape {shape}")
+
+    @staticmethod
+    def _rows(x):
+        """(N, C, H, W) -> (N*H*W, C): row n*H*W + i*W + j holds pixel (i, j) of image n."""
+        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+    @staticmethod
+    def _unrows(rows, shape):
+        n, c, h, w = shape
+        return np.ascontiguousarray(rows.reshape(n, h, w, c).transpose(0, 3, 1, 2))
+
+
+def _batch_moments(x, label="BatchNorm1d", unit="feature"):
+    """Per-column mean and biased variance of x: (M, C), without overflow where they are
+    finite. Raises ValueError (naming ``label`` and the ``unit``) when a variance is not
+    representable."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean = x.mean(axis=0)
         var = x.var(axis=0)
@@ -149,7 +236,7 @@ def _batch_moments(x):
         return mean, var
     if not all_finite(x):  # NaN/inf passed in between the layers of a Sequential
         bad = int(x.size - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"BatchNorm1d input: expected finite values, got {bad} NaN or inf "
+        raise ValueError(f"{label} input: expected finite values, got {bad} NaN or inf "
                          f"entries")
     # a power of two within a factor 2 of max |x| per feature: x / scale is exact and within
     # (-2, 2) (2^(e-1), not 2^e, which for values near 1.8e308 would itself overflow)
@@ -165,8 +252,8 @@ def _batch_moments(x):
     if not np.all(np.isfinite(var)):
         j = int(np.flatnonzero(~np.isfinite(var))[0])
         raise ValueError(
-            f"BatchNorm1d input: expected values whose per-feature variance is representable "
-            f"in {x.dtype}, got feature {j} with variance overflowing (largest |x| = "
+            f"{label} input: expected values whose per-{unit} variance is representable "
+            f"in {x.dtype}, got {unit} {j} with variance overflowing (largest |x| = "
             f"{np.max(np.abs(x[:, j])):.3g})"
         )
     return mean, var
