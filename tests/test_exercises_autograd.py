@@ -20,7 +20,7 @@ from course_nn.exercises import evaluate
 from course_nn.exercises.autograd import NEURON_GRAPH, run_backward
 
 IDS = ["autograd.mul_backward", "autograd.tanh_backward", "autograd.div_backward",
-       "autograd.topological_sort"]
+       "autograd.topological_sort", "autograd.shared_node_grads"]
 
 
 def dfs_sort(graph):
@@ -60,6 +60,7 @@ SOLUTIONS = {
     "autograd.tanh_backward": lambda x, g: (1 - math.tanh(x) ** 2) * g,
     "autograd.div_backward": lambda a, b, g: (g / b, -g * a / b**2),
     "autograd.topological_sort": dfs_sort,
+    "autograd.shared_node_grads": lambda a, b: (2 * (a + a * b) * (1 + b), 2 * (a + a * b) * a),
 }
 
 
@@ -143,6 +144,41 @@ def test_topological_sort_checker_does_not_trust_a_mutated_graph():
         return order[::-1]
 
     rejected("autograd.topological_sort", vandal, "comes before")
+
+
+# --- shared_node_grads (predict, then run) ---------------------------------------------------
+
+def test_shared_node_grads_reference_agrees_with_numerical_gradient():
+    from course_nn.exercises.autograd import shared_node_grads_reference
+
+    def e_of(p):
+        d = p[0] + p[0] * p[1]
+        return d * d
+
+    for a, b in [(2.0, -3.0), (0.5, 1.5), (-1.0, 0.25), (1.5, 0.0), (-0.7, -1.8)]:
+        engine = np.array(shared_node_grads_reference(a, b))
+        numeric = nn.numerical_gradient(e_of, np.array([a, b]))
+        assert nn.rel_error(engine, numeric) < 1e-9
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda a, b: (2 * (a + a * b) * b, 2 * (a + a * b) * a), "de/da misses a path"),
+    (lambda a, b: ((a + a * b) * (1 + b), (a + a * b) * a), "de/dd is 2d, not d"),
+    (lambda a, b: ((a + a * b) * b, (a + a * b) * a), "you missed both"),
+    (lambda a, b: (2 * (a + a * b), 2 * (a + a * b) * a), "misses the path through c"),
+])
+def test_shared_node_grads_names_the_missed_path(wrong, fragment):
+    rejected("autograd.shared_node_grads", wrong, "wrong answer", fragment)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda a, b: (2 * (a + a * b) * (1 + b), 2 * (a + a * b) * b),   # de/db with b for a
+    lambda a, b: (2 * (a + a * b) * (1 + b), (a + a * b) * a),       # only de/da has the 2
+    lambda a, b: (2 * (a + a * b) * (1 + b),),                        # one gradient
+    lambda a, b: (a + a * b) ** 2,                                     # the value e, not grads
+])
+def test_shared_node_grads_rejects_other_wrong_answers(wrong):
+    rejected("autograd.shared_node_grads", wrong)
 
 
 # --- chapter 9's claims ----------------------------------------------------------------------

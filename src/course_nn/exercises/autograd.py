@@ -11,12 +11,15 @@ with ``grad_out`` and run the recorded closures, so they are the engine's own ru
 - ``autograd.div_backward``: out = a / b (recorded by the engine as a * b**-1).
 - ``autograd.topological_sort``: order the nodes of a graph so that every node comes after
   the nodes it is computed from; judged by that property, since many orders are correct.
+- ``autograd.shared_node_grads``: predict, then run: de/da and de/db for c = a * b,
+  d = a + c, e = d * d (a used twice, d both parents of one product), as formulas in a and b;
+  a prediction that misses the direct path from a or the second use of d is named.
 """
 
 import copy
 
 from ..autograd import Value
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 
 def run_backward(out, grad_out):
@@ -210,4 +213,78 @@ register(Exercise(
     random=_random_graph,
     arg_names=("graph",),
     compare=_compare_order,
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# Predict, then run: a node used twice, twice
+# ---------------------------------------------------------------------------------------------
+
+class SharedGrads(tuple):
+    """(de/da, de/db) from the engine, carrying the values that typical slips give, so the
+    checker can name the slip."""
+
+    def __new__(cls, grads, slips):
+        out = super().__new__(cls, grads)
+        out.slips = slips
+        return out
+
+
+def shared_node_grads_reference(a, b):
+    """c = a * b, d = a + c, e = d * d: returns (de/da, de/db) = (2d (1 + b), 2d a), by the
+    engine: built with Values and ``backward``."""
+    va, vb = Value(float(a)), Value(float(b))
+    c = va * vb
+    d = va + c
+    e = d * d
+    e.backward()
+    dd = d.data
+    slips = [  # (values, what was missed), most specific first
+        ((dd * vb.data, dd * va.data),
+         "you missed both the direct path from a (d = a + c: a reaches d without going through "
+         "c) and the second use of d (e = d * d: d is both factors)"),
+        ((2 * dd * vb.data, 2 * dd * va.data),
+         "de/da misses a path: a reaches d twice, through c = a * b (local derivative b) and "
+         "directly in d = a + c (local derivative 1); add both contributions"),
+        ((dd * (1 + vb.data), dd * va.data),
+         "de/dd is 2d, not d: e = d * d uses d as both factors, and each use sends d back to d; "
+         "the two contributions add"),
+        ((2 * dd, 2 * dd * va.data),
+         "de/da misses the path through c = a * b (local derivative b); it has only the direct "
+         "path of d = a + c"),
+    ]
+    return SharedGrads((va.grad, vb.grad), slips)
+
+
+def _compare_shared(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    for values, slip in expected.slips:
+        if values != tuple(expected) and _default_compare(values, got, 1e-6, 1e-9) is None:
+            return f"{reason}\n  {slip}"
+    return reason
+
+
+def _shared_random(rng):
+    a = rng.uniform(0.3, 2.0) * (1 if rng.random() < 0.5 else -1)
+    b = rng.uniform(-2.0, 2.0)
+    while abs(1 + b) < 0.2 or abs(b) < 0.2:  # keep the paths' contributions apart
+        b = rng.uniform(-2.0, 2.0)
+    return _floats(a, b)
+
+
+register(Exercise(
+    id="autograd.shared_node_grads",
+    reference=shared_node_grads_reference,
+    fixed=[
+        (3.0, 0.5),            # the chapter's numbers
+        (2.0, -3.0),
+        (0.5, 1.5),
+        (-1.0, 0.25),
+        (1.5, 0.0),            # b = 0: c = 0, only the direct path carries gradient to a
+    ],
+    random=_shared_random,
+    arg_names=("a", "b"),
+    compare=_compare_shared,
 ))
