@@ -307,6 +307,17 @@ def _optimizer_keys(model, optimizer, owner):
     return names
 
 
+
+def _check_arguments(path, model, optimizer, owner):
+    """The checked path of ``save``/``load``, after checking the model and the optimizer."""
+    path = _check_path(path, owner)
+    if not isinstance(model, Module):
+        raise TypeError(f"{owner}: model: expected a Module, got {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: optimizer: expected an Optimizer or None, got "
+                        f"{type(optimizer).__name__}")
+    return path
+
 def save(path, model, optimizer=None):
     """Write ``model``'s state (and ``optimizer``'s, which must update parameters of ``model``)
     to one .npz file at ``path`` (the name is used as given; ".npz" is the convention).
@@ -319,12 +330,7 @@ def save(path, model, optimizer=None):
     import tempfile
 
     owner = "save"
-    path = _check_path(path, owner)
-    if not isinstance(model, Module):
-        raise TypeError(f"{owner}: model: expected a Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{owner}: optimizer: expected an Optimizer or None, got "
-                        f"{type(optimizer).__name__}")
+    path = _check_arguments(path, model, optimizer, owner)
     arrays = {FORMAT_KEY: np.array(FORMAT_VERSION, dtype=np.int64)}
     for key, value in module_state_dict(model).items():
         if key.startswith(_RESERVED):
@@ -475,12 +481,7 @@ def load(path, model, optimizer=None):
     message names the key); TypeError for a wrong dtype.
     """
     owner = "load"
-    path = _check_path(path, owner)
-    if not isinstance(model, Module):
-        raise TypeError(f"{owner}: model: expected a Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{owner}: optimizer: expected an Optimizer or None, got "
-                        f"{type(optimizer).__name__}")
+    path = _check_arguments(path, model, optimizer, owner)
     arrays = _read_npz(path, owner)
     owner = f"load({path!r})"
     model_state = {key: value for key, value in arrays.items() if not key.startswith(_RESERVED)}
