@@ -180,17 +180,26 @@ def _batchnorm_backward(x, gamma, grad_out, eps):
     return dx, bn.weight.grad.copy(), bn.bias.grad.copy()
 
 
-def _compare_batchnorm(expected, got):
-    if isinstance(got, list):
-        got = tuple(got)
+def _wrong_result(expected, got, index):
+    """The reason a tuple answer is wrong (None if right) and, when the first wrong part is
+    result ``index`` and has the right shape and finite values, that part as a float array
+    (else None), for a checker to add a hint about the typical mistake."""
+    got = tuple(got) if isinstance(got, list) else got
     reason = _default_compare(expected, got, 1e-6, 1e-9)
-    if reason is None or not reason.startswith("result 0"):
-        return reason
+    if reason is None or not reason.startswith(f"result {index}"):
+        return reason, None
     try:
-        dx = np.asarray(got[0], dtype=float)
+        part = np.asarray(got[index], dtype=float)
     except (TypeError, ValueError, OverflowError):
-        return reason
-    if dx.shape == expected[0].shape and np.all(np.isfinite(dx)):
+        return reason, None
+    if part.shape != expected[index].shape or not np.all(np.isfinite(part)):
+        return reason, None
+    return reason, part
+
+
+def _compare_batchnorm(expected, got):
+    reason, dx = _wrong_result(expected, got, 0)
+    if dx is not None:
         column_sums = np.abs(dx.sum(axis=0))
         if np.any(column_sums > 1e-6 * np.abs(dx).sum(axis=0) + 1e-12):
             reason += ("\n  hint: each column of dx must sum to 0. Adding a constant to a whole "
@@ -239,18 +248,10 @@ def _dropout_forward_backward(x, grad_out, p, seed):
 
 
 def _compare_dropout(expected, got):
-    if isinstance(got, list):
-        got = tuple(got)
-    reason = _default_compare(expected, got, 1e-6, 1e-9)
-    if reason is None or not reason.startswith("result 1"):
-        return reason
-    try:
-        dx = np.asarray(got[1], dtype=float)
-    except (TypeError, ValueError, OverflowError):
+    reason, dx = _wrong_result(expected, got, 1)
+    if dx is None:
         return reason
     want = expected[1]
-    if dx.shape != want.shape or not np.all(np.isfinite(dx)):
-        return reason
     if not np.array_equal(dx != 0, want != 0):
         return reason + ("\n  hint: the gradient flows through other units than the forward "
                          "pass kept; backward must reuse the forward's mask, not draw a new one")
