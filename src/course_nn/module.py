@@ -185,14 +185,41 @@ def _container_items(name, value):
 _outermost = [True]  # False while a forward or backward runs: calls inside it are its parts
 
 
+def _tree(module):
+    """(modules, parameters): ``module``, every module held in its attributes or in their list,
+    tuple or dict items, recursively, and every Parameter held the same way, each once. One
+    pass without names: it runs at every forward and backward (``_undo_on_failure``), where
+    ``modules()`` and ``parameters()`` would build a dotted name for each."""
+    modules, params, seen = [], [], set()
+    stack = [module]
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        modules.append(m)
+        for value in vars(m).values():
+            if isinstance(value, _CONTAINERS):
+                items = value.values() if isinstance(value, dict) else value
+            else:
+                items = (value,)
+            for item in items:
+                if isinstance(item, Module):
+                    stack.append(item)
+                elif isinstance(item, Parameter) and id(item) not in seen:
+                    seen.add(id(item))
+                    params.append(item)
+    return modules, params
+
+
 @contextlib.contextmanager
 def _undo_on_failure(module, with_grads):
     """Run the body; if it raises, give every module inside ``module`` back its attributes
     (a shallow copy: layers replace their caches and statistics rather than write into them)
     and, for a backward, every parameter its gradient (``add_grad`` never writes into one)."""
-    modules = list(module.modules())
+    modules, params = _tree(module)
     saved = [(m, dict(vars(m))) for m in modules]
-    grads = [(p, p._grad) for p in module.parameters()] if with_grads else ()
+    grads = [(p, p._grad) for p in params] if with_grads else ()
     _outermost[0] = False
     try:
         yield
