@@ -314,6 +314,24 @@ def _gru_case(rng, n=None, d=None, h=None):
     return _step_case(rng, 3, n, d, h)
 
 
+def _with_upstream(case, count):
+    """``case`` (rng, n, d, h) -> one step's arguments, extended by ``count`` upstream
+    gradients shaped like the state h (dL/dh_new, dL/dc_new): the backward exercises' cases."""
+    def extended(rng, n=None, d=None, h=None):
+        args = case(rng, n, d, h)
+        return args + tuple(rng.standard_normal(args[1].shape) for _ in range(count))
+    return extended
+
+
+def _fixed_cases(case, seed, sizes):
+    """The checker's fixed cases: ``case`` at each (n, d, h) in ``sizes``, drawn in order."""
+    rng = np.random.default_rng(seed)
+    return [case(rng, *size) for size in sizes]
+
+
+_BACKWARD_SIZES = [(2, 3, 2), (1, 2, 3), (3, 1, 4), (4, 2, 1)]
+
+
 _fixed_rng = np.random.default_rng(171)
 register(Exercise(
     id="rnn.gru_step",
@@ -339,17 +357,11 @@ def forget_gate_grad_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
     return layer.weight_hh.grad[hidden:2 * hidden].copy()
 
 
-def _forget_case(rng, n=None, d=None, h=None):
-    case = _lstm_case(rng, n, d, h)
-    return case + (rng.standard_normal(case[1].shape),)
-
-
-_fixed_rng = np.random.default_rng(172)
+_forget_case = _with_upstream(_lstm_case, 1)
 register(Exercise(
     id="rnn.forget_gate_grad",
     reference=forget_gate_grad_reference,
-    fixed=[_forget_case(_fixed_rng, 2, 3, 2), _forget_case(_fixed_rng, 1, 2, 3),
-           _forget_case(_fixed_rng, 3, 1, 4), _forget_case(_fixed_rng, 4, 2, 1)],
+    fixed=_fixed_cases(_forget_case, 172, _BACKWARD_SIZES),
     random=_forget_case,
     arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dc_new"),
 ))
@@ -370,18 +382,11 @@ def lstm_step_backward_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new
             layer.bias_ih.grad.copy())
 
 
-def _lstm_backward_case(rng, n=None, d=None, h=None):
-    case = _lstm_case(rng, n, d, h)
-    shape = case[1].shape
-    return case + (rng.standard_normal(shape), rng.standard_normal(shape))
-
-
-_fixed_rng = np.random.default_rng(173)
+_lstm_backward_case = _with_upstream(_lstm_case, 2)
 register(Exercise(
     id="rnn.lstm_step_backward",
     reference=lstm_step_backward_reference,
-    fixed=[_lstm_backward_case(_fixed_rng, 2, 3, 2), _lstm_backward_case(_fixed_rng, 1, 2, 3),
-           _lstm_backward_case(_fixed_rng, 3, 1, 4), _lstm_backward_case(_fixed_rng, 4, 2, 1)],
+    fixed=_fixed_cases(_lstm_backward_case, 173, _BACKWARD_SIZES),
     random=_lstm_backward_case,
     arg_names=("x", "h", "c", "W_ih", "W_hh", "b_ih", "b_hh", "dh_new", "dc_new"),
     compare=_named(("dx", "dh", "dc", "dW_ih", "dW_hh", "db")),
@@ -401,17 +406,11 @@ def gru_step_backward_reference(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
             layer.bias_ih.grad.copy(), layer.bias_hh.grad.copy())
 
 
-def _gru_backward_case(rng, n=None, d=None, h=None):
-    case = _gru_case(rng, n, d, h)
-    return case + (rng.standard_normal(case[1].shape),)
-
-
-_fixed_rng = np.random.default_rng(174)
+_gru_backward_case = _with_upstream(_gru_case, 1)
 register(Exercise(
     id="rnn.gru_step_backward",
     reference=gru_step_backward_reference,
-    fixed=[_gru_backward_case(_fixed_rng, 2, 3, 2), _gru_backward_case(_fixed_rng, 1, 2, 3),
-           _gru_backward_case(_fixed_rng, 3, 1, 4), _gru_backward_case(_fixed_rng, 4, 2, 1)],
+    fixed=_fixed_cases(_gru_backward_case, 174, _BACKWARD_SIZES),
     random=_gru_backward_case,
     arg_names=("x", "h", "W_ih", "W_hh", "b_ih", "b_hh", "dh_new"),
     compare=_named(("dx", "dh", "dW_ih", "dW_hh", "db_ih", "db_hh")),
