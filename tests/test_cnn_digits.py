@@ -10,6 +10,7 @@ import pytest
 import course_nn as nn
 from course_nn.data import load_digits, train_val_test_split
 from course_nn.exercises import cnn as recipe
+from course_nn.exercises.training import digits_mlp
 from course_nn.train import evaluate, fit, predict
 
 
@@ -92,12 +93,6 @@ def test_shuffled_pixels_mlp_equivalence():
 SPLITS, SEEDS = (0, 1, 2), (1, 2, 3, 4, 5)
 
 
-def _digits_mlp(hidden, seed):
-    rng = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(64, hidden, rng=rng, init=nn.init.he_normal), nn.ReLU(),
-                         nn.Linear(hidden, 10, rng=rng))
-
-
 @pytest.fixture(scope="module")
 def full_budget_errors():
     from course_nn.stacked import fit_stacked, predict_stacked
@@ -114,7 +109,7 @@ def full_budget_errors():
     transforms = {"cnn": lambda X: X, "shuffled": lambda X: X.reshape(len(X), -1)[:, perm].reshape(X.shape),
                   "mlp128": lambda X: X.reshape(len(X), -1), "mlp256": lambda X: X.reshape(len(X), -1)}
     makers = {"cnn": recipe.digits_cnn, "shuffled": recipe.digits_cnn,
-              "mlp128": lambda s: _digits_mlp(128, s), "mlp256": lambda s: _digits_mlp(256, s)}
+              "mlp128": lambda s: digits_mlp(128, s), "mlp256": lambda s: digits_mlp(256, s)}
     labels = np.stack([parts[k][1][1] for k, s in runs])
     errors = {}
     with recipe.one_blas_thread():

@@ -12,15 +12,10 @@ import pytest
 import course_nn as nn
 from course_nn import metrics
 from course_nn.data import iterate_minibatches, load_digits, train_val_test_split
+from course_nn.exercises.training import digits_mlp
 from course_nn.train import accuracy, evaluate, fit, predict
 
 SPLIT_SEED, WEIGHT_SEED, SHUFFLE_SEED = 0, 1, 2
-
-
-def digits_mlp(hidden=128, seed=WEIGHT_SEED):
-    rng = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(64, hidden, rng=rng, init=nn.init.he_normal), nn.ReLU(),
-                         nn.Linear(hidden, 10, rng=rng))
 
 
 @pytest.fixture(scope="module")

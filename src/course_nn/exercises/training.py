@@ -6,6 +6,9 @@ training.confusion_matrix      (C, C) counts, rows = true class, columns = predi
 training.count_parameters      weights + biases of an MLP with the given layer sizes
 training.iterations_per_epoch  how many mini-batches (optimizer steps) one epoch takes
 
+digits_mlp(hidden, seed) builds the chapter's recipe network (chapters 11 and 14 and the tests
+use this one definition).
+
 References are course_nn's own: metrics.one_hot, train.accuracy, metrics.confusion_matrix,
 Module.num_parameters of a Sequential of Linear layers, and counting the batches that
 data.iterate_minibatches yields. Fixed cases hold the traps: a class absent from the data,
@@ -14,12 +17,22 @@ an asymmetric confusion, ties in the scores, a batch size that does not divide N
 
 import numpy as np
 
+from ..activations import ReLU
 from ..data import iterate_minibatches
+from ..init import he_normal
 from ..linear import Linear
 from ..metrics import confusion_matrix, one_hot
 from ..module import Sequential
 from ..train import accuracy
 from . import Exercise, register
+
+
+def digits_mlp(hidden=128, seed=1):
+    """Chapter 11's recipe network for the 8x8 digits: 64 -> hidden (ReLU, He init) -> 10
+    (PyTorch's default init), every weight drawn from ``np.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    return Sequential(Linear(64, hidden, rng=rng, init=he_normal), ReLU(),
+                      Linear(hidden, 10, rng=rng))
 
 
 def _one_hot(labels, n_classes):
