@@ -31,6 +31,18 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     fi
 fi
 
+# Fashion-MNIST (30 MB) for chapter 19: Debian's package puts the four official files in
+# /usr/share/datasets/fashion-mnist, where course_nn.data.load_fashion_mnist looks.
+if [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+            || echo "setup: apt-get could not install dataset-fashion-mnist; chapter 19 will say how to get the data."
+    else
+        echo "setup: Fashion-MNIST not installed (needs root and apt-get); chapter 19 needs it:"
+        echo "       set COURSE_NN_DATA or use load_fashion_mnist(..., download=True) (see README, Data)."
+    fi
+fi
+
 rm -rf _build
 # one BLAS thread: the notebooks' matrices are small, and extra threads only compete
 OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$(dirname "$py")/jupyter-book" build . -W --keep-going

@@ -1,6 +1,8 @@
-"""Datasets and batching: seeded 2-D toy problems, the bundled 8x8 digits, splits, mini-batches.
+"""Datasets and batching: seeded 2-D toy problems, the bundled 8x8 digits, Fashion-MNIST, splits,
+mini-batches.
 
-Every generator takes ``rng`` (a ``np.random.Generator``); nothing is downloaded.
+Every generator takes ``rng`` (a ``np.random.Generator``); nothing is downloaded, except by
+``load_fashion_mnist(..., download=True)`` (in ``fashion_mnist.py``, re-exported here).
 Toy datasets return X: (N, 2) float64 and y: (N,) int64 class labels; every argument is
 checked before ``rng`` draws anything, so a failed call leaves the generator untouched.
 Noise levels and ``turns`` are capped at 1e300: beyond, the data would overflow to inf.
@@ -17,6 +19,7 @@ from ._validate import (
     check_number,
     check_positive_int,
 )
+from .fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist  # noqa: F401 (re-exported)
 
 
 def _sizes(n, rng, name, n_classes=1, width=2):
