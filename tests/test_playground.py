@@ -21,13 +21,14 @@ def test_spiral_classifier_trains_past_95_percent_from_its_own_state():
 
 
 def test_the_same_settings_give_the_same_run():
-    a, b = Playground(dataset="moons", seed=3).step(5), Playground(dataset="moons", seed=3).step(5)
+    a = Playground(dataset="moons", weight_seed=3).step(5)
+    b = Playground(dataset="moons", weight_seed=3).step(5)
     assert a.history.train_loss == b.history.train_loss
 
 
 def test_configure_rebuilds_model_and_data():
     pg = Playground(dataset="xor", hidden=(4,), activation="relu").step(3)
-    pg.configure(hidden=(5, 3), dropout=0.2, l2=1e-3, optimizer="momentum")
+    pg.configure(hidden=(5, 3), dropout=0.2, regularization="l2", reg_rate=1e-3, optimizer="momentum")
     assert pg.epoch == 0 and pg.history.train_loss == []
     widths = [m.weight.shape for m in pg.model if hasattr(m, "weight") and m.weight is not None]
     assert widths == [(5, 2), (3, 5), (2, 3)]
@@ -59,8 +60,8 @@ def test_draw_shows_boundary_losses_and_units():
     (dict(dataset="swirl"), "dataset: expected one of"),
     (dict(activation="softplus"), "activation: expected one of"),
     (dict(optimizer="lbfgs"), "optimizer: expected one of"),
-    (dict(hidden=()), "hidden: expected one or more positive layer widths"),
-    (dict(hidden=(4, 0)), "hidden: expected one or more positive layer widths"),
+    (dict(hidden=(4, 0)), "hidden: expected one or more positive layer widths, or"),
+    (dict(hidden=4), "hidden: expected one or more positive layer widths, or"),
     (dict(lr=-1.0), "lr: expected a value > 0"),
 ])
 def test_bad_settings_are_rejected(bad, message):
@@ -92,11 +93,11 @@ def test_spirals_data_is_balanced_and_seeded():
 @pytest.mark.parametrize("bad, message", [
     (dict(noise=-0.1), "noise: expected a value >= 0"),
     (dict(dropout=1.0), "dropout: expected a value < 1"),
-    (dict(l2=-1e-3), "l2: expected a value >= 0"),
+    (dict(reg_rate=-1e-3), "reg_rate: expected a value >= 0"),
     (dict(batch_size=0), "batch_size: expected a positive integer"),
     (dict(n_samples=2.5), "n_samples: expected a positive integer"),
     (dict(val_fraction=0.0), "val_fraction: expected a value > 0"),
-    (dict(seed=-1), "seed: expected a non-negative integer"),
+    (dict(weight_seed=-1), "weight_seed: expected a non-negative integer"),
     (dict(data_seed=-1), "data_seed: expected a non-negative integer"),
     (dict(data_seed=True), "data_seed: expected a non-negative integer"),
     (dict(data_seed=1.5), "data_seed: expected a non-negative integer"),
@@ -137,31 +138,31 @@ def test_widget_reports_a_bad_layer_list_and_keeps_the_last_run():
     assert "Not applied" in status.value and "16,a" in status.value
     controls["hidden"].value = "6"
     assert pg.config.hidden == (6,) and status.value == ""
-    controls["seed"].value = 7
-    assert pg.config.seed == 7
-    again = Playground(dataset="xor", hidden=(6,), seed=7)
+    controls["weight_seed"].value = 7
+    assert pg.config.weight_seed == 7
+    again = Playground(dataset="xor", hidden=(6,), weight_seed=7)
     np.testing.assert_array_equal(pg.train_data[0], again.train_data[0])
     np.testing.assert_array_equal(pg.model[0].weight.data, again.model[0].weight.data)
 
 
-def test_widget_has_a_data_seed_and_a_train_seed():
+def test_widget_has_a_data_seed_and_a_weight_seed():
     pytest.importorskip("ipywidgets")
     panel = Playground(dataset="moons", hidden=(4,)).widget()
     pg, controls = panel.playground, panel.controls
     assert controls["data_seed"].description == "data seed"
-    assert controls["seed"].description == "train seed"
+    assert controls["weight_seed"].description == "weight seed"
     weights = pg.model[0].weight.data.copy()
     controls["data_seed"].value = 2
-    assert pg.config.data_seed == 2 and pg.config.seed == 0
+    assert pg.config.data_seed == 2 and pg.config.weight_seed == 0
     np.testing.assert_array_equal(pg.train_data[0], Playground(dataset="moons", data_seed=2).train_data[0])
     np.testing.assert_array_equal(pg.model[0].weight.data, weights)  # new data, same initial weights
 
 
-def test_data_seed_draws_the_data_and_seed_the_training():
+def test_data_seed_draws_the_data_and_weight_seed_the_training():
     base = Playground(dataset="moons", hidden=(5,))
-    other_weights = Playground(dataset="moons", hidden=(5,), seed=4)
+    other_weights = Playground(dataset="moons", hidden=(5,), weight_seed=4)
     other_data = Playground(dataset="moons", hidden=(5,), data_seed=4)
-    # the train seed changes the initial weights, not the points or the split
+    # the weight seed changes the initial weights, not the points or the split
     for a, b in zip(base.train_data + base.val_data, other_weights.train_data + other_weights.val_data):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(base.model[0].weight.data, other_weights.model[0].weight.data)
@@ -169,16 +170,19 @@ def test_data_seed_draws_the_data_and_seed_the_training():
     assert not np.array_equal(base.train_data[0], other_data.train_data[0])
     for a, b in zip(base.model.parameters(), other_data.model.parameters()):
         np.testing.assert_array_equal(a.data, b.data)
-    # and the order of the mini-batches follows the train seed: same seed, same run on new data
-    a = Playground(dataset="moons", hidden=(5,), data_seed=4, seed=1).step(3)
-    b = Playground(dataset="moons", hidden=(5,), data_seed=4, seed=1).step(3)
+    # and the order of the mini-batches follows the weight seed: same seed, same run on new data
+    a = Playground(dataset="moons", hidden=(5,), data_seed=4, weight_seed=1).step(3)
+    b = Playground(dataset="moons", hidden=(5,), data_seed=4, weight_seed=1).step(3)
     assert a.history.train_loss == b.history.train_loss
     assert "data_seed=4" in repr(a)
 
 
 @pytest.mark.parametrize("error", [FloatingPointError, KeyboardInterrupt])
-@pytest.mark.parametrize("settings", [dict(optimizer="adam"), dict(optimizer="momentum", l2=1e-3,
-                                                                   dropout=0.2)])
+@pytest.mark.parametrize("settings", [dict(optimizer="adam"), dict(optimizer="momentum", regularization="l2",
+                                                                   reg_rate=1e-3, dropout=0.2),
+                                      dict(optimizer="sgd", regularization="l1", reg_rate=1e-2,
+                                           features=("x1", "x2", "x1^2", "x2^2")),
+                                      dict(dataset="multi_gaussian", hidden=(6,))])
 def test_a_failed_step_leaves_the_run_as_it_was(monkeypatch, error, settings):
     """An error (or Ctrl-C) in the middle of an epoch puts back the weights, gradients,
     optimizer state, generator, epoch count and history: the next step is the step the run

@@ -77,6 +77,21 @@ class L1Penalty(ElasticNet):
     def __init__(self, lam):
         super().__init__(l1=check_number(lam, "L1Penalty lam", low=0))
 
+    def proximal_step(self, params, step):
+        """Soft thresholding, the proximal step of L1: after an optimizer step with learning
+        rate ``step`` on the data loss alone, w <- sign(w) * max(|w| - step * lam, 0) for every
+        Parameter in ``params``. Unlike adding ``lam * sign(w)`` to the gradient, which makes a
+        small weight jump back and forth across zero, this sets it to exactly zero (the rule
+        TensorFlow Playground applies: a weight that would cross zero stops at zero). Changes
+        every Parameter or, on a bad argument, none."""
+        params, _ = parameter_list(params, "L1Penalty.proximal_step")
+        step = check_number(step, "L1Penalty.proximal_step step", low=0)
+        threshold = step * self.l1
+        if not np.isfinite(threshold):
+            raise ValueError(f"L1Penalty.proximal_step: step * lam overflows ({step:g} * {self.l1:g})")
+        for p in params:
+            np.copyto(p.data, np.sign(p.data) * np.maximum(np.abs(p.data) - threshold, 0.0))
+
     def __repr__(self):
         return f"L1Penalty(lam={self.l1})"
 
