@@ -467,3 +467,23 @@ def test_real_debian_files(monkeypatch):
     assert X.dtype == np.float32 and y.dtype == np.int64
     assert np.bincount(y).tolist() == [6000] * 10 and np.bincount(yt).tolist() == [1000] * 10
     assert X.min() == 0 and X.max() == 1
+
+
+def test_parsed_files_are_reused_until_they_change(offline, monkeypatch):
+    raw, arrays = make_dataset()
+    use_checksums(monkeypatch, raw)
+    write_dataset(offline / "data", raw)
+    reads = []
+    real = fm._read_idx
+    monkeypatch.setattr(fm, "_read_idx", lambda file, ndim: reads.append(file.name) or real(file, ndim=ndim))
+    first = load_fashion_mnist("both", path=offline / "data")
+    second = load_fashion_mnist("both", path=offline / "data")
+    assert len(reads) == 4  # the second call decompressed nothing
+    np.testing.assert_array_equal(first[0][0], second[0][0])
+    second[0][0][0, 0] = 7.0  # the caller's arrays are its own
+    assert load_fashion_mnist("train", path=offline / "data")[0][0, 0] != 7.0
+    changed = dict(raw, **{NAMES[1]: idx_bytes(np.zeros(20, dtype=np.uint8))})
+    write_dataset(offline / "data", changed, names=NAMES[1:2])
+    use_checksums(monkeypatch, changed)
+    assert load_fashion_mnist("train", path=offline / "data")[1].tolist() == [0] * 20
+    assert reads[-1] == "train-labels-idx1-ubyte.gz"

@@ -199,11 +199,27 @@ def _read_idx(file, *, ndim):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims), raw
 
 
+_PARSED = {}  # (file, size, mtime) -> (read-only uint8 array, SHA-256 of the content): one
+# decompression per file and process (a chapter that loads the training set twice pays once)
+
+
+def _parsed(file, ndim):
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns, ndim)
+    if key not in _PARSED:
+        array, raw = _read_idx(file, ndim=ndim)
+        array.flags.writeable = False
+        while len(_PARSED) >= 4:  # the four files of one dataset at most
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[key] = array, hashlib.sha256(raw).hexdigest()
+    return _PARSED[key]
+
+
 def _load_split(directory, split, as_images, dtype, verify):
     image_name, label_name = SPLIT_FILES[split]
     image_file, label_file = _file_in(directory, image_name), _file_in(directory, label_name)
-    images, image_raw = _read_idx(image_file, ndim=3)
-    labels, label_raw = _read_idx(label_file, ndim=1)
+    images, image_hash = _parsed(image_file, 3)
+    labels, label_hash = _parsed(label_file, 1)
     if images.shape[1:] != (28, 28):
         raise ValueError(f"load_fashion_mnist: {image_file} holds images of {images.shape[1:]} "
                          f"pixels, expected (28, 28)")
@@ -214,8 +230,7 @@ def _load_split(directory, split, as_images, dtype, verify):
         raise ValueError(f"load_fashion_mnist: {label_file} holds label {int(labels.max())}, "
                          f"expected 0..{len(FASHION_MNIST_CLASSES) - 1}")
     if verify:
-        for file, name, raw in ((image_file, image_name, image_raw), (label_file, label_name, label_raw)):
-            got = hashlib.sha256(raw).hexdigest()
+        for file, name, got in ((image_file, image_name, image_hash), (label_file, label_name, label_hash)):
             if got != RAW_SHA256[name]:
                 raise ValueError(
                     f"load_fashion_mnist: {file} is not the official Fashion-MNIST file: expected "
