@@ -382,3 +382,23 @@ def test_widget_offers_custom_data_when_given():
     panel.controls["dataset"].value = "moons"
     panel.controls["dataset"].value = "custom"
     assert panel.playground.config.dataset == "custom" and len(panel.playground.train_data[0]) == 45
+
+
+def test_draw_output_draws_the_boundary_and_the_unit_lines():
+    pg = Playground(dataset="circles", hidden=(3,)).step(20)
+    ax = pg.draw_output(resolution=30, unit_lines=True, title="three units")
+    assert ax.get_title() == "three units"
+    contours = [c for c in ax.collections if type(c).__name__ == "QuadContourSet"]
+    z = pg.features_of(pg.grid(30)[0]) @ pg.model[0].weight.data.T + pg.model[0].bias.data
+    crossing = int(np.sum((z.min(axis=0) < 0) & (z.max(axis=0) > 0)))
+    assert crossing >= 2
+    assert [c.filled for c in contours] == [True, False] + [False] * crossing  # regions, boundary, units
+    plain = pg.draw_output(resolution=30, boundary=False)
+    assert [c.filled for c in plain.collections if type(c).__name__ == "QuadContourSet"] == [True]
+    squares = Playground(dataset="circles", features=("x1^2", "x2^2"), hidden=()).step(30)
+    ax = squares.draw_output(resolution=30)
+    assert ax.get_title().startswith("epoch 30: train acc")
+    assert Playground(dataset="plane").step(2).draw_output(resolution=8).get_title().startswith(
+        "epoch 2: train MSE")
+    with pytest.raises(ValueError, match="resolution: expected an integer >= 2"):
+        squares.draw_output(resolution=1)

@@ -475,24 +475,56 @@ class Playground:
         fig.tight_layout()
         return fig
 
-    def _draw_output(self, ax, points, xx, yy):
-        """The network's output over the plane with the training points (circles) and the
-        validation points (triangles)."""
+    def draw_output(self, ax=None, resolution=120, boundary=True, unit_lines=False, title=None):
+        """The network's output over the plane: the class-1 probability (two classes), the
+        predicted class (more), or the predicted value (regression), with the training points
+        as circles and the validation points as triangles. ``boundary`` draws the decision
+        boundary (probability 0.5, two classes only) in black; ``unit_lines`` draws, dashed,
+        where each first-layer unit's weighted sum is zero; ``title`` replaces the default
+        title (epoch, accuracies or MSE). Returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        resolution = check_int(resolution, "resolution", low=2)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 4.5))
+        points, xx, yy = self.grid(resolution)
+        self._draw_output(ax, points, xx, yy, levels=np.linspace(0, 1, 11))
+        if boundary and self.n_classes == 2:
+            p1 = _softmax_rows(self.predict(points))[:, 1].reshape(xx.shape)
+            if p1.min() < 0.5 < p1.max():
+                ax.contour(xx, yy, p1, levels=[0.5], colors="k", linewidths=1.5)
+        if unit_lines and self.config.hidden:
+            first = self.model[0]
+            z = self.features_of(points) @ first.weight.data.T + first.bias.data
+            for u in range(z.shape[1]):
+                if z[:, u].min() < 0 < z[:, u].max():
+                    ax.contour(xx, yy, z[:, u].reshape(xx.shape), levels=[0], colors="0.25",
+                               linewidths=1, linestyles="--")
+        ax.set_xlim(xx.min(), xx.max())
+        ax.set_ylim(yy.min(), yy.max())
+        if title is not None:
+            ax.set_title(title, fontsize=10)
+        return ax
+
+    def _draw_output(self, ax, points, xx, yy, levels=20):
+        """The output panel of ``draw`` and ``draw_output``: (N, 2) grid points and their
+        (resolution, resolution) mesh arrays."""
         import matplotlib.pyplot as plt
 
         out = self.predict(points)
         if self.task == "regression":
             y_all = np.concatenate([self.train_data[1], self.val_data[1]])
             vmax = max(float(np.max(np.abs(y_all))), float(np.max(np.abs(out))), 1e-12)
-            cmap, vmin, levels = plt.get_cmap("coolwarm"), -vmax, np.linspace(-vmax, vmax, 21)
-            ax.contourf(xx, yy, out.reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.6)
+            cmap, vmin = plt.get_cmap("coolwarm"), -vmax
+            ax.contourf(xx, yy, out.reshape(xx.shape), levels=np.linspace(-vmax, vmax, 21), cmap=cmap,
+                        alpha=0.6)
             title = (f"epoch {self.epoch}: train MSE {self._last('train_loss')}, "
                      f"val MSE {self._last('val_loss')}")
         else:
             probs = _softmax_rows(out)
             cmap = plt.get_cmap("coolwarm" if self.n_classes == 2 else "tab10")
             if self.n_classes == 2:
-                ax.contourf(xx, yy, probs[:, 1].reshape(xx.shape), levels=20, cmap=cmap, alpha=0.6,
+                ax.contourf(xx, yy, probs[:, 1].reshape(xx.shape), levels=levels, cmap=cmap, alpha=0.6,
                             vmin=0, vmax=1)
             else:
                 ax.contourf(xx, yy, probs.argmax(axis=1).reshape(xx.shape), alpha=0.35, cmap=cmap,

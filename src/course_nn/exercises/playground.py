@@ -9,6 +9,12 @@ playground.predict_class      the class a network predicts from its (N, C) score
                               argmax of each row, as integer labels
 playground.first_layer_units  what the first-layer tanh units compute at some points,
                               tanh(points @ W.T + b), as Playground.hidden_outputs(points, 0)
+playground.separable          predict, then run: does a network with no hidden layer, given
+                              only some input features, reach 90 % validation accuracy on
+                              "xor", "circles" or "blobs" (True or False)? The rule is the
+                              measured one: tests/test_exercises_playground.py runs the
+                              Playground on every feature set of one or two features and on all
+                              seven, for two seeds, and finds it
 
 Fixed cases hold the traps: a non-square box (x and y swapped, or the mesh in the wrong
 order), n = 2, one hidden layer of width 1 (a forgotten bias or output layer shows), ties
@@ -22,7 +28,7 @@ import numpy as np
 
 from ..activations import Tanh
 from ..linear import Linear
-from ..playground import Playground
+from ..playground import FEATURES, Playground
 from . import Exercise, register
 
 
@@ -136,4 +142,60 @@ register(Exercise(
     ],
     random=_random_units,
     arg_names=("points", "weight", "bias"),
+))
+
+
+SEPARABLE_DATASETS = ("xor", "circles", "blobs")
+SEPARABLE_THRESHOLD = 0.9
+"""``playground.separable`` asks: Playground(dataset, features=..., hidden=()) trained 30
+epochs reaches at least this validation accuracy, whatever the seeds."""
+
+
+def _separable(dataset, features):
+    # a network with no hidden layer is a linear function of its features: it separates the
+    # classes when some weighted sum of the features does
+    f = set(features)
+    if dataset == "xor":                   # the class is the sign of x1 * x2
+        return "x1*x2" in f
+    if dataset == "circles":               # the class is the radius: x1^2 + x2^2
+        return {"x1^2", "x2^2"} <= f
+    return bool(f & {"x1", "x2", "sin(x1)", "sin(x2)"})     # blobs: one rising coordinate is enough
+
+
+def _compare_verdict(expected, got):
+    if not isinstance(got, (bool, np.bool_)):
+        return f"expected True or False, got {type(got).__name__} {got!r}"
+    if bool(got) != expected:
+        outcome = ("reaches" if expected else "stays below")
+        return (f"expected {expected}: trained on these features alone, a network with no hidden "
+                f"layer {outcome} {SEPARABLE_THRESHOLD:.0%} validation accuracy (run it: "
+                f"Playground(dataset=..., features=..., hidden=()).step(30))")
+    return None
+
+
+def _random_features(rng):
+    names = list(FEATURES)
+    k = int(rng.integers(1, len(names) + 1))
+    chosen = rng.choice(len(names), size=k, replace=False)
+    return str(rng.choice(SEPARABLE_DATASETS)), tuple(names[i] for i in chosen)
+
+
+register(Exercise(
+    id="playground.separable",
+    reference=_separable,
+    fixed=[
+        ("xor", ("x1", "x2")),                          # a line never separates XOR
+        ("xor", ("x1*x2",)),                            # one feature is enough
+        ("xor", ("x1^2", "x2^2")),                      # squares forget the signs
+        ("xor", tuple(FEATURES)),
+        ("circles", ("x1^2", "x2^2")),                  # the radius, squared
+        ("circles", ("x2^2",)),                         # half of it is not enough
+        ("circles", ("x1", "x2", "x1*x2")),
+        ("circles", ("x2", "x1^2", "x1*x2", "sin(x2)")),  # the best non-separating set
+        ("blobs", ("sin(x2)",)),                        # one rising coordinate
+        ("blobs", ("x1^2", "x2^2", "x1*x2")),           # even features: both blobs look alike
+    ],
+    random=_random_features,
+    arg_names=("dataset", "features"),
+    compare=_compare_verdict,
 ))
