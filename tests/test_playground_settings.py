@@ -129,6 +129,7 @@ def test_l1_proximal_step_is_soft_thresholding():
     np.testing.assert_allclose(p.data, [[0.3, -0.3, 0.0, 0.0, 0.0]])
     np.testing.assert_allclose(q.data, [[0.8, -2.8]])
     assert np.all(p.data[0, 2:] == 0)                   # exactly zero, not nearly
+    assert not np.any(np.signbit(p.data[0, 2:]))        # and +0.0, not -0.0
     # it minimizes 1/2 (w - v)^2 + t |w| for each entry: compare with a fine search
     v, t = np.array([1.3, -0.4, 0.05]), 0.25
     w = Parameter(v[None].copy())

@@ -90,7 +90,8 @@ class L1Penalty(ElasticNet):
         if not np.isfinite(threshold):
             raise ValueError(f"L1Penalty.proximal_step: step * lam overflows ({step:g} * {self.l1:g})")
         for p in params:
-            np.copyto(p.data, np.sign(p.data) * np.maximum(np.abs(p.data) - threshold, 0.0))
+            # + 0.0 turns the -0.0 of a negative weight set to zero into 0.0
+            np.copyto(p.data, np.sign(p.data) * np.maximum(np.abs(p.data) - threshold, 0.0) + 0.0)
 
     def __repr__(self):
         return f"L1Penalty(lam={self.l1})"
