@@ -33,7 +33,8 @@ CHAPTER_TESTS = {path.stem.removeprefix("test_exercises_"): import_module(path.s
                  for path in sorted(Path(__file__).parent.glob("test_exercises_*.py"))}
 
 MIN_CASES = 20  # fixed edge cases, then random ones
-FEWER_CASES = {"initialization.he_normal": 8}  # judged statistically, on a few large draws
+FEWER_CASES = {"initialization.he_normal": 8,  # judged statistically, on a few large draws
+               "fashion.train_to_target": 1}  # one training run on 4,000 Fashion-MNIST images
 
 
 def _min_cases(exercise_id):

@@ -487,3 +487,35 @@ def test_parsed_files_are_reused_until_they_change(offline, monkeypatch):
     use_checksums(monkeypatch, changed)
     assert load_fashion_mnist("train", path=offline / "data")[1].tolist() == [0] * 20
     assert reads[-1] == "train-labels-idx1-ubyte.gz"
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_limit_reads_only_the_first_images(offline, compress):
+    raw, arrays = make_dataset()
+    cut = dict(raw)
+    for name in NAMES[:2]:  # the files end after the 12th image: a limit of 12 never notices
+        header = 16 if "images" in name else 8
+        row = 784 if "images" in name else 1
+        cut[name] = raw[name][:header + 12 * row]
+    write_dataset(offline / "data", cut, compress=compress, names=NAMES[:2])
+    X, y = load_fashion_mnist("train", path=offline / "data", limit=12, verify=False, as_images=True)
+    assert X.shape == (12, 1, 28, 28)
+    np.testing.assert_array_equal(X[:, 0], arrays[NAMES[0]][:12] / np.float32(255))
+    np.testing.assert_array_equal(y, arrays[NAMES[1]][:12])
+    with pytest.raises(ValueError, match="is truncated: its first 13 entries need 10192 bytes of data, "
+                                         "the file has 9408"):
+        load_fashion_mnist("train", path=offline / "data", limit=13, verify=False)
+    with pytest.raises(ValueError, match="is truncated"):  # the whole file, read without a limit
+        load_fashion_mnist("train", path=offline / "data", verify=False)
+
+
+def test_limit_needs_verify_false_and_a_count_the_files_hold(offline):
+    raw, _ = make_dataset()
+    write_dataset(offline / "data", raw, names=NAMES[:2])
+    with pytest.raises(ValueError, match="limit: the checksum covers whole files.*pass verify=False"):
+        load_fashion_mnist("train", path=offline / "data", limit=5)
+    with pytest.raises(ValueError, match=r"limit: expected at most the 20 entries of .*train-images"):
+        load_fashion_mnist("train", path=offline / "data", limit=21, verify=False)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="limit: expected a positive integer"):
+            load_fashion_mnist("train", path=offline / "data", limit=bad, verify=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import check_bool, check_float_dtype
+from ._validate import check_bool, check_float_dtype, check_positive_int
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -165,8 +165,12 @@ def _download(name, directory):
                           + "\n".join(errors))
 
 
-def _read_bytes(file):
+def _read_bytes(file, n_bytes=None):
+    """The (decompressed) content of file, or its first n_bytes."""
     try:
+        if n_bytes is not None:
+            with (gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb")) as fh:
+                return fh.read(n_bytes)
         if file.suffix == ".gz":
             return gzip.decompress(file.read_bytes())
         return file.read_bytes()
@@ -175,14 +179,28 @@ def _read_bytes(file):
                          f"the file is truncated or corrupted: delete it and get it again") from None
 
 
-def _read_idx(file, *, ndim):
+def _read_idx(file, *, ndim, limit=None):
     """Parse one IDX file of unsigned bytes (magic 0x0000080<ndim>), gzip-compressed if its name
-    ends in .gz. Returns a read-only uint8 array with the dimensions of its header (ndim of them)
-    and the raw bytes (for the checksum). Raises ValueError naming the file when the magic number,
-    the number of dimensions or the size disagree with the header."""
+    ends in .gz. Returns a uint8 array with the dimensions of its header (ndim of them) and the
+    raw bytes (for the checksum). Raises ValueError naming the file when the magic number, the
+    number of dimensions or the size disagree with the header. ``limit``: read only the first
+    ``limit`` entries along the first axis (and only as much of the file as they need)."""
     file = Path(file)
-    raw = _read_bytes(file)
     header = 4 + 4 * ndim
+    if limit is not None:
+        head = _read_bytes(file, header)
+        if len(head) == header and head[:3] == b"\0\0\x08" and head[3] == ndim:
+            dims = [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+            if dims[0] < limit:
+                raise ValueError(f"limit: expected at most the {dims[0]} entries of {file}, got {limit}")
+            dims[0] = limit
+            size = int(np.prod(dims, dtype=object))
+            raw = _read_bytes(file, header + size)
+            if len(raw) < header + size:
+                raise ValueError(f"load_fashion_mnist: {file} is truncated: its first {limit} "
+                                 f"entries need {size} bytes of data, the file has {len(raw) - header}")
+            return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims), None
+    raw = _read_bytes(file)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] != ndim:
         got = raw[:4].hex() if len(raw) >= 4 else f"only {len(raw)} bytes"
         raise ValueError(f"load_fashion_mnist: {file} is not an IDX file of unsigned bytes with "
@@ -215,11 +233,15 @@ def _parsed(file, ndim):
     return _PARSED[key]
 
 
-def _load_split(directory, split, as_images, dtype, verify):
+def _load_split(directory, split, as_images, dtype, verify, limit):
     image_name, label_name = SPLIT_FILES[split]
     image_file, label_file = _file_in(directory, image_name), _file_in(directory, label_name)
-    images, image_hash = _parsed(image_file, 3)
-    labels, label_hash = _parsed(label_file, 1)
+    if limit is None:
+        images, image_hash = _parsed(image_file, 3)
+        labels, label_hash = _parsed(label_file, 1)
+    else:
+        images, image_hash = _read_idx(image_file, ndim=3, limit=limit)
+        labels, label_hash = _read_idx(label_file, ndim=1, limit=limit)
     if images.shape[1:] != (28, 28):
         raise ValueError(f"load_fashion_mnist: {image_file} holds images of {images.shape[1:]} "
                          f"pixels, expected (28, 28)")
@@ -244,7 +266,7 @@ def _load_split(directory, split, as_images, dtype, verify):
 
 
 def load_fashion_mnist(split, *, as_images=False, dtype=np.float32, path=None, download=False,
-                       verify=True):
+                       verify=True, limit=None):
     """Fashion-MNIST's training (60,000) or test (10,000) images and labels.
 
     split: "train", "test", or "both". Returns (X, y) for one split and
@@ -261,12 +283,20 @@ def load_fashion_mnist(split, *, as_images=False, dtype=np.float32, path=None, d
     the missing official files into ``path`` or the cache, checksums verified. A FileNotFoundError
     lists every directory tried and how to get the data; a damaged file raises ValueError naming it.
     ``verify`` (default True) checks each file's content against the official SHA-256.
+    ``limit``: only the first ``limit`` images (and labels) of each split, reading only that much
+    of each file: quick, but a part of a file cannot be checked against its checksum, so a
+    limit needs ``verify=False``.
     """
     if not isinstance(split, str) or split not in ("train", "test", "both"):
         raise ValueError(f"split: expected 'train', 'test' or 'both', got {split!r}")
     as_images = check_bool(as_images, "as_images")
     download = check_bool(download, "download")
     verify = check_bool(verify, "verify")
+    if limit is not None:
+        limit = check_positive_int(limit, "limit")
+        if verify:
+            raise ValueError("limit: the checksum covers whole files, so reading the first "
+                             f"{limit} images cannot verify it; pass verify=False with a limit")
     dtype = check_float_dtype(dtype, "dtype")
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a directory as str or pathlib.Path, got {type(path).__name__}")
@@ -289,5 +319,5 @@ def load_fashion_mnist(split, *, as_images=False, dtype=np.float32, path=None, d
             if _file_in(directory, name) is None:
                 _download(name, directory)
 
-    parts = tuple(_load_split(directory, s, as_images, dtype, verify) for s in splits)
+    parts = tuple(_load_split(directory, s, as_images, dtype, verify, limit) for s in splits)
     return parts if split == "both" else parts[0]

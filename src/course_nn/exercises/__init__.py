@@ -56,6 +56,7 @@ CHAPTER_MODULES = (
     "cnn",
     "rnn",
     "playground",
+    "fashion",
 )
 
 DEFAULT_TIME_LIMIT = 5.0

@@ -1,0 +1,88 @@
+"""Chapter 19, independently of the notebook: the validation split, the two recipes (shapes,
+parameter counts, multiply-adds per image), and the claim the chapter asserts about its final
+MLP: trained as the chapter trains it, at least 88 % test accuracy. The CNN's one epoch is
+not repeated here (it is the chapter's most expensive cell); its reload is checked by
+tests/test_serialization.py's round trips.
+
+Runs only where Fashion-MNIST is installed (CI runs scripts/setup.sh, which installs it)."""
+
+import numpy as np
+import pytest
+
+import course_nn as cn
+from course_nn import fashion_mnist
+from course_nn.data import load_fashion_mnist
+from course_nn.exercises import fashion as recipe
+from course_nn.threads import one_blas_thread
+from course_nn.train import fit, predict
+
+pytestmark = pytest.mark.skipif(
+    not all((fashion_mnist.DEBIAN_DIR / f"{n}.gz").is_file()
+            for pair in fashion_mnist.SPLIT_FILES.values() for n in pair),
+    reason=f"Fashion-MNIST is not installed ({fashion_mnist.DEBIAN_DIR}): "
+           f"apt-get install dataset-fashion-mnist")
+
+
+@pytest.fixture(scope="module")
+def split():
+    return recipe.fashion_split()
+
+
+def test_split_is_a_partition_of_the_training_images(split):
+    (X_train, y_train), (X_val, y_val) = split
+    assert X_train.shape == (50000, 784) and X_val.shape == (10000, 784)
+    X, y = load_fashion_mnist("train")
+    order = np.random.default_rng(0).permutation(60000)
+    np.testing.assert_array_equal(X_train, X[order[:50000]])
+    np.testing.assert_array_equal(y_val, y[order[50000:]])
+    assert sorted(np.concatenate([order[:50000], order[50000:]]).tolist()) == list(range(60000))
+    images, _ = recipe.fashion_split(as_images=True)
+    np.testing.assert_array_equal(images[0].reshape(len(images[0]), -1), X_train)
+
+
+def _macs(model, shape):
+    x, total = np.zeros((1,) + shape, dtype=np.float32), 0
+    with cn.module.evaluation_mode(model):
+        for layer in model:
+            out = layer(x)
+            if isinstance(layer, cn.Conv2d):
+                c_out, c_in, k, _ = layer.weight.shape
+                total += c_out * out.shape[2] * out.shape[3] * c_in * k * k
+            elif isinstance(layer, cn.Linear):
+                total += layer.in_features * layer.out_features
+            x = out
+    return total, x.shape
+
+
+def test_recipes_shapes_parameters_and_arithmetic():
+    mlp, cnn = recipe.fashion_mlp(0), recipe.fashion_lenet(0)
+    assert mlp.num_parameters() == 101770
+    assert [type(m).__name__ for m in cnn] == [
+        "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU",
+        "Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert cnn.num_parameters() == 156 + 12 + 2416 + 32 + 48120 + 10164 + 850
+    assert all(p.data.dtype == np.float32 for p in mlp.parameters() + cnn.parameters())
+    assert _macs(mlp, (784,)) == (784 * 128 + 128 * 10, (1, 10))
+    assert _macs(cnn, (1, 28, 28)) == (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10,
+                                       (1, 10))
+    again = recipe.fashion_lenet(0)
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(cnn.parameters(), again.parameters()))
+    assert not np.array_equal(cnn[0].weight.data, recipe.fashion_lenet(1)[0].weight.data)
+
+
+def test_final_mlp_reaches_88_percent_on_the_test_set(split):
+    """The chapter's final MLP: lr 3e-3 (its validation study's choice) for 7 epochs, then
+    3e-4 for 3, batches of 128 shuffled by default_rng(1), weights from seed 0."""
+    train, val = split
+    mlp = recipe.fashion_mlp(seed=0)
+    opt = cn.optim.Adam(mlp.parameters(), lr=3e-3)
+    rng = np.random.default_rng(1)
+    with one_blas_thread():
+        for epochs, lr in [(7, 3e-3), (3, 3e-4)]:
+            opt.lr = lr
+            history = fit(mlp, cn.CrossEntropyLoss(), opt, train, val, epochs=epochs, batch_size=128,
+                          rng=rng, progress=False)
+        X_test, y_test = load_fashion_mnist("test")
+        acc = np.mean(predict(mlp, X_test).argmax(axis=1) == y_test)
+    assert history.val_acc[-1] >= 0.88
+    assert acc >= 0.88, f"test accuracy {acc:.4f}"
