@@ -16,7 +16,7 @@ from course_nn.playground import Playground
 from course_nn.train import accuracy, predict
 
 IDS = ("playground.decision_grid", "playground.count_parameters", "playground.predict_class",
-       "playground.first_layer_units", "playground.separable")
+       "playground.first_layer_units", "playground.features_needed")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -39,17 +39,18 @@ def first_layer_units(points, weight, bias):
     return np.tanh(points @ weight.T + bias)
 
 
-def separable(dataset, features):
+def features_needed(dataset, features):
     f = set(features)
     if dataset == "xor":          # the class is the sign of x1 * x2
-        return "x1*x2" in f
+        return 1 if "x1*x2" in f else 0
     if dataset == "circles":      # inside or outside a circle: x1^2 + x2^2
-        return "x1^2" in f and "x2^2" in f
-    return len(f & {"x1", "x2", "sin(x1)", "sin(x2)"}) > 0   # blobs: a line between two clouds
+        return 2 if "x1^2" in f and "x2^2" in f else 0
+    rising = {"x1", "x2", "sin(x1)", "sin(x2)"}   # blobs: a line between two clouds
+    return 1 if f & rising else 0
 
 
 SOLUTIONS = dict(zip(IDS, (decision_grid, count_parameters, predict_class, first_layer_units,
-                           separable)))
+                           features_needed)))
 
 
 # --- wrong answers ----------------------------------------------------------------------
@@ -83,17 +84,20 @@ def _params(widths, bias=True):
 
 
 WRONG = {
-    "playground.separable": {
-        "always True (features make everything separable)": lambda d, f: True,
-        "always False (no hidden layer, no curve)": lambda d, f: False,
-        "only x1 and x2 together draw a line": lambda d, f: {"x1", "x2"} <= set(f),
+    "playground.features_needed": {
+        "all of them": lambda d, f: len(f),
+        "never enough (no hidden layer, no curve)": lambda d, f: 0,
+        "only x1 and x2 together draw a line": lambda d, f: 2 if {"x1", "x2"} <= set(f) else 0,
         "circles: one square is enough": lambda d, f: (
-            "x1^2" in f or "x2^2" in f if d == "circles" else separable(d, f)),
-        "xor: the squares as well": lambda d, f: (
-            "x1*x2" in f or {"x1^2", "x2^2"} <= set(f) if d == "xor" else separable(d, f)),
+            int("x1^2" in f or "x2^2" in f) if d == "circles" else features_needed(d, f)),
+        "xor: the two squares as well": lambda d, f: (
+            2 if d == "xor" and {"x1^2", "x2^2"} <= set(f) and "x1*x2" not in f
+            else features_needed(d, f)),
         "blobs: needs both coordinates": lambda d, f: (
-            {"x1", "x2"} <= set(f) if d == "blobs" else separable(d, f)),
-        "1 and 0 instead of True and False": lambda d, f: int(separable(d, f)),
+            2 if {"x1", "x2"} <= set(f) else 0) if d == "blobs" else features_needed(d, f),
+        "circles: the radius is one number": lambda d, f: (
+            min(features_needed(d, f), 1) if d == "circles" else features_needed(d, f)),
+        "True and False instead of a count": lambda d, f: features_needed(d, f) > 0,
     },
     "playground.decision_grid": {
         "y varies fastest (indexing='ij')": _grid_y_fastest,
@@ -167,21 +171,24 @@ def test_first_layer_reference_is_hidden_outputs():
     np.testing.assert_allclose(ref, pg.hidden_outputs(points, 0), rtol=1e-12, atol=1e-14)
 
 
-def test_separable_reference_is_what_the_playground_measures():
-    """Every feature set of one or two features, and all seven, on the three datasets: where
-    the reference says True every seed reaches 90 % validation accuracy, where it says False
-    none does."""
+def test_features_needed_reference_is_what_the_playground_measures():
+    """Every set of one or two features, and all seven, on the three datasets: a set separates
+    when every seed reaches 90 % validation accuracy, and none does when one seed does not
+    (no set is borderline); the reference is the size of the smallest separating subset."""
     import itertools
 
     from course_nn.playground import FEATURES
 
-    reference = exercises()["playground.separable"].reference
-    sets = [c for k in (1, 2) for c in itertools.combinations(FEATURES, k)] + [tuple(FEATURES)]
-    wrong = []
+    reference = exercises()["playground.features_needed"].reference
+    small = [c for k in (1, 2) for c in itertools.combinations(FEATURES, k)]
     for dataset in ("xor", "circles", "blobs"):
-        for features in sets:
+        separates = {}
+        for features in small + [tuple(FEATURES)]:
             accs = [Playground(dataset=dataset, features=features, hidden=(), data_seed=s,
                                weight_seed=s).step(30).accuracy("val") for s in (0, 1)]
-            if (min(accs) >= 0.9) != reference(dataset, features) or (max(accs) >= 0.9) != (min(accs) >= 0.9):
-                wrong.append((dataset, features, accs))
-    assert wrong == []
+            assert (min(accs) >= 0.9) == (max(accs) >= 0.9), (dataset, features, accs)
+            separates[features] = min(accs) >= 0.9
+        for features in small + [tuple(FEATURES)]:
+            sizes = [len(sub) for sub in small if separates[sub] and set(sub) <= set(features)]
+            assert reference(dataset, features) == min(sizes, default=0), (dataset, features)
+            assert (reference(dataset, features) > 0) == separates[features], (dataset, features)

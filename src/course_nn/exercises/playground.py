@@ -9,12 +9,12 @@ playground.predict_class      the class a network predicts from its (N, C) score
                               argmax of each row, as integer labels
 playground.first_layer_units  what the first-layer tanh units compute at some points,
                               tanh(points @ W.T + b), as Playground.hidden_outputs(points, 0)
-playground.separable          predict, then run: does a network with no hidden layer, given
-                              only some input features, reach 90 % validation accuracy on
-                              "xor", "circles" or "blobs" (True or False)? The rule is the
-                              measured one: tests/test_exercises_playground.py runs the
-                              Playground on every feature set of one or two features and on all
-                              seven, for two seeds, and finds it
+playground.features_needed    predict, then run: how many of the given input features does a
+                              network with no hidden layer need at least to reach 90 %
+                              validation accuracy on "xor", "circles" or "blobs" (0 when no
+                              choice of them is enough)? The rule is the measured one:
+                              tests/test_exercises_playground.py runs the Playground on every
+                              set of one or two features and on all seven, for two seeds
 
 Fixed cases hold the traps: a non-square box (x and y swapped, or the mesh in the wrong
 order), n = 2, one hidden layer of width 1 (a forgotten bias or output layer shows), ties
@@ -29,7 +29,7 @@ import numpy as np
 from ..activations import Tanh
 from ..linear import Linear
 from ..playground import FEATURES, Playground
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 
 def _decision_grid(xmin, xmax, ymin, ymax, n):
@@ -147,30 +147,34 @@ register(Exercise(
 
 SEPARABLE_DATASETS = ("xor", "circles", "blobs")
 SEPARABLE_THRESHOLD = 0.9
-"""``playground.separable`` asks: Playground(dataset, features=..., hidden=()) trained 30
-epochs reaches at least this validation accuracy, whatever the seeds."""
+"""``playground.features_needed`` asks for the fewest of the given features with which
+Playground(dataset, features=..., hidden=()) trained 30 epochs reaches at least this
+validation accuracy, whatever the seeds."""
 
 
-def _separable(dataset, features):
+def _features_needed(dataset, features):
     # a network with no hidden layer is a linear function of its features: it separates the
     # classes when some weighted sum of the features does
     f = set(features)
     if dataset == "xor":                   # the class is the sign of x1 * x2
-        return "x1*x2" in f
+        return 1 if "x1*x2" in f else 0
     if dataset == "circles":               # the class is the radius: x1^2 + x2^2
-        return {"x1^2", "x2^2"} <= f
-    return bool(f & {"x1", "x2", "sin(x1)", "sin(x2)"})     # blobs: one rising coordinate is enough
+        return 2 if {"x1^2", "x2^2"} <= f else 0
+    return 1 if f & {"x1", "x2", "sin(x1)", "sin(x2)"} else 0   # blobs: one rising coordinate
 
 
-def _compare_verdict(expected, got):
-    if not isinstance(got, (bool, np.bool_)):
-        return f"expected True or False, got {type(got).__name__} {got!r}"
-    if bool(got) != expected:
-        outcome = ("reaches" if expected else "stays below")
-        return (f"expected {expected}: trained on these features alone, a network with no hidden "
-                f"layer {outcome} {SEPARABLE_THRESHOLD:.0%} validation accuracy (run it: "
-                f"Playground(dataset=..., features=..., hidden=()).step(30))")
-    return None
+def _compare_count(expected, got):
+    reason = _default_compare(expected, got, 0.0, 0.0)
+    if reason and isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)):
+        if expected == 0:
+            reason += (f": no choice of these features takes a network with no hidden layer to "
+                       f"{SEPARABLE_THRESHOLD:.0%} validation accuracy")
+        elif 0 < got < expected:
+            reason += f": {got} of these features are not enough, a run shows it"
+        else:
+            reason += (f": {expected} of these features are enough (run Playground(dataset=..., "
+                       f"features=..., hidden=()).step(30))")
+    return reason
 
 
 def _random_features(rng):
@@ -181,21 +185,23 @@ def _random_features(rng):
 
 
 register(Exercise(
-    id="playground.separable",
-    reference=_separable,
+    id="playground.features_needed",
+    reference=_features_needed,
     fixed=[
         ("xor", ("x1", "x2")),                          # a line never separates XOR
         ("xor", ("x1*x2",)),                            # one feature is enough
         ("xor", ("x1^2", "x2^2")),                      # squares forget the signs
-        ("xor", tuple(FEATURES)),
+        ("xor", tuple(FEATURES)),                       # all seven, of which one is needed
         ("circles", ("x1^2", "x2^2")),                  # the radius, squared
         ("circles", ("x2^2",)),                         # half of it is not enough
         ("circles", ("x1", "x2", "x1*x2")),
-        ("circles", ("x2", "x1^2", "x1*x2", "sin(x2)")),  # the best non-separating set
+        ("circles", ("x2", "x1^2", "x1*x2", "sin(x2)")),  # the best set that does not separate
+        ("circles", tuple(FEATURES)),
         ("blobs", ("sin(x2)",)),                        # one rising coordinate
         ("blobs", ("x1^2", "x2^2", "x1*x2")),           # even features: both blobs look alike
+        ("blobs", ("x1", "x2")),                        # two are more than needed
     ],
     random=_random_features,
     arg_names=("dataset", "features"),
-    compare=_compare_verdict,
+    compare=_compare_count,
 ))
