@@ -332,3 +332,19 @@ def test_failed_random_calls_draw_nothing():
         with pytest.raises((ValueError, TypeError)):
             call()
     assert g.bit_generator.state == state
+
+
+def test_cos_and_sin_from_plain_arithmetic():
+    """The rotation's cos and sin avoid libm (last bits vary across CPUs); they must agree
+    with it to round-off and be exact on quarter turns."""
+    from course_nn.augment import _cos_sin_degrees
+
+    angles = np.concatenate([np.random.default_rng(0).uniform(-720, 720, 20000), np.linspace(-45, 45, 901)])
+    cos, sin = _cos_sin_degrees(angles)
+    np.testing.assert_allclose(cos, np.cos(np.deg2rad(angles)), rtol=0, atol=4e-15)
+    np.testing.assert_allclose(sin, np.sin(np.deg2rad(angles)), rtol=0, atol=4e-15)
+    small = np.linspace(-15, 15, 301)
+    np.testing.assert_allclose(_cos_sin_degrees(small)[1], np.sin(np.deg2rad(small)), rtol=0, atol=3e-16)
+    cos_q, sin_q = _cos_sin_degrees(np.array([0.0, 90, 180, 270, 360, -90, 450]))
+    np.testing.assert_array_equal(cos_q, [1, 0, -1, 0, 1, 0, 0])
+    np.testing.assert_array_equal(sin_q, [0, 1, 0, -1, 0, -1, 1])

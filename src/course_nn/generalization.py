@@ -9,7 +9,8 @@ Two testbeds:
 * a small digits task: ``n_train`` images of the 8x8 digits (optionally with a fraction of
   the training labels corrupted), a validation and a test set, and an MLP trained by
   ``course_nn.train.fit`` under a regularization ``Setup`` (L1/L2 penalty, dropout,
-  batch norm, shift augmentation, early stopping).
+  batch norm, shift augmentation, early stopping), and ``train_augmented`` for rotation,
+  scaling and cropping in place of the shifts.
 """
 
 from dataclasses import dataclass, replace
@@ -28,7 +29,7 @@ from ._validate import (
     check_positive_int,
 )
 from .activations import ReLU
-from .augment import random_shifts
+from .augment import random_augment, random_shifts
 from .batchnorm import BatchNorm1d
 from .data import load_digits, train_val_test_split
 from .dropout import Dropout
@@ -355,3 +356,69 @@ def _fit_augmented(model, loss_fn, opt, task, setup, aug_rng, common):
         if history.val_loss[-1] < best:
             best, history.best_epoch = history.val_loss[-1], epoch
     return history
+
+
+#: ``random_augment``'s settings for the 8x8 digits in chapter 12: turns of up to 15 degrees
+#: either way, zoom by 0.9 to 1.1, and a crop after 1 pixel of padding
+ROTATE_SCALE_CROP = {"max_angle": 15.0, "scale_range": (0.9, 1.1), "padding": 1}
+
+
+def train_augmented(setup, tasks, seeds, *, prob, **augment):
+    """Train ``setup`` in every (task, seed) run at once, as ``multiseed.train_setups``, but
+    augment with rotation, scaling and cropping instead of shifts: every epoch, each training
+    image is replaced with probability ``prob`` by ``random_augment(X, rng=..., **augment)``'s
+    copy (the draws of run ``seed`` come from ``np.random.default_rng([seed, 2])``, the
+    generator the shifts use). Weights and mini-batch order are those of ``train_setups``.
+
+    setup: a Setup without its own augmentation or early stopping; tasks: one DigitsTask per
+    seed; prob: in [0, 1]; augment: keyword arguments of ``random_augment`` (for example
+    ``**ROTATE_SCALE_CROP``). Returns one ``Run`` per seed; ``train`` is measured on the
+    original training images.
+    """
+    from .multiseed import fit_many
+
+    if not isinstance(setup, Setup):
+        raise TypeError(f"train_augmented setup: expected a Setup, got {type(setup).__name__}")
+    if setup.augment or setup.patience is not None:
+        raise ValueError("train_augmented setup: expected augment=0 and patience=None (the "
+                         f"augmentation is given here), got augment={setup.augment}, "
+                         f"patience={setup.patience}")
+    if isinstance(tasks, DigitsTask) or not isinstance(tasks, (list, tuple)):
+        raise TypeError("train_augmented tasks: expected a list of DigitsTask, one per seed")
+    seeds = [check_int(s, "train_augmented seeds", low=0) for s in seeds]
+    if len(tasks) != len(seeds) or not seeds:
+        raise ValueError(f"train_augmented: expected one task per seed, got {len(tasks)} tasks "
+                         f"and {len(seeds)} seeds")
+    for task in tasks:
+        if not isinstance(task, DigitsTask):
+            raise TypeError(f"train_augmented tasks: expected DigitsTask, got {type(task).__name__}")
+    prob = check_number(prob, "train_augmented prob", low=0, high=1)
+    random_augment(tasks[0].train[0][:1], rng=np.random.default_rng(0), **augment)  # checks them
+    models = [make_mlp(setup.width, setup.hidden_layers, setup.dropout, setup.batchnorm,
+                       rng=np.random.default_rng(seed)) for seed in seeds]
+    opts = [optim.SGD(m.parameters(), lr=setup.lr, momentum=setup.momentum) for m in models]
+    penalty = ElasticNet(l1=setup.l1, l2=setup.l2) if (setup.l1 or setup.l2) else None
+    aug_rngs = [np.random.default_rng([seed, 2]) for seed in seeds]
+
+    def epoch_data(epoch):
+        out = []
+        for task, rng in zip(tasks, aug_rngs):
+            X = task.train[0]
+            moved = random_augment(X, rng=rng, **augment).images
+            keep = rng.random(len(X)) >= prob                 # these images stay as they are
+            moved[keep] = X[keep]
+            out.append(moved)
+        return np.stack(out)
+
+    histories = fit_many(models, opts, [t.train for t in tasks], [t.val for t in tasks],
+                         epochs=setup.epochs, batch_size=setup.batch_size,
+                         rngs=[np.random.default_rng([seed, 1]) for seed in seeds],
+                         penalty=penalty, record_train=False, record_val=False,
+                         epoch_data=epoch_data)
+    loss_fn = CrossEntropyLoss()
+    runs = []
+    with one_blas_thread():
+        for model, history, task, seed in zip(models, histories, tasks, seeds):
+            results = [evaluate(model, loss_fn, *split) for split in (task.train, task.val, task.test)]
+            runs.append(Run(setup, seed, model, history, *results))
+    return runs
