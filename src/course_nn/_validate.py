@@ -21,7 +21,10 @@ def as_float_array(x, name="input", ndim=None, shape=None, allow_empty=False):
     Raises TypeError for non-numeric or integer/bool dtypes and ValueError
     for ragged nested lists, wrong ndim, wrong shape, an empty batch, or NaN/inf values.
     """
-    arr = as_array(x, name)
+    try:  # as_array(x, name), inlined: this runs at every layer input
+        arr = np.asarray(x)
+    except ValueError as err:
+        raise _ragged_error(name, err) from None
     kind = arr.dtype.kind  # 'f' float, 'i'/'u' integer, 'b' bool, 'c' complex, 'O' object, ...
     if kind in "iub":
         raise TypeError(
@@ -152,10 +155,12 @@ def as_array(x, name):
     try:
         return np.asarray(x)
     except ValueError as err:
-        raise ValueError(
-            f"{name}: expected a rectangular array (all rows the same length), got a ragged "
-            f"nested sequence ({err})"
-        ) from None
+        raise _ragged_error(name, err) from None
+
+
+def _ragged_error(name, err):
+    return ValueError(f"{name}: expected a rectangular array (all rows the same length), got a "
+                      f"ragged nested sequence ({err})")
 
 
 def as_real_array(x, name, ndim=None, shape=None, allow_empty=False):

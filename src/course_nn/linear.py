@@ -11,6 +11,7 @@ import numpy as np
 
 from . import init as initializers
 from ._validate import (
+    ALLOCATION_LIMIT_BYTES,
     as_float_array,
     check_allocation,
     check_bool,
@@ -76,7 +77,8 @@ class Linear(Module):
         if self.bias is not None and self.bias.data.shape != (self.out_features,):
             raise ValueError(f"Linear bias: expected shape ({self.out_features},), "
                              f"got {self.bias.data.shape}")
-        check_allocation((x.shape[0], self.out_features), np.result_type(x, weight), "Linear output")
+        if x.shape[0] * self.out_features * max(x.itemsize, weight.itemsize) > ALLOCATION_LIMIT_BYTES:
+            check_allocation((x.shape[0], self.out_features), np.result_type(x, weight), "Linear output")
         x = private_copy(x)  # copied before the product, which then reads it from cache
         out = x @ weight.T
         if self.bias is not None:

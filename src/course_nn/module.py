@@ -11,7 +11,7 @@ forward arms the module and a successful backward disarms it; a backward that is
 raises RuntimeError instead of silently doubling the gradients.
 
 A call that fails changes nothing: when the outermost forward or backward (a network's, with
-its layers called inside it) raises, every module inside it gets back the attributes it had
+its layers called inside it) raises, every module it called gets back the attributes it had
 before the call (caches, batch-norm running statistics, armed state) and every parameter its
 gradient. Without this a network whose third layer rejects a batch would leave its first two
 layers holding that batch while the network stays armed for the previous one, and a backward
@@ -79,6 +79,7 @@ class Parameter:
     @property
     def grad(self):
         if self._grad is None:
+            _record_grad(self)
             self._grad = np.zeros_like(self._data)
         return self._grad
 
@@ -86,6 +87,7 @@ class Parameter:
     def grad(self, value):
         """``p.grad = g`` (an array of p's shape, cast to p's dtype) or ``None`` (= zero_grad)."""
         if value is None:
+            _record_grad(self)
             self._grad = None
             return
         arr = as_array(value, "Parameter grad")
@@ -94,6 +96,7 @@ class Parameter:
         if arr.shape != self._data.shape:
             raise ValueError(f"Parameter grad: expected shape {self._data.shape} (the parameter's "
                              f"shape), got {arr.shape}")
+        _record_grad(self)
         self._grad = arr if arr.dtype == self._data.dtype else arr.astype(self._data.dtype)
 
     def add_grad(self, g):
@@ -104,10 +107,15 @@ class Parameter:
         if g.shape != self._data.shape:  # a layer bug must not broadcast into the gradient
             raise ValueError(f"Parameter.add_grad: expected a gradient of shape {self._data.shape},"
                              f" got {g.shape}")
-        if g.dtype.kind not in "iuf":
+        journal = _running[0]  # _record_grad(self), inlined: add_grad runs for every parameter
+        if journal is not None and id(self) not in journal.grads:
+            journal.grads[id(self)] = (self, self._grad)
+        if self._grad is None and g.dtype == self._data.dtype:
+            self._grad = g
+        elif g.dtype.kind not in "iuf":
             raise TypeError(f"Parameter.add_grad: expected a real-valued gradient, got dtype {g.dtype}")
-        if self._grad is None:
-            self._grad = g if g.dtype == self._data.dtype else g.astype(self._data.dtype)
+        elif self._grad is None:
+            self._grad = g.astype(self._data.dtype)
         else:
             self._grad = np.add(self._grad, g, dtype=self._grad.dtype)
 
@@ -120,6 +128,7 @@ class Parameter:
         return self._data.size
 
     def zero_grad(self):
+        _record_grad(self)
         self._grad = None
 
     def __repr__(self):
@@ -182,56 +191,58 @@ def _container_items(name, value):
     return ()
 
 
-_outermost = [True]  # False while a forward or backward runs: calls inside it are its parts
+class _Journal:
+    """What the running outermost forward or backward may change, recorded as it goes: each
+    module's attributes as they were just before its first forward, backward or
+    backward_params inside the call (a shallow copy: layers replace their caches and statistics
+    rather than write into them), and each parameter's gradient before its first change
+    (``add_grad``, ``grad = ...``, ``zero_grad`` and the zeros ``grad`` creates are the only
+    ways a gradient changes, and ``add_grad`` never writes into one). Recording on first touch
+    costs one dict copy per module called, with no walk over the network beforehand."""
+
+    __slots__ = ("modules", "grads")
+
+    def __init__(self):
+        self.modules = {}  # id -> (module, attributes)
+        self.grads = {}    # id -> (parameter, gradient)
+
+    def undo(self):
+        for module, attributes in self.modules.values():
+            vars(module).clear()
+            vars(module).update(attributes)
+        for param, grad in self.grads.values():
+            param._grad = grad
 
 
-def _tree(module):
-    """(modules, parameters): ``module``, every module held in its attributes or in their list,
-    tuple or dict items, recursively, and every Parameter held the same way, each once. One
-    pass without names: it runs at every forward and backward (``_undo_on_failure``), where
-    ``modules()`` and ``parameters()`` would build a dotted name for each."""
-    modules, params, seen = [], [], set()
-    stack = [module]
-    while stack:
-        m = stack.pop()
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        modules.append(m)
-        for value in vars(m).values():
-            if isinstance(value, _CONTAINERS):
-                items = value.values() if isinstance(value, dict) else value
-            else:
-                items = (value,)
-            for item in items:
-                if isinstance(item, Module):
-                    stack.append(item)
-                elif isinstance(item, Parameter) and id(item) not in seen:
-                    seen.add(id(item))
-                    params.append(item)
-    return modules, params
+_running = [None]  # the _Journal of the outermost forward or backward while it runs
 
 
-@contextlib.contextmanager
-def _undo_on_failure(module, with_grads):
-    """Run the body; if it raises, give every module inside ``module`` back its attributes
-    (a shallow copy: layers replace their caches and statistics rather than write into them)
-    and, for a backward, every parameter its gradient (``add_grad`` never writes into one)."""
-    modules, params = _tree(module)
-    saved = [(m, dict(vars(m))) for m in modules]
-    grads = [(p, p._grad) for p in params] if with_grads else ()
-    _outermost[0] = False
+def _record_grad(param):
+    """Before ``param``'s gradient changes inside a running call: remember it, once."""
+    journal = _running[0]
+    if journal is not None and id(param) not in journal.grads:
+        journal.grads[id(param)] = (param, param._grad)
+
+
+def _run_undoable(module, fn, args, kwargs):
+    """Call ``fn(module, *args, **kwargs)``. Inside a running call, record ``module`` and run
+    it; as the outermost call, run it with a new journal and, if it raises, undo everything it
+    recorded, so that a failed call changes nothing."""
+    journal = _running[0]
+    if journal is not None:
+        if id(module) not in journal.modules:
+            journal.modules[id(module)] = (module, dict(vars(module)))
+        return fn(module, *args, **kwargs)
+    journal = _Journal()
+    journal.modules[id(module)] = (module, dict(vars(module)))
+    _running[0] = journal
     try:
-        yield
+        return fn(module, *args, **kwargs)
     except BaseException:
-        for m, attributes in saved:
-            vars(m).clear()
-            vars(m).update(attributes)
-        for p, grad in grads:
-            p._grad = grad
+        journal.undo()
         raise
     finally:
-        _outermost[0] = True
+        _running[0] = None
 
 
 def _arm_after(fn):
@@ -239,10 +250,12 @@ def _arm_after(fn):
     (here or in a module inside it), nothing has changed."""
     @functools.wraps(fn)
     def forward(self, *args, **kwargs):
-        if _outermost[0]:
-            with _undo_on_failure(self, with_grads=False):
-                out = fn(self, *args, **kwargs)
-        else:
+        journal = _running[0]
+        if journal is None:
+            out = _run_undoable(self, fn, args, kwargs)
+        else:  # a part of a running call (inlined: this runs for every layer of every batch)
+            if id(self) not in journal.modules:
+                journal.modules[id(self)] = (self, dict(vars(self)))
             out = fn(self, *args, **kwargs)
         self._backward_ready = True
         return out
@@ -263,20 +276,34 @@ def _disarm_after(fn, method):
             if ready is _IN_BACKWARD:  # super().backward(...) or backward_params -> backward
                 return fn(self, *args, **kwargs)
             raise _not_armed_error(self, method, ready)
-        self._backward_ready = _IN_BACKWARD
-        try:
-            if _outermost[0]:
-                with _undo_on_failure(self, with_grads=True):
-                    out = fn(self, *args, **kwargs)
-            else:
+        journal = _running[0]
+        if journal is not None:  # a part of a running call: record, then run it here
+            if id(self) not in journal.modules:
+                journal.modules[id(self)] = (self, dict(vars(self)))
+            self._backward_ready = _IN_BACKWARD
+            try:
                 out = fn(self, *args, **kwargs)
+            except BaseException:
+                self._backward_ready = True
+                raise
+            self._backward_ready = False
+            return out
+        try:
+            return _run_undoable(self, _armed_backward, (fn, *args), kwargs)
         except BaseException:
             self._backward_ready = True
             raise
-        self._backward_ready = False
-        return out
     backward._arms_backward = True
     return backward
+
+
+def _armed_backward(module, fn, *args, **kwargs):
+    """The body of an armed backward: run ``fn`` marked as running, then disarm (the mark is
+    set after ``_run_undoable`` recorded the module, so an undo puts back the armed state)."""
+    module._backward_ready = _IN_BACKWARD
+    out = fn(module, *args, **kwargs)
+    module._backward_ready = False
+    return out
 
 
 def _not_armed_error(module, method, ready):
