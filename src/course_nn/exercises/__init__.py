@@ -59,6 +59,23 @@ CHAPTER_MODULES = (
     "fashion",
 )
 
+KINDS = {
+    "derive": "derive a formula or a backward pass that the chapter has not written out in its "
+              "final form, and implement it",
+    "predict": "predict a result before running anything, write the prediction as a function, "
+               "then run the code that shows the answer",
+    "debug": "the exercise hands over a broken backward pass, training loop or helper; find "
+             "what is wrong and fix it",
+    "experiment": "measure something by running code (a threshold, a setting chosen on "
+                  "validation data, ...) and return the finding",
+    "train": "train a model to a target with the learner's own loop",
+    "transcribe": "implement a formula or recipe the chapter shows just above (or the task "
+                  "states)",
+}
+"""What an exercise asks of the learner, by ``Exercise.kind``. At most a quarter of all
+exercises may be "transcribe", and every chapter has exercises of at least two of the other
+kinds (tests/test_exercise_kinds.py; the tally is in CONTRIBUTING.md)."""
+
 DEFAULT_TIME_LIMIT = 5.0
 """Seconds a learner's function may run on one input before the check fails."""
 
@@ -76,6 +93,8 @@ class Exercise:
     time_limit: seconds the learner's function may take on one input (None: no limit).
     updates_in_place: names of the arguments the learner's function may change in place (the
                parameter and state of an optimizer step); every other input must stay as it was.
+    kind:      what the exercise asks of the learner, one of ``KINDS`` ("derive", "predict",
+               "debug", "experiment", "train", "transcribe"); ``register`` requires it.
     """
 
     id: str
@@ -89,6 +108,7 @@ class Exercise:
     compare: object = None
     time_limit: float = DEFAULT_TIME_LIMIT
     updates_in_place: tuple = ()
+    kind: str = None
 
     def cases(self):
         yield from self.fixed
@@ -115,6 +135,9 @@ def register(exercise):
     """Add ``exercise`` (an Exercise) to the registry that ``check`` looks ids up in."""
     if not isinstance(exercise, Exercise):
         raise TypeError(f"register: expected an Exercise, got {type(exercise).__name__}")
+    if not isinstance(exercise.kind, str) or exercise.kind not in KINDS:
+        raise ValueError(f"register {exercise.id!r}: kind expected one of "
+                         f"{', '.join(repr(k) for k in KINDS)}, got {_safe_repr(exercise.kind)}")
     if exercise.id in _REGISTRY:
         raise ValueError(f"exercise {exercise.id!r} is registered twice")
     _REGISTRY[exercise.id] = exercise

@@ -46,6 +46,7 @@ def _random_array(rng, scale):
 
 register(Exercise(
     id="activations.sigmoid",
+    kind="transcribe",
     reference=sigmoid_reference,
     fixed=[
         (np.array([0.0, 1.0, -1.0, 2.5]),),
@@ -70,6 +71,7 @@ def leaky_relu_grad_reference(x, alpha):
 
 register(Exercise(
     id="activations.leaky_relu_grad",
+    kind="transcribe",
     reference=leaky_relu_grad_reference,
     fixed=[
         (np.array([-2.0, -0.5, 0.5, 2.0]), 0.01),
@@ -94,6 +96,7 @@ def softmax_rows_reference(x):
 
 register(Exercise(
     id="activations.softmax",
+    kind="transcribe",
     reference=softmax_rows_reference,
     fixed=[
         (np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),),              # (2, 3): not square
@@ -119,6 +122,7 @@ def swish_reference(x, beta):
 
 register(Exercise(
     id="activations.swish",
+    kind="transcribe",
     reference=swish_reference,
     fixed=[
         (np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), 1.0),
@@ -152,6 +156,7 @@ def _relu_sum_case(rng):
 
 register(Exercise(
     id="activations.relu_sum",
+    kind="transcribe",
     reference=relu_sum_reference,
     fixed=[
         # note 003's two units: 1*max(0, x) - 1*max(0, -1 + x), the "hard sigmoid" clip(x, 0, 1)

@@ -50,6 +50,7 @@ def mul_backward_reference(a, b, grad_out):
 
 register(Exercise(
     id="autograd.mul_backward",
+    kind="transcribe",
     reference=mul_backward_reference,
     fixed=[
         (2.0, -3.0, 1.0),      # a != b: swapped gradients are caught
@@ -75,6 +76,7 @@ def tanh_backward_reference(x, grad_out):
 
 register(Exercise(
     id="autograd.tanh_backward",
+    kind="transcribe",
     reference=tanh_backward_reference,
     fixed=[
         (0.0, 1.0),            # slope 1 at the origin
@@ -106,6 +108,7 @@ def _div_random(rng):
 
 register(Exercise(
     id="autograd.div_backward",
+    kind="derive",
     reference=div_backward_reference,
     fixed=[
         (3.0, 2.0, 1.0),
@@ -202,6 +205,7 @@ def _random_graph(rng):
 
 register(Exercise(
     id="autograd.topological_sort",
+    kind="transcribe",
     reference=topological_sort_reference,
     fixed=[
         (NEURON_GRAPH,),
@@ -276,6 +280,7 @@ def _shared_random(rng):
 
 register(Exercise(
     id="autograd.shared_node_grads",
+    kind="predict",
     reference=shared_node_grads_reference,
     fixed=[
         (3.0, 0.5),            # the chapter's numbers

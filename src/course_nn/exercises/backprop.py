@@ -50,6 +50,7 @@ def _random_neuron(rng):
 
 register(Exercise(
     id="backprop.sigmoid_neuron_grad",
+    kind="transcribe",
     reference=sigmoid_neuron_grad,
     fixed=[
         (1.5, 0.8, -0.5, 1.0),    # the chapter's neuron: z = 0.7
@@ -79,6 +80,7 @@ def _random_relu(rng):
 
 register(Exercise(
     id="backprop.relu_backward",
+    kind="transcribe",
     reference=relu_backward,
     fixed=[
         (np.array([[0.27, 0.59]]), np.array([[-0.1055, -0.1266]])),   # note 000's hidden layer
@@ -114,6 +116,7 @@ _W1_A = np.array([[0.1, 0.2], [0.3, 0.4]])
 _W2_A = np.array([[0.5, 0.6]])
 register(Exercise(
     id="backprop.dense_backward",
+    kind="transcribe",
     reference=dense_backward,
     fixed=[
         # note 000's output layer: input h = [0.27, 0.59], dL/dy = y - t = 0.789 - 1
@@ -158,6 +161,7 @@ def _random_two_layer(rng):
 
 register(Exercise(
     id="backprop.two_layer_grads",
+    kind="derive",
     reference=two_layer_grads,
     fixed=[
         # note 001's example: x = [0.5, 0.8], target 1

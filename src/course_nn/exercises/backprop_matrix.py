@@ -102,6 +102,7 @@ def _layer_random(rng):
 _case_rng = np.random.default_rng(8)
 register(Exercise(
     id="backprop_matrix.layer_backward",
+    kind="transcribe",
     reference=layer_backward_reference,
     fixed=[
         _layer_case(_case_rng, 3, 4, 5, "sigmoid_grad"),     # all shapes different
@@ -139,6 +140,7 @@ def _grads_case(rng, n, n_prev, m):
 _case_rng = np.random.default_rng(9)
 register(Exercise(
     id="backprop_matrix.batch_grads",
+    kind="transcribe",
     reference=batch_grads_reference,
     fixed=[
         _grads_case(_case_rng, 3, 4, 5),       # n, n_prev, m all different
@@ -173,6 +175,7 @@ def _dz_case(rng, n, m):
 _case_rng = np.random.default_rng(10)
 register(Exercise(
     id="backprop_matrix.sigmoid_mse_dz",
+    kind="derive",
     reference=sigmoid_mse_dz_reference,
     fixed=[
         (np.array([[0.0, 2.0, -2.0]]), np.array([[1.0, 0.0, 1.0]])),   # sigma'(0) = 1/4
@@ -249,6 +252,7 @@ def _compare_network(expected, got):
 _case_rng = np.random.default_rng(11)
 register(Exercise(
     id="backprop_matrix.network_backward",
+    kind="transcribe",
     reference=network_backward_reference,
     fixed=[
         _network_case(_case_rng, [3, 4, 2], 5),        # one hidden layer

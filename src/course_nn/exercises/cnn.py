@@ -80,6 +80,7 @@ def _random_output_size(rng):
 
 register(Exercise(
     id="cnn.output_size",
+    kind="transcribe",
     reference=_output_size,
     fixed=[
         (3, 2, 0, 1),      # the 3x3 input with a 2x2 kernel: 2
@@ -111,6 +112,7 @@ def _random_cross_correlation(rng):
 
 register(Exercise(
     id="cnn.cross_correlate",
+    kind="transcribe",
     reference=_cross_correlate,
     fixed=[
         (np.arange(9.0).reshape(3, 3), np.arange(4.0).reshape(2, 2)),            # [[19, 25], [37, 43]]
@@ -138,6 +140,7 @@ def _random_maxpool(rng):
 
 register(Exercise(
     id="cnn.maxpool_backward",
+    kind="transcribe",
     reference=_maxpool_backward,
     fixed=[
         (np.array([[1.0, 3.0], [2.0, 0.0]]), np.array([[5.0]])),
@@ -176,6 +179,7 @@ def _random_avgpool(rng):
 
 register(Exercise(
     id="cnn.avgpool_backward",
+    kind="transcribe",
     reference=_avgpool_backward,
     fixed=[
         _pool_case(np.arange(16.0).reshape(4, 4), 2, 2),        # the chapter's 2 x 2, stride 2
@@ -248,6 +252,7 @@ def _random_conv_backward(rng):
 _CONV_RNG = np.random.default_rng(13)
 register(Exercise(
     id="cnn.conv2d_backward",
+    kind="derive",
     reference=_conv2d_backward,
     fixed=[
         # one 3 x 3 image, the 2 x 2 kernel 1..4, upstream gradient of ones
@@ -272,6 +277,7 @@ def _random_stack(rng):
 
 register(Exercise(
     id="cnn.receptive_field",
+    kind="transcribe",
     reference=lambda layers: _receptive_field(layers),
     fixed=[
         ([],),
@@ -296,6 +302,7 @@ def _conv_params(c_in, c_out, k):
 
 register(Exercise(
     id="cnn.conv_params",
+    kind="transcribe",
     reference=_conv_params,
     fixed=[
         (1, 16, 3),      # the first layer of the chapter's CNN: 160
@@ -328,6 +335,7 @@ def _random_conv_shape(rng):
 
 register(Exercise(
     id="cnn.conv_output_shape",
+    kind="transcribe",
     reference=_conv_output_shape,
     fixed=[
         ((32, 1, 8, 8), 16, 3, 1, 1),        # the chapter's first layer on a batch of 32
@@ -380,6 +388,7 @@ def _random_flatten(rng):
 
 register(Exercise(
     id="cnn.flatten_size",
+    kind="transcribe",
     reference=_flatten_size,
     fixed=[
         (8, 8, [("conv", 16, 3, 1, 1), ("pool", 2), ("conv", 32, 3, 1, 1), ("pool", 2)]),  # 128

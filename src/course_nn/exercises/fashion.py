@@ -168,6 +168,7 @@ def _judge_target(expected, got):
 
 register(Exercise(
     id="fashion.train_to_target",
+    kind="train",
     reference=_train_to_target_reference,
     random=_target_case,
     n_random=1,
@@ -230,6 +231,7 @@ def _random_conv(rng):
 
 register(Exercise(
     id="fashion.conv_macs",
+    kind="predict",
     reference=_conv_macs_reference,
     fixed=[
         (1, 6, 5, 28, 28, 1, 2),      # the LeNet's first convolution: 28 x 28 stays 28 x 28
@@ -330,6 +332,7 @@ def _accuracy_fixed():
 
 register(Exercise(
     id="fashion.accuracy_in_batches",
+    kind="debug",
     reference=_accuracy_reference,
     fixed=_accuracy_fixed(),
     random=lambda rng: _accuracy_case(rng, int(rng.integers(5, 60)), int(rng.integers(2, 17))),

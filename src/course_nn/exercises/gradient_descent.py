@@ -51,6 +51,7 @@ def _random_gd_step(rng):
 
 register(Exercise(
     id="gradient_descent.gd_step",
+    kind="transcribe",
     reference=_gd_step,
     fixed=[
         (np.array([1.0]), np.array([4.0]), 0.1),                       # 1 - 0.1 * 4 = 0.6
@@ -87,6 +88,7 @@ def _random_steps(rng):
 
 register(Exercise(
     id="gradient_descent.steps_per_epoch",
+    kind="transcribe",
     reference=_steps_per_epoch,
     fixed=[
         (1000, 32, False),    # 31 full batches and one of 8
@@ -140,6 +142,7 @@ def _random_batches(rng):
 
 register(Exercise(
     id="gradient_descent.minibatch_indices",
+    kind="transcribe",
     reference=_minibatch_indices,
     fixed=[
         (10, 3, _SeededGenerator(0)),     # 3 + 3 + 3 + 1
@@ -176,6 +179,7 @@ def _random_spd(rng):
 
 register(Exercise(
     id="gradient_descent.max_stable_lr",
+    kind="transcribe",
     reference=_max_stable_lr,
     fixed=[
         (np.array([[4.0]]),),                                  # 1-D: 2 / 4

@@ -92,6 +92,7 @@ def compare_he_normal(expected, got):
 
 register(Exercise(
     id="initialization.xavier_uniform_bound",
+    kind="transcribe",
     reference=_xavier_uniform_bound,
     fixed=[(256, 256), (400, 100), (1, 1), (150528, 4096), (3, 4)],
     random=lambda rng: (int(rng.integers(1, 2000)), int(rng.integers(1, 2000))),
@@ -100,6 +101,7 @@ register(Exercise(
 
 register(Exercise(
     id="initialization.he_std",
+    kind="transcribe",
     reference=_he_std,
     fixed=[(256,), (1,), (2,), (64,), (150528,)],
     random=lambda rng: (int(rng.integers(1, 5000)),),
@@ -108,6 +110,7 @@ register(Exercise(
 
 register(Exercise(
     id="initialization.layer_output_std",
+    kind="transcribe",
     reference=_layer_output_std,
     fixed=[(256, 0.01, 1.0), (1, 0.5, 2.0), (100, 0.1, 1.0), (400, 0.05, 0.3), (64, 1.0, 0.0)],
     random=lambda rng: (int(rng.integers(1, 3000)), float(rng.uniform(0.001, 1.0)),
@@ -117,6 +120,7 @@ register(Exercise(
 
 register(Exercise(
     id="initialization.he_normal",
+    kind="transcribe",
     reference=_he_normal,
     random=_random_he_case,
     n_random=8,

@@ -58,6 +58,7 @@ def _random_classification(rng, scale):
 
 register(Exercise(
     id="losses.mse_grad",
+    kind="transcribe",
     reference=_mse_grad,
     fixed=[
         (np.array([[0.735]]), np.array([[1.0]])),
@@ -70,6 +71,7 @@ register(Exercise(
 
 register(Exercise(
     id="losses.huber",
+    kind="transcribe",
     reference=_huber,
     fixed=[
         (np.array([[0.5]]), np.array([[0.0]]), 1.0),
@@ -84,6 +86,7 @@ register(Exercise(
 
 register(Exercise(
     id="losses.cross_entropy",
+    kind="transcribe",
     reference=_cross_entropy,
     fixed=[
         (np.array([[2.0, 1.0, 0.1]]), np.array([0])),
@@ -97,6 +100,7 @@ register(Exercise(
 
 register(Exercise(
     id="losses.hinge_loss",
+    kind="transcribe",
     reference=_hinge_loss,
     fixed=[
         (np.array([[3.0, 1.0, -2.0]]), np.array([0])),                    # all margins met: 0
@@ -183,6 +187,7 @@ def _random_one_hot(rng):
 
 register(Exercise(
     id="losses.softmax_jacobian",
+    kind="transcribe",
     reference=_softmax_jacobian,
     fixed=[
         (np.array([[2.0, 1.0, 0.1]]),),
@@ -197,6 +202,7 @@ register(Exercise(
 
 register(Exercise(
     id="losses.softmax_cross_entropy_backward",
+    kind="transcribe",
     reference=_softmax_ce_backward,
     fixed=[
         (np.array([[2.0, 1.0, 0.1], [0.5, 0.5, 3.0]]), np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])),

@@ -50,6 +50,7 @@ def neuron_output_reference(x, w, b):
 
 register(Exercise(
     id="intro.neuron_output",
+    kind="transcribe",
     reference=neuron_output_reference,
     fixed=[
         (np.array([1.0, 2.0]), np.array([0.5, -1.0]), 0.25),       # z < 0: ReLU must clip to 0
@@ -71,6 +72,7 @@ def count_connections_reference(layer_sizes):
 
 register(Exercise(
     id="intro.count_connections",
+    kind="transcribe",
     reference=count_connections_reference,
     fixed=_sizes_cases([2, 3, 1], [3, 4], [784, 128, 10], [4, 4, 4, 4], [1, 1], [5, 2, 7]),
     random=lambda rng: (_random_sizes(rng),),
@@ -104,6 +106,7 @@ def _compare_shapes(expected, got):
 
 register(Exercise(
     id="intro.weight_shapes",
+    kind="transcribe",
     reference=weight_shapes_reference,
     fixed=_sizes_cases([2, 3, 1], [3, 4], [784, 128, 10], [1, 5, 5, 2], [6]),
     random=lambda rng: (_random_sizes(rng),),
@@ -124,6 +127,7 @@ def dot_reference(a, b):
 
 register(Exercise(
     id="neurons.dot",
+    kind="transcribe",
     reference=dot_reference,
     fixed=[
         (np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])),
@@ -151,6 +155,7 @@ def _dense_case(rng, n=None, n_in=None, n_out=None):
 
 register(Exercise(
     id="neurons.dense_forward",
+    kind="transcribe",
     reference=dense_forward_reference,
     fixed=[
         # a square, non-symmetric W: x @ W (no transpose) has the right shape, wrong numbers
@@ -186,6 +191,7 @@ def _columns_case(rng):
 
 register(Exercise(
     id="neurons.dense_forward_columns",
+    kind="transcribe",
     reference=dense_forward_columns_reference,
     fixed=[
         (np.array([[1.0, 3.0, 0.0], [2.0, -1.0, 0.5]]),
@@ -208,6 +214,7 @@ def count_parameters_reference(layer_sizes):
 
 register(Exercise(
     id="neurons.count_parameters",
+    kind="transcribe",
     reference=count_parameters_reference,
     fixed=_sizes_cases([3, 4], [784, 128, 10], [2, 3, 1], [1, 1], [10, 1, 10], [6]),
     random=lambda rng: (_random_sizes(rng),),

@@ -58,6 +58,7 @@ def _random_momentum(rng):
 
 register(Exercise(
     id="optimizers.momentum_step",
+    kind="transcribe",
     reference=_momentum_step,
     fixed=[
         (np.array([1.0]), np.array([0.0]), np.array([2.0]), 0.1, 0.9),      # first step: v = g
@@ -92,6 +93,7 @@ def _random_adagrad(rng):
 
 register(Exercise(
     id="optimizers.adagrad_step",
+    kind="transcribe",
     reference=_adagrad_step,
     fixed=[
         (np.array([1.0]), np.array([0.0]), np.array([2.0]), 0.1, 1e-10),    # first step: lr * sign(g)
@@ -125,6 +127,7 @@ def _random_rmsprop(rng):
 
 register(Exercise(
     id="optimizers.rmsprop_step",
+    kind="transcribe",
     reference=_rmsprop_step,
     fixed=[
         (np.array([1.0]), np.array([0.0]), np.array([2.0]), 0.01, 0.99, 1e-8),   # first step: 10 * lr
@@ -162,6 +165,7 @@ def _random_adam(rng):
 
 register(Exercise(
     id="optimizers.adam_step",
+    kind="transcribe",
     reference=_adam_step,
     fixed=[
         (np.array([1.0]), np.array([0.0]), np.array([0.0]), np.array([2.0]), 1,

@@ -89,6 +89,7 @@ def _random_units(rng):
 
 register(Exercise(
     id="playground.decision_grid",
+    kind="transcribe",
     reference=_decision_grid,
     fixed=[
         (-1.0, 1.0, -2.0, 0.0, 3),            # a box whose x and y ranges differ
@@ -102,6 +103,7 @@ register(Exercise(
 
 register(Exercise(
     id="playground.count_parameters",
+    kind="transcribe",
     reference=_count_parameters,
     fixed=[
         ((1,),),                              # 2*1 + 1 + 1*2 + 2 = 7
@@ -116,6 +118,7 @@ register(Exercise(
 
 register(Exercise(
     id="playground.predict_class",
+    kind="transcribe",
     reference=_predict_class,
     fixed=[
         (np.array([[2.0, -1.0], [-0.5, 0.5], [0.1, 0.0]]),),
@@ -131,6 +134,7 @@ register(Exercise(
 
 register(Exercise(
     id="playground.first_layer_units",
+    kind="transcribe",
     reference=_first_layer_units,
     fixed=[
         (np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
@@ -186,6 +190,7 @@ def _random_features(rng):
 
 register(Exercise(
     id="playground.features_needed",
+    kind="predict",
     reference=_features_needed,
     fixed=[
         ("xor", ("x1", "x2")),                          # a line never separates XOR

@@ -116,6 +116,7 @@ _DIGIT = np.array([[0, 0, 5, 13, 9, 1, 0, 0],
 
 register(Exercise(
     id="regularization.l2_penalty_grad",
+    kind="transcribe",
     reference=_l2_penalty_grad,
     fixed=[
         (np.array([[0.5, -1.0], [2.0, 0.0]]), 0.1),
@@ -128,6 +129,7 @@ register(Exercise(
 
 register(Exercise(
     id="regularization.dropout_forward",
+    kind="transcribe",
     reference=_dropout_forward,
     fixed=[
         (np.array([[1.0, 2.0, 3.0, 4.0]]), 0.5, np.array([[True, False, True, False]])),
@@ -141,6 +143,7 @@ register(Exercise(
 
 register(Exercise(
     id="regularization.shift_image",
+    kind="transcribe",
     reference=_shift_image,
     fixed=[
         (_DIGIT, 1, 0),                       # one pixel to the right
@@ -156,6 +159,7 @@ register(Exercise(
 
 register(Exercise(
     id="regularization.early_stopping_epoch",
+    kind="transcribe",
     reference=_early_stopping_epoch,
     fixed=[
         ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.2], 2),          # best 2, stops after 2 worse epochs
@@ -221,6 +225,7 @@ def _batchnorm_case(rng, n=None, c=None):
 _bn_rng = np.random.default_rng(12)
 register(Exercise(
     id="regularization.batchnorm_backward",
+    kind="transcribe",
     reference=_batchnorm_backward,
     fixed=[
         (np.array([[1.0, 2.0], [3.0, -1.0], [2.0, 0.5]]), np.array([1.0, 1.0]),
@@ -272,6 +277,7 @@ def _dropout_case(rng):
 
 register(Exercise(
     id="regularization.dropout_backward",
+    kind="debug",
     reference=_dropout_forward_backward,
     fixed=[
         (np.arange(1.0, 9.0).reshape(2, 4), np.ones((2, 4)), 0.5, 1),

@@ -71,6 +71,7 @@ def make_windows_reference(series, width):
 
 register(Exercise(
     id="rnn.make_windows",
+    kind="transcribe",
     reference=make_windows_reference,
     fixed=[
         (np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 3),
@@ -92,6 +93,7 @@ def one_hot_reference(ids, vocab_size):
 
 register(Exercise(
     id="rnn.one_hot",
+    kind="transcribe",
     reference=one_hot_reference,
     fixed=[
         (np.array([0, 2, 1]), 3),
@@ -119,6 +121,7 @@ def _pad_case(rng):
 
 register(Exercise(
     id="rnn.pad_sequences",
+    kind="transcribe",
     reference=pad_sequences_reference,
     fixed=[
         ([np.array([3.0, 1.0, 4.0]), np.array([1.0, 5.0]), np.array([9.0])], 4, 0.0),
@@ -162,6 +165,7 @@ def _rnn_case(rng, n=None, d=None, h=None):
 _fixed_rng = np.random.default_rng(160)
 register(Exercise(
     id="rnn.rnn_step",
+    kind="transcribe",
     reference=rnn_step_reference,
     fixed=[
         (np.array([[1.0, 0.0]]), np.array([[0.5, -0.5, 0.0]]),
@@ -184,6 +188,7 @@ def param_count_reference(cell, input_size, hidden_size):
 
 register(Exercise(
     id="rnn.param_count",
+    kind="transcribe",
     reference=param_count_reference,
     fixed=[("RNN", 3, 5), ("LSTM", 3, 5), ("GRU", 3, 5), ("RNN", 1, 1), ("LSTM", 10, 20),
            ("GRU", 28, 64), ("LSTM", 100, 1)],
@@ -218,6 +223,7 @@ def _tanh_backward_case(rng, n=None, h=None):
 
 register(Exercise(
     id="rnn.tanh_step_backward",
+    kind="transcribe",
     reference=tanh_step_backward_reference,
     fixed=[
         (np.array([[1.0, -2.0]]), np.array([[0.5, -0.8]]), np.array([[0.3, 0.9]]),
@@ -266,6 +272,7 @@ def _bptt_case(rng, n=None, t=None, d=None, h=None):
 _fixed_rng = np.random.default_rng(163)
 register(Exercise(
     id="rnn.rnn_bptt",
+    kind="transcribe",
     reference=rnn_bptt_reference,
     fixed=[_bptt_case(_fixed_rng, 2, 4, 3, 2), _bptt_case(_fixed_rng, 1, 3, 2, 3),
            _bptt_case(_fixed_rng, 3, 1, 2, 4), _bptt_case(_fixed_rng, 2, 5, 1, 3)],
@@ -297,6 +304,7 @@ def _lstm_case(rng, n=None, d=None, h=None):
 _fixed_rng = np.random.default_rng(170)
 register(Exercise(
     id="rnn.lstm_cell_step",
+    kind="transcribe",
     reference=lstm_cell_step_reference,
     fixed=[_lstm_case(_fixed_rng, 2, 3, 2), _lstm_case(_fixed_rng, 1, 2, 3),
            _lstm_case(_fixed_rng, 3, 1, 4), _lstm_case(_fixed_rng, 2, 4, 1)],
@@ -335,6 +343,7 @@ _BACKWARD_SIZES = [(2, 3, 2), (1, 2, 3), (3, 1, 4), (4, 2, 1)]
 _fixed_rng = np.random.default_rng(171)
 register(Exercise(
     id="rnn.gru_step",
+    kind="transcribe",
     reference=gru_step_reference,
     fixed=[_gru_case(_fixed_rng, 2, 3, 2), _gru_case(_fixed_rng, 1, 2, 3),
            _gru_case(_fixed_rng, 3, 1, 4), _gru_case(_fixed_rng, 2, 4, 1)],
@@ -360,6 +369,7 @@ def forget_gate_grad_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
 _forget_case = _with_upstream(_lstm_case, 1)
 register(Exercise(
     id="rnn.forget_gate_grad",
+    kind="transcribe",
     reference=forget_gate_grad_reference,
     fixed=_fixed_cases(_forget_case, 172, _BACKWARD_SIZES),
     random=_forget_case,
@@ -385,6 +395,7 @@ def lstm_step_backward_reference(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new
 _lstm_backward_case = _with_upstream(_lstm_case, 2)
 register(Exercise(
     id="rnn.lstm_step_backward",
+    kind="transcribe",
     reference=lstm_step_backward_reference,
     fixed=_fixed_cases(_lstm_backward_case, 173, _BACKWARD_SIZES),
     random=_lstm_backward_case,
@@ -409,6 +420,7 @@ def gru_step_backward_reference(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
 _gru_backward_case = _with_upstream(_gru_case, 1)
 register(Exercise(
     id="rnn.gru_step_backward",
+    kind="transcribe",
     reference=gru_step_backward_reference,
     fixed=_fixed_cases(_gru_backward_case, 174, _BACKWARD_SIZES),
     random=_gru_backward_case,

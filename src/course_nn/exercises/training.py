@@ -86,6 +86,7 @@ def _random_sizes(rng):
 
 register(Exercise(
     id="training.one_hot",
+    kind="transcribe",
     reference=_one_hot,
     fixed=[
         (np.array([0, 2, 1]), 3),
@@ -99,6 +100,7 @@ register(Exercise(
 
 register(Exercise(
     id="training.accuracy",
+    kind="transcribe",
     reference=_accuracy,
     fixed=[
         (np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.2]]), np.array([0, 2])),
@@ -112,6 +114,7 @@ register(Exercise(
 
 register(Exercise(
     id="training.confusion_matrix",
+    kind="transcribe",
     reference=_confusion_matrix,
     fixed=[
         (np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1]), 3),
@@ -125,6 +128,7 @@ register(Exercise(
 
 register(Exercise(
     id="training.count_parameters",
+    kind="transcribe",
     reference=_count_parameters,
     fixed=[((3, 4),), ((64, 128, 10),), ((784, 128, 10),), ((2, 2, 1),), ((1, 1),)],
     random=lambda rng: (_random_sizes(rng),),
@@ -133,6 +137,7 @@ register(Exercise(
 
 register(Exercise(
     id="training.iterations_per_epoch",
+    kind="transcribe",
     reference=_iterations_per_epoch,
     fixed=[(1257, 32), (1000, 10), (5, 8), (1, 1), (1257, 1257), (33, 32)],
     random=lambda rng: (int(rng.integers(1, 3000)), int(rng.integers(1, 300))),
