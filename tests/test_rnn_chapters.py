@@ -179,7 +179,7 @@ def test_lockstep_sgd_runs_are_the_plain_loop(clip):
 
 
 def test_clipping_rescues_training_in_the_exploding_case():
-    # chapter 16, section 6: 20 seeds, 150 SGD steps; the notebook asserts the same statements
+    # chapter 16, 'Gradient clipping': 20 seeds, 150 SGD steps; the notebook asserts the same statements
     final = {}
     for clip in (None, 1.0):
         runs = memory_task_runs({"x": ("RNN", _exploding_init)}, 15, range(20), steps=150, batch_size=32,
@@ -226,7 +226,7 @@ def test_gate_biases_keep_the_gradient_alive_over_100_steps():
 
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
 def test_gated_cells_still_explode_with_large_recurrent_weights(cell):
-    # chapter 17, section 7: in every one of 5 seeds the gradient 80 steps back vanishes at the
+    # chapter 17, 'What gates do not fix': in every one of 5 seeds the gradient 80 steps back vanishes at the
     # default scale and grows with W_hh scaled by 20 or 30
     for scale, vanished, grew in [(1, 5, 0), (20, 0, 5), (30, 0, 5)]:
         norms = []
@@ -287,7 +287,7 @@ def _learned(runs, label):
 
 
 def test_memory_task_within_the_chapters_budget():
-    # chapter 17, section 5.2: T = 30, 5 seeds, 400 Adam steps, batches of 16
+    # chapter 17, 'How many steps does each cell need?': T = 30, 5 seeds, 400 Adam steps, batches of 16
     runs = memory_task_runs(MEMORY_CONFIGS, 30, range(5), steps=400, batch_size=16, stop_when_learned=True)
     for label in ("LSTM, gate biases", "GRU, gate biases"):
         assert len(_learned(runs, label)) == 5 and max(_learned(runs, label)) <= 300
@@ -303,7 +303,8 @@ def test_memory_task_within_the_chapters_budget():
 
 
 def test_memory_task_with_a_longer_budget():
-    # chapter 17, section 5.2 and its erratum: with 3000 steps the default GRU learns in every
+    # chapter 17, 'How many steps does each cell need?' and its erratum: with 3000 steps the
+    # default GRU learns in every
     # seed, the default LSTM in none; the RNN in fewer than half of the seeds (which ones is
     # chaotic: under OPENBLAS_CORETYPE=Haswell a default-init RNN run learns at step 651)
     # (slow: about half a minute)
@@ -334,8 +335,9 @@ def test_alice_corpus_is_chapters_one_to_six():
 
 
 def _train_char_lm(vocab_size, train_ids, val_ids, epochs=8):
-    """Chapter 17's character model and recipe (section 6.3): returns the mean training loss
-    of each epoch and the validation loss before training and after each epoch."""
+    """Chapter 17's character model and recipe ('Training with truncated BPTT and early
+    stopping'): returns the mean training loss of each epoch and the validation loss before
+    training and after each epoch."""
     model = S.CharLM(vocab_size, 16, 64, "LSTM", rng=np.random.default_rng(0))
     opt = cn.optim.Adam(model.parameters(), lr=0.01)
     batches = S.char_batches(train_ids, 32, 50)
@@ -357,7 +359,7 @@ def _train_char_lm(vocab_size, train_ids, val_ids, epochs=8):
 
 
 def test_char_lm_on_alice_learns_without_memorizing():
-    # chapter 17, section 6.3: 8 epochs, best-validation model kept
+    # chapter 17, 'Training with truncated BPTT and early stopping': 8 epochs, best-validation model kept
     text = _alice()
     vocab = S.Vocab.from_text(text)
     ids = vocab.encode(text)
@@ -373,7 +375,7 @@ def test_char_lm_on_alice_learns_without_memorizing():
 
 @pytest.mark.parametrize("block", [0, 5])
 def test_char_lm_does_not_memorize_on_other_splits(block):
-    # chapter 17, section 6.3 holds out the last tenth; the same with the first or the sixth tenth
+    # chapter 17's language model holds out the last tenth; the same with the first or the sixth tenth
     text = _alice()
     vocab = S.Vocab.from_text(text)
     ids = vocab.encode(text)
@@ -386,7 +388,8 @@ def test_char_lm_does_not_memorize_on_other_splits(block):
 
 
 def test_pixels_are_not_independent_but_graph_numbering_is_arbitrary():
-    # chapter 15, 3.3 (erratum on note 000 §8.2): neighbouring pixels correlate, shuffled ones hardly
+    # chapter 15, 'Images and graphs: structure without a time order' (erratum on note 000
+    # §8.2): neighbouring pixels correlate, shuffled ones hardly
     from course_nn.data import load_digits
 
     images, _ = load_digits(as_images=True)
