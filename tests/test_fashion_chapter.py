@@ -60,7 +60,8 @@ def test_recipes_shapes_parameters_and_arithmetic():
     assert [type(m).__name__ for m in cnn] == [
         "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU",
         "Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
-    assert cnn.num_parameters() == 156 + 12 + 2416 + 32 + 48120 + 10164 + 850
+    assert cnn.num_parameters() == 150 + 12 + 2400 + 32 + 48120 + 10164 + 850
+    assert cnn[0].bias is None and cnn[4].bias is None  # batch norm follows: no bias
     assert all(p.data.dtype == np.float32 for p in mlp.parameters() + cnn.parameters())
     assert _macs(mlp, (784,)) == (784 * 128 + 128 * 10, (1, 10))
     assert _macs(cnn, (1, 28, 28)) == (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10,

@@ -62,13 +62,16 @@ def fashion_lenet(seed=0):
     Conv(1->6, 5, pad 2) -> MaxPool 2 -> BatchNorm2d(6) -> ReLU -> Conv(6->16, 5) -> MaxPool 2
     -> BatchNorm2d(16) -> ReLU -> Flatten (400) -> Linear 120 -> ReLU -> Linear 84 -> ReLU
     -> Linear 10. He initialization before each ReLU, PyTorch's default for the output layer;
-    batch norm after pooling, where it normalizes 4x fewer values than after the convolution."""
+    batch norm after pooling, where it normalizes 4x fewer values than after the convolution.
+    The convolutions have no bias: the batch norm after them subtracts each channel's mean, so a
+    bias there would change nothing but the rounding (its gradient is round-off noise, which
+    Adam would turn into full-size steps)."""
     rng = np.random.default_rng(seed)
     f32 = np.float32
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
+        Conv2d(1, 6, 5, padding=2, bias=False, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
         BatchNorm2d(6, dtype=f32), ReLU(),
-        Conv2d(6, 16, 5, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
+        Conv2d(6, 16, 5, bias=False, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
         BatchNorm2d(16, dtype=f32), ReLU(),
         Flatten(),
         Linear(400, 120, rng=rng, init=he_normal, dtype=f32), ReLU(),
