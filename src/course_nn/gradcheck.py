@@ -258,3 +258,20 @@ def gradient_report(errors, threshold=1e-7):
         verdict = f"< {threshold:.0e}  ok" if err < threshold else f"= {err:.1e}  FAIL"
         lines.append(f"{name:<{width}}  worst relative error {verdict}")
     return "\n".join(lines)
+
+
+def verdict(diff, tol=1e-12, fmt=".2e"):
+    """A maximum difference (or relative error) between two computations of the same thing,
+    printed as a verdict that is the same on every machine: ``"< 1e-12  (equal)"`` below
+    ``tol``, else ``"= <diff>  (differs)"`` with ``diff`` formatted by ``fmt``.
+
+    diff: a finite number >= 0 (e.g. ``np.max(np.abs(a - b))``); tol > 0. A round-off residue's
+    digits depend on the BLAS build and the CPU kernel, so a notebook prints only whether it is
+    below ``tol``; a real disagreement is printed with its size.
+    """
+    diff = check_number(diff, "verdict diff", low=0)
+    tol = check_number(tol, "verdict tol", low=0, low_open=True)
+    if not isinstance(fmt, str):
+        raise TypeError(f"verdict fmt: expected a format spec such as '.2e', got {fmt!r}")
+    return f"< {tol:.0e}  (equal)" if diff < tol else f"= {format(diff, fmt)}  (differs)"
+

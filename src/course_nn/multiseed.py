@@ -52,6 +52,33 @@ class ManyHistory(History):
         return self.epochs_run
 
 
+def _run_values(values, name):
+    """Runs' values as a flat float64 array, checked: numbers, at least one, all finite."""
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} values: expected a list or array of numbers, got "
+                        f"{values!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} values: expected at least one run's value, got none")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} values: expected finite numbers, got {arr.tolist()}")
+    return arr
+
+
+def spread(values, fmt=".4f"):
+    """Several runs' values (one per seed or split) as ``"median [min, max]"``, each formatted
+    with ``fmt`` (e.g. ``".1%"``): how a multi-seed claim prints its spread."""
+    arr = _run_values(values, "spread")
+    return f"{np.median(arr):{fmt}} [{arr.min():{fmt}}, {arr.max():{fmt}}]"
+
+
+def value_range(values, fmt=".4f"):
+    """Several runs' values as ``"min to max"``, formatted with ``fmt``."""
+    arr = _run_values(values, "value_range")
+    return f"{arr.min():{fmt}} to {arr.max():{fmt}}"
+
+
 def _describe(models):
     """The layer kinds of the K models (checked identical) and their layers, per position."""
     if not isinstance(models, (list, tuple)) or not models:
