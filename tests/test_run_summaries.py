@@ -18,6 +18,8 @@ def test_spread_is_median_min_max():
 def test_value_range_is_min_to_max():
     assert value_range([0.934, 0.912, 0.92], ".1%") == "91.2% to 93.4%"
     assert value_range([2], ".0f") == "2 to 2"
+    assert value_range([12, 7, 9], "d") == "7 to 12"                       # counts stay integers
+    assert value_range(np.array([3, 5], dtype=np.int32), "d") == "3 to 5"
 
 
 @pytest.mark.parametrize("fn", [spread, value_range])
@@ -27,6 +29,8 @@ def test_value_range_is_min_to_max():
     ([1.0, np.inf], ValueError, "finite"),
     (["a", "b"], TypeError, "numbers"),
     ([[1.0], [2.0, 3.0]], TypeError, "numbers"),
+    ([True, False], TypeError, "numbers"),
+    ([1 + 2j], TypeError, "numbers"),
 ])
 def test_bad_values_are_named(fn, bad, error, words):
     with pytest.raises(error, match=f"{fn.__name__} values: .*{words}"):

@@ -53,12 +53,21 @@ class ManyHistory(History):
 
 
 def _run_values(values, name):
-    """Runs' values as a flat float64 array, checked: numbers, at least one, all finite."""
+    """Runs' values as a flat array, checked: numbers (integers stay integers, so ``fmt="d"``
+    works for counts such as epochs), at least one, all finite."""
     try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} values: expected a list or array of numbers, got "
-                        f"{values!r}") from None
+        arr = np.asarray(values).reshape(-1)
+    except ValueError:  # ragged
+        arr = np.asarray([None])
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    else:
+        try:
+            arr = arr.astype(np.float64) if arr.dtype.kind in "f" else None
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None:
+            raise TypeError(f"{name} values: expected a list or array of numbers, got {values!r}")
     if arr.size == 0:
         raise ValueError(f"{name} values: expected at least one run's value, got none")
     if not np.all(np.isfinite(arr)):
