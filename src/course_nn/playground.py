@@ -368,6 +368,7 @@ class Playground:
         penalized = weights_only(self.model)
         inputs = {split: (self.features_of(X), self._targets(y))
                   for split, (X, y) in (("train", self.train_data), ("val", self.val_data))}
+        both, n_train = np.concatenate([inputs["train"][0], inputs["val"][0]]), len(inputs["train"][0])
         l1 = isinstance(self.penalty, L1Penalty)
         for _ in range(epochs):
             self.model.train()
@@ -381,11 +382,12 @@ class Playground:
                 if l1:  # a proximal step: weights that would cross zero stop at exactly zero
                     self.penalty.proximal_step(penalized, self.config.lr)
             self.epoch += 1
-            for split, (X, y) in inputs.items():
-                scores = predict(self.model, X)
-                getattr(self.history, f"{split}_loss").append(self.loss_fn(scores, y))
+            scores = predict(self.model, both)          # one pass over both splits
+            for split, part in (("train", scores[:n_train]), ("val", scores[n_train:])):
+                y = inputs[split][1]
+                getattr(self.history, f"{split}_loss").append(self.loss_fn(part, y))
                 if self.task == "classification":
-                    getattr(self.history, f"{split}_acc").append(accuracy(scores, y))
+                    getattr(self.history, f"{split}_acc").append(accuracy(part, y))
 
     def accuracy(self, split="train"):
         """Accuracy of the current model on the ``"train"`` or ``"val"`` split
