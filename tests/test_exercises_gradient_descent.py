@@ -1,6 +1,7 @@
 """Chapter 6 (gradient descent): every exercise checker accepts a plain-numpy solution and
-rejects the wrong answers a learner is likely to write (a plus sign, n // batch_size for every
-case, batches without shuffling, 2 / the largest diagonal entry, ...).
+rejects the wrong answers a learner is likely to write (a loop that climbs or keeps the first
+gradient, n // batch_size for every case, batches without shuffling, a threshold search that
+never moves or takes a nan for convergence, ...).
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -13,14 +14,24 @@ import pytest
 
 from course_nn.exercises import evaluate
 
-IDS = ("gradient_descent.gd_step", "gradient_descent.steps_per_epoch",
-       "gradient_descent.minibatch_indices", "gradient_descent.max_stable_lr")
+IDS = ("gradient_descent.descend", "gradient_descent.steps_per_epoch",
+       "gradient_descent.minibatch_indices", "gradient_descent.divergence_threshold")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
 
-def gd_step(w, grad, lr):
-    return w - lr * grad
+def buggy_descend(w, grad_fn, lr, steps):
+    """The chapter's broken loop: two bugs."""
+    g = grad_fn(w)
+    for _ in range(steps):
+        w = w + lr * g
+    return w
+
+
+def descend(w, grad_fn, lr, steps):
+    for _ in range(steps):
+        w = w - lr * grad_fn(w)
+    return w
 
 
 def steps_per_epoch(n, batch_size, drop_last):
@@ -32,15 +43,33 @@ def minibatch_indices(n, batch_size, rng):
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
-def max_stable_lr(H):
-    return 2.0 / np.linalg.eigvalsh(H).max()
+def divergence_threshold(run, lo, hi, tol):
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        losses = run(mid)
+        if not np.isfinite(losses[-1]) or losses[-1] > losses[0]:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+def _threshold_by_grid(run, lo, hi, tol):
+    """A slower experiment: scan a grid of spacing tol from lo, stop at the first divergence."""
+    lr = lo
+    while lr < hi:
+        losses = run(lr + tol)
+        if not np.isfinite(losses[-1]) or losses[-1] > losses[0]:
+            return lr + tol / 2
+        lr += tol
+    return hi
 
 
 SOLUTIONS = {
-    "gradient_descent.gd_step": gd_step,
+    "gradient_descent.descend": descend,
     "gradient_descent.steps_per_epoch": steps_per_epoch,
     "gradient_descent.minibatch_indices": minibatch_indices,
-    "gradient_descent.max_stable_lr": max_stable_lr,
+    "gradient_descent.divergence_threshold": divergence_threshold,
 }
 
 
@@ -56,14 +85,32 @@ def test_alternative_correct_answers_pass():
                     lambda n, b, rng: tuple(minibatch_indices(n, b, rng))).passed
     assert evaluate("gradient_descent.minibatch_indices",
                     lambda n, b, rng: np.split(rng.permutation(n), range(b, n, b))).passed
-    # the in-place update, returning w
-    def in_place(w, grad, lr):
-        w -= lr * grad
-        return w
-    assert evaluate("gradient_descent.gd_step", in_place).passed
-    # eigvals of a symmetric matrix (complex dtype with zero imaginary part avoided by .real)
-    assert evaluate("gradient_descent.max_stable_lr",
-                    lambda H: 2.0 / np.linalg.eigvals(H).real.max()).passed
+    # the in-place update, with course_nn's optimizer
+    def with_sgd(w, grad_fn, lr, steps):
+        import course_nn as cn
+        p = cn.Parameter(np.array(w, dtype=float))
+        opt = cn.optim.SGD([p], lr=lr)
+        for _ in range(steps):
+            opt.zero_grad()
+            p.grad[...] = grad_fn(p.data)
+            opt.step()
+        return p.data
+    assert evaluate("gradient_descent.descend", with_sgd).passed
+    # bisection that stops on a fixed number of halvings, and returns the diverging end
+    def halvings(run, lo, hi, tol):
+        for _ in range(int(np.ceil(np.log2((hi - lo) / tol)))):
+            mid = (lo + hi) / 2
+            losses = run(mid)
+            lo, hi = (lo, mid) if not losses[-1] <= losses[0] else (mid, hi)
+        return hi
+    assert evaluate("gradient_descent.divergence_threshold", halvings).passed
+
+
+def test_an_experiment_on_a_grid_passes_within_the_time_limit():
+    # the long fixed runs make a fine grid slow; a coarser-than-tol grid is rejected
+    result = evaluate("gradient_descent.divergence_threshold",
+                      lambda run, lo, hi, tol: _threshold_by_grid(run, lo, min(hi, 3 * lo + 1), 10 * tol))
+    assert not result.passed and "within tol" in result.message
 
 
 # --- wrong answers ----------------------------------------------------------------------
@@ -91,16 +138,76 @@ def _float_indices(n, b, rng):
     return [x.astype(float) for x in minibatch_indices(n, b, rng)]
 
 
-def _in_place_no_return(w, grad, lr):
-    w -= lr * grad
+def _in_place_no_return(w, grad_fn, lr, steps):
+    for _ in range(steps):
+        w -= lr * grad_fn(w)
+
+
+def _ascent(w, grad_fn, lr, steps):
+    for _ in range(steps):
+        w = w + lr * grad_fn(w)
+    return w
+
+
+def _stale_gradient(w, grad_fn, lr, steps):
+    g = grad_fn(w)
+    for _ in range(steps):
+        w = w - lr * g
+    return w
+
+
+def _one_step_short(w, grad_fn, lr, steps):
+    for _ in range(steps - 1):
+        w = w - lr * grad_fn(w)
+    return w
+
+
+def _nan_is_convergence(run, lo, hi, tol):
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        losses = run(mid)
+        if losses[-1] > losses[0]:          # False for nan: a blown-up run "converges"
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+def _judged_by_the_first_step(run, lo, hi, tol):
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        losses = run(mid)
+        if not np.isfinite(losses[1]) or losses[1] > losses[0]:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+def _bounds_swapped(run, lo, hi, tol):
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        losses = run(mid)
+        if not np.isfinite(losses[-1]) or losses[-1] > losses[0]:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _one_coarse_grid(run, lo, hi, tol):
+    grid = np.linspace(lo, hi, 20)
+    ok = [lr for lr in grid if np.isfinite(run(lr)[-1]) and run(lr)[-1] <= run(lr)[0]]
+    return max(ok)
 
 
 WRONG = {
-    "gradient_descent.gd_step": {
-        "plus sign (ascent)": lambda w, g, lr: w + lr * g,
-        "forgets the learning rate": lambda w, g, lr: w - g,
-        "returns the update, not the new w": lambda w, g, lr: lr * g,
-        "squares the gradient": lambda w, g, lr: w - lr * g**2,
+    "gradient_descent.descend": {
+        "the chapter's buggy loop": buggy_descend,
+        "plus sign only (ascent)": _ascent,
+        "gradient of the start at every step": _stale_gradient,
+        "one step short": _one_step_short,
+        "forgets the learning rate": lambda w, f, lr, k: descend(w, f, 1.0, k),
         "in place, returns None": _in_place_no_return,
     },
     "gradient_descent.steps_per_epoch": {
@@ -118,13 +225,13 @@ WRONG = {
         "float indices": _float_indices,
         "one flat array, not batches": lambda n, b, rng: rng.permutation(n),
     },
-    "gradient_descent.max_stable_lr": {
-        "1 / lam_max": lambda H: 1.0 / np.linalg.eigvalsh(H).max(),
-        "2 / lam_min": lambda H: 2.0 / np.linalg.eigvalsh(H).min(),
-        "2 / largest diagonal entry": lambda H: 2.0 / np.diag(H).max(),
-        "2 / trace": lambda H: 2.0 / np.trace(H),
-        "2 / (lam_min + lam_max) (the fastest, not the largest)":
-            lambda H: 2.0 / (np.linalg.eigvalsh(H).min() + np.linalg.eigvalsh(H).max()),
+    "gradient_descent.divergence_threshold": {
+        "a nan counted as convergence": _nan_is_convergence,
+        "judged by the first step": _judged_by_the_first_step,
+        "bounds swapped": _bounds_swapped,
+        "the best point of a 20-point grid": _one_coarse_grid,
+        "returns lo": lambda run, lo, hi, tol: lo,
+        "returns the middle": lambda run, lo, hi, tol: (lo + hi) / 2,
     },
 }
 
@@ -134,8 +241,37 @@ def test_failure_messages_are_readable():
     assert "shuffle" in msg and "np.random.default_rng(" in msg and " at 0x" not in msg
     msg = evaluate("gradient_descent.steps_per_epoch", lambda n, b, d: n // b).message
     assert "n = 1000, batch_size = 32, drop_last = False" in msg and "expected 32" in msg
-    msg = evaluate("gradient_descent.max_stable_lr", lambda H: 2.0 / np.diag(H).max()).message
-    assert "H = [[ 5.75" in msg  # the rotated valley, the first case a diagonal shortcut fails
+    msg = evaluate("gradient_descent.descend", buggy_descend).message
+    assert "steps uphill" in msg and "gradient of the starting point" in msg and " at 0x" not in msg
+    assert "grad_fn = the gradient of 1/2 (w - c)^T H (w - c) with H = [[2.]]" in msg
+    assert "uses the gradient of the starting point" in evaluate(
+        "gradient_descent.descend", _stale_gradient).message
+    assert "that is 9 steps, not 10" in evaluate("gradient_descent.descend", _one_step_short).message
+    msg = evaluate("gradient_descent.divergence_threshold", _nan_is_convergence).message
+    assert "TrainingRun(the valley, long, 300 steps)" in msg and "did your search move" in msg
+    msg = evaluate("gradient_descent.divergence_threshold", _judged_by_the_first_step).message
+    assert "runs a little below your answer already diverge" in msg
+
+
+def test_threshold_is_unique_and_measured_not_the_formula():
+    """The third fixed run starts almost on the flat axis: its threshold lies well above
+    2 / lam_max = 0.1, so only a measurement finds it; and the runs agree with the rule on
+    both sides of every fixed case's threshold."""
+    from course_nn.exercises import exercises
+
+    ex = exercises()["gradient_descent.divergence_threshold"]
+    for run, lo, hi, tol in ex.fixed:
+        t = float(ex.reference(run, lo, hi, tol))
+        for lr in np.linspace(lo, t - tol, 7):
+            assert run(lr)[-1] <= run(lr)[0]
+        for lr in np.linspace(t + tol, hi, 7):
+            losses = run(lr)
+            assert not np.isfinite(losses[-1]) or losses[-1] > losses[0]
+    flat = ex.fixed[2]
+    assert float(ex.reference(*flat)) > 0.105
+    assert not evaluate("gradient_descent.divergence_threshold",
+                        lambda run, lo, hi, tol: 0.1 if run.steps == 30 else
+                        divergence_threshold(run, lo, hi, tol)).passed
 
 
 # --- the numbers book/06_gradient_descent.ipynb prints, pinned independently ---------------

@@ -1,16 +1,20 @@
 """Chapter 6 exercises: gradient descent.
 
-gradient_descent.gd_step            one update w - lr * grad (returns the new w)
-gradient_descent.steps_per_epoch    how many updates one epoch of n samples takes (drop_last or not)
-gradient_descent.minibatch_indices  shuffle 0..n-1 with rng and cut it into batches; checked by
-                                    properties (a partition of 0..n-1, the right batch sizes,
-                                    shuffled), since any permutation is a correct answer
-gradient_descent.max_stable_lr      2 / lam_max(H): the largest learning rate for which gradient
-                                    descent converges on the quadratic 1/2 w^T H w
+gradient_descent.descend              debug: a gradient-descent loop with two bugs (it steps
+                                      uphill, and it computes the gradient once, at the start);
+                                      the learner writes the fixed loop, and the checker names
+                                      the bugs it recognizes in a wrong answer
+gradient_descent.steps_per_epoch      how many updates one epoch of n samples takes (drop_last or not)
+gradient_descent.minibatch_indices    shuffle 0..n-1 with rng and cut it into batches; checked by
+                                      properties (a partition of 0..n-1, the right batch sizes,
+                                      shuffled), since any permutation is a correct answer
+gradient_descent.divergence_threshold experiment: find, by running training, the learning rate
+                                      at which a run starts to diverge; the run is a black box
+                                      (its Hessian is hidden), so the threshold must be measured
 
-References are course_nn's: optim.SGD driving a Parameter, data.iterate_minibatches, and
-surfaces.Quadratic. Fixed cases hold the traps (a last batch that is not full, a batch larger
-than the data set, a non-diagonal H whose largest diagonal entry is not its largest eigenvalue).
+References are course_nn's: optim.SGD driving a Parameter, data.iterate_minibatches. Fixed cases
+hold the traps (a last batch that is not full, a batch larger than the data set, a run whose loss
+overflows to inf and nan, a start that barely touches the steep direction).
 """
 
 import numbers
@@ -20,7 +24,6 @@ import numpy as np
 from ..data import iterate_minibatches
 from ..module import Parameter
 from ..optim import SGD
-from ..surfaces import Quadratic
 from . import Exercise, _describe, _show, _whole_number, register
 
 
@@ -35,33 +38,130 @@ class _SeededGenerator(np.random.Generator):
         return f"np.random.default_rng({self._seed})"
 
 
-# --- gd_step --------------------------------------------------------------------------------
+# --- descend (debug) -----------------------------------------------------------------------
 
-def _gd_step(w, grad, lr):
+class _Gradient:
+    """The gradient of one loss, as a function of w; prints as the loss it belongs to.
+
+    kind "quadratic": f(w) = 1/2 (w - c)^T H (w - c), gradient H (w - c);
+    kind "quartic":   f(w) = sum((w - c)^4) / 4, gradient (w - c)^3 (not linear in w, so a
+                      gradient computed once at the start is wrong in a different way).
+    """
+
+    def __init__(self, kind, H=None, c=None):
+        self.kind = kind
+        self.H = None if H is None else np.asarray(H, dtype=np.float64)
+        self.c = np.asarray(c, dtype=np.float64)
+
+    def __call__(self, w):
+        e = np.asarray(w, dtype=np.float64) - self.c
+        return self.H @ e if self.kind == "quadratic" else e ** 3
+
+    def __repr__(self):
+        c = np.array2string(self.c, precision=4, separator=", ")
+        if self.kind == "quadratic":
+            H = np.array2string(self.H, precision=4, separator=", ").replace("\n", "")
+            return f"the gradient of 1/2 (w - c)^T H (w - c) with H = {H}, c = {c}"
+        return f"the gradient of sum((w - c)^4) / 4 with c = {c}"
+
+
+def _descend(w, grad_fn, lr, steps):
+    """``steps`` steps of optim.SGD from w on the loss whose gradient is grad_fn: the final w."""
     p = Parameter(np.array(w, dtype=np.float64))
-    p.grad[...] = grad
-    SGD([p], lr=lr).step()
+    opt = SGD([p], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        p.grad[...] = grad_fn(p.data)
+        opt.step()
     return p.data
 
 
-def _random_gd_step(rng):
-    shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
-    return rng.standard_normal(shape), rng.standard_normal(shape), float(rng.choice([0.01, 0.1, 0.5, 2.0]))
+def _descend_variant(w, grad_fn, lr, steps, sign=-1.0, fresh=True):
+    """The loop with the chapter's bugs switched on or off: sign +1 climbs, fresh False
+    keeps the gradient of the starting point."""
+    w = np.array(w, dtype=np.float64)
+    g = grad_fn(w)
+    for _ in range(steps):
+        if fresh:
+            g = grad_fn(w)
+        w = w + sign * lr * g
+    return w
+
+
+class _FinalW(np.ndarray):
+    """The reference's final w, carrying what each recognized bug would have returned."""
+
+    variants = ()
+
+
+_DESCEND_BUGS = (
+    ("it steps uphill (w + lr * g) and uses the gradient of the starting point at every step",
+     dict(sign=1.0, fresh=False)),
+    ("it steps uphill: w + lr * g climbs the loss; descent subtracts the gradient",
+     dict(sign=1.0)),
+    ("it uses the gradient of the starting point at every step; gradient descent recomputes "
+     "the gradient at each new w", dict(fresh=False)),
+)
+
+
+def _descend_reference(w, grad_fn, lr, steps):
+    """_descend, with the results of the recognized bugs attached for the comparison."""
+    final = np.asarray(_descend(w, grad_fn, lr, steps)).view(_FinalW)
+    variants = []
+    with np.errstate(all="ignore"):
+        for reason, switches in _DESCEND_BUGS:
+            variants.append((reason, _descend_variant(w, grad_fn, lr, steps, **switches)))
+        for k in (steps - 1, steps + 1):
+            if k >= 0:
+                variants.append((f"that is {k} steps, not {steps}", _descend(w, grad_fn, lr, k)))
+    final.variants = tuple(variants)
+    return final
+
+
+def _compare_descend(expected, got):
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(expected).view(np.ndarray)
+    if got.shape != want.shape:
+        return f"expected the final w, shape {want.shape}, got shape {got.shape}"
+    if np.allclose(got, want, rtol=1e-6, atol=1e-9):
+        return None
+    for reason, wrong in getattr(expected, "variants", ()):
+        if np.all(np.isfinite(wrong)) and np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
+            return f"expected {_show(want)}, got {_show(got)}: {reason}"
+    return f"expected {_show(want)}, got {_show(got)}"
+
+
+_DESCEND_FIXED = [
+    (np.array([1.0]), _Gradient("quadratic", [[2.0]], [0.0]), 0.1, 10),       # f = w^2
+    (np.array([3.0, -1.0]), _Gradient("quadratic", [[5.75, -8.2272], [-8.2272, 15.25]],
+                                      [1.0, 0.5]), 0.05, 25),
+    (np.array([2.0, 0.5, -1.0]), _Gradient("quartic", c=[0.0, 1.0, -0.5]), 0.1, 30),
+    (np.array([0.3]), _Gradient("quadratic", [[4.0]], [-2.0]), 0.2, 1),      # one step
+    (np.array([[1.0, -2.0]]).ravel(), _Gradient("quartic", c=[0.5, 0.5]), 0.05, 0),  # 0 steps
+]
+
+
+def _random_descend(rng):
+    d = int(rng.integers(1, 4))
+    w = rng.standard_normal(d)
+    if rng.random() < 0.5:
+        A = rng.standard_normal((d, d))
+        H = A @ A.T + 0.5 * np.eye(d)
+        H = (H + H.T) / 2
+        lr = float(rng.uniform(0.1, 0.9)) * 2 / np.linalg.eigvalsh(H).max()
+        return w, _Gradient("quadratic", H, rng.standard_normal(d)), lr, int(rng.integers(2, 40))
+    return w, _Gradient("quartic", c=rng.standard_normal(d)), float(rng.uniform(0.01, 0.1)), \
+        int(rng.integers(2, 40))
 
 
 register(Exercise(
-    id="gradient_descent.gd_step",
-    kind="transcribe",
-    reference=_gd_step,
-    fixed=[
-        (np.array([1.0]), np.array([4.0]), 0.1),                       # 1 - 0.1 * 4 = 0.6
-        (np.array([0.5, -0.3]), np.array([0.2, -0.1]), 0.5),
-        (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 1.0], [-1.0, 0.0]]), 1.5),
-        (np.array([2.0, -2.0, 0.0]), np.zeros(3), 0.3),                 # zero gradient: no move
-    ],
-    random=_random_gd_step,
-    arg_names=("w", "grad", "lr"),
-    updates_in_place=("w",),          # w -= lr * grad, as optimizer.step() does
+    id="gradient_descent.descend",
+    kind="debug",
+    reference=_descend_reference,
+    fixed=_DESCEND_FIXED,
+    random=_random_descend,
+    arg_names=("w", "grad_fn", "lr", "steps"),
+    compare=_compare_descend,
 ))
 
 
@@ -157,38 +257,130 @@ register(Exercise(
 ))
 
 
-# --- max_stable_lr --------------------------------------------------------------------------
+# --- divergence_threshold (experiment) -----------------------------------------------------
 
-def _max_stable_lr(H):
-    return Quadratic(H).max_stable_lr()
+class TrainingRun:
+    """A training run whose only knob is the learning rate: ``run(lr)`` trains from the same
+    start for ``steps`` full-batch gradient-descent steps (w <- w - lr H w) on a quadratic loss
+    1/2 w^T H w and returns the losses, shape (steps + 1,): before the first step, then after
+    each. H is kept out of sight (its repr does not show it): the threshold must be measured.
+
+    For such a run the final loss is a convex function of lr, so above the first learning
+    rate where it exceeds the first loss every larger one does too (up to the interval's end):
+    the threshold between lo and hi is unique, and bisection finds it.
+    """
+
+    def __init__(self, H, w0, steps, name):
+        self._H = np.asarray(H, dtype=np.float64)
+        self._w0 = np.asarray(w0, dtype=np.float64)
+        self.steps = int(steps)
+        self._name = name
+
+    def _loss(self, w):
+        with np.errstate(all="ignore"):
+            return float(0.5 * w @ self._H @ w)
+
+    def __call__(self, lr):
+        w = self._w0.copy()
+        losses = [self._loss(w)]
+        with np.errstate(all="ignore"):      # far above the threshold w overflows: inf, nan
+            for _ in range(self.steps):
+                w = w - float(lr) * (self._H @ w)
+                losses.append(self._loss(w))
+        return np.array(losses)
+
+    def __repr__(self):
+        return f"TrainingRun({self._name}, {self.steps} steps)"
 
 
-def _rotated(lam, angle):
+def _diverged(losses):
+    """The rule the exercise states: the last loss is not finite, or larger than the first."""
+    return not np.isfinite(losses[-1]) or losses[-1] > losses[0]
+
+
+def _threshold(run, lo, hi, tol):
+    """The threshold between lo (converges) and hi (diverges), by bisection to tol / 1000."""
+    for _ in range(200):
+        if hi - lo <= tol / 1000:
+            break
+        mid = (lo + hi) / 2
+        if _diverged(run(mid)):
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+class _Threshold(np.ndarray):
+    """The measured threshold (a 0-d array), carrying the case's tol, lo and hi."""
+
+    tol = lo = hi = None
+
+
+def _compare_threshold(expected, got):
+    threshold = float(expected)
+    tol, lo, hi = expected.tol, expected.lo, expected.hi
+    if np.size(got) != 1:
+        return f"expected one learning rate, got {_show(got)}"
+    value = float(np.asarray(got, dtype=np.float64).reshape(-1)[0])
+    if abs(value - threshold) <= tol:
+        return None
+    reason = (f"expected a learning rate within tol = {tol:.3g} of the threshold "
+              f"{threshold:.6g}, got {value:.6g}")
+    if np.isclose(value, lo) or np.isclose(value, hi):
+        return reason + ": that is an end of the interval; did your search move at all?"
+    if not np.isfinite(value) or not lo <= value <= hi:
+        return reason + ": the threshold lies between lo and hi"
+    if value < threshold:
+        return reason + (": runs a little above your answer still converge by the rule (their "
+                         "last loss is not larger than the first)")
+    return reason + (": runs a little below your answer already diverge by the rule (their last "
+                     "loss is larger than the first, or inf or nan)")
+
+
+def _threshold_reference(run, lo, hi, tol):
+    found = np.array(_threshold(run, lo, hi, tol)).view(_Threshold)
+    found.tol, found.lo, found.hi = tol, lo, hi
+    return found
+
+
+def _rot(lam, angle):
     c, s = np.cos(angle), np.sin(angle)
     R = np.array([[c, -s], [s, c]])
     H = R @ np.diag(lam) @ R.T
     return (H + H.T) / 2
 
 
-def _random_spd(rng):
-    d = int(rng.integers(1, 6))
+def _threshold_case(rng):
+    d = int(rng.integers(1, 5))
     A = rng.standard_normal((d, d))
-    H = A @ A.T + 0.1 * np.eye(d)
-    return ((H + H.T) / 2,)
+    H = A @ A.T + 0.2 * np.eye(d)
+    H = (H + H.T) / 2
+    edge = 2 / np.linalg.eigvalsh(H).max()
+    run = TrainingRun(H, rng.standard_normal(d), int(rng.integers(20, 80)),
+                      f"hidden quadratic, seed-drawn, d = {d}")
+    lo, hi = float(0.3 * edge), float(rng.uniform(1.5, 4.0) * edge)
+    return run, lo, hi, float((hi - lo) * 1e-4)
 
+
+_VALLEY = _rot([1.0, 20.0], np.pi / 6)      # the chapter's valley: 2 / lam_max = 0.1
 
 register(Exercise(
-    id="gradient_descent.max_stable_lr",
-    kind="transcribe",
-    reference=_max_stable_lr,
+    id="gradient_descent.divergence_threshold",
+    kind="experiment",
+    reference=_threshold_reference,
     fixed=[
-        (np.array([[4.0]]),),                                  # 1-D: 2 / 4
-        (np.diag([1.0, 20.0]),),                               # axis-aligned valley
-        (_rotated([1.0, 20.0], np.pi / 6),),                   # largest diagonal entry 15.25, not 20
-        (np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]]),),
-        (np.array([[1.0, 0.99], [0.99, 1.0]]),),               # eigenvalues 0.01 and 1.99
+        (TrainingRun([[4.0]], [1.0], 50, "one weight"), 0.1, 1.0, 1e-4),
+        (TrainingRun(_VALLEY, [-1.5, 1.0], 40, "the valley"), 0.01, 0.2, 1e-5),
+        # a start that barely touches the steep direction: the run needs a learning rate
+        # well above 2 / lam_max before its loss at the end exceeds the first
+        (TrainingRun(np.diag([1.0, 20.0]), [1.0, 1e-3], 30, "a start on the flat axis"),
+         0.01, 0.3, 1e-5),
+        # runs far above the threshold overflow: losses end in inf or nan, which count as
+        # diverged
+        (TrainingRun(_VALLEY, [-1.5, 1.0], 300, "the valley, long"), 0.01, 50.0, 1e-5),
     ],
-    random=_random_spd,
-    arg_names=("H",),
+    random=_threshold_case,
+    arg_names=("run", "lo", "hi", "tol"),
+    compare=_compare_threshold,
 ))
-
