@@ -5,6 +5,7 @@ so do weight layouts (Linear.weight is (out_features, in_features)); inputs are 
 """
 
 from . import init, optim
+from ._display import use_sharp_inline_figures
 from ._memory import keep_freed_memory
 from .activations import (
     ELU,
@@ -54,6 +55,7 @@ from .serialization import load, save
 __version__ = "0.1.0"
 
 keep_freed_memory()  # large per-step arrays are reused instead of page-faulted in anew
+use_sharp_inline_figures()  # in a Jupyter kernel: figures as 2x PNGs, text outputs unchanged
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
