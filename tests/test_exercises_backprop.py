@@ -101,6 +101,10 @@ def dense_forgets_batch(x, W, b, g):      # uses only the first sample
     return g @ W, np.outer(g[0], x[0]), g[0]
 
 
+def buggy_dense_backward(x, W, b, g):  # the chapter's debug exercise: both bugs
+    return g @ W, x.T @ g, g.mean(axis=0)
+
+
 def dense_flipped(x, W, b, g):
     dx, dW, db = dense_ok(x, W, b, g)
     return dx, -dW, -db
@@ -171,7 +175,8 @@ WRONG = {
                                              neuron_sigma_not_prime, neuron_db_times_x,
                                              neuron_full_mse, neuron_as_list),
     "backprop.relu_backward": _by_name(relu_ge, relu_times_output, relu_mask_only, relu_gate_on_grad),
-    "backprop.dense_backward": _by_name(dense_transposed_dw, dense_mean_db, dense_mean_dw,
+    "backprop.dense_backward": _by_name(buggy_dense_backward, dense_transposed_dw, dense_mean_db,
+                                        dense_mean_dw,
                                         dense_dx_with_transpose, dense_forgets_batch, dense_flipped),
     "backprop.two_layer_grads": _by_name(two_layer_sum, two_layer_no_sigma_prime,
                                          two_layer_sigma_prime_of_h, two_layer_flipped,
@@ -183,6 +188,19 @@ def test_transposed_dw_is_caught_on_a_fixed_case():
     """The square fixed case catches a transposed dW by value, not only by shape."""
     result = evaluate("backprop.dense_backward", dense_transposed_dw)
     assert "result 1" in result.message
+
+
+def test_debug_exercise_names_the_bugs_it_recognizes():
+    """The chapter's buggy_dense_backward: the transposed dW is named first (on the first
+    case, where its shape differs); once dW is fixed, the averaged db is named."""
+    msg = evaluate("backprop.dense_backward", buggy_dense_backward).message
+    assert "result 1" in msg and "dW is transposed" in msg
+    msg = evaluate("backprop.dense_backward", dense_mean_db).message
+    assert "result 2" in msg and "db averages over the batch" in msg
+    assert "dW averages" in evaluate("backprop.dense_backward", dense_mean_dw).message
+    # an unrecognized mistake is still rejected, without a wrong diagnosis
+    msg = evaluate("backprop.dense_backward", dense_flipped).message
+    assert "wrong answer" in msg and "transposed" not in msg and "averages" not in msg
 
 
 def test_note_002_sign_is_caught_on_the_chapter_neuron():

@@ -4,7 +4,10 @@ Four exercises that build up one backward pass, each checked against course_nn's
 
 - ``backprop.sigmoid_neuron_grad``: dL/dw and dL/db of one sigmoid neuron (note 002, 5.2).
 - ``backprop.relu_backward``: the ReLU gate passes the upstream gradient where z > 0.
-- ``backprop.dense_backward``: (dx, dW, db) of a dense layer on a batch, W of shape (out, in).
+- ``backprop.dense_backward`` (debug): the chapter hands over ``buggy_dense_backward``, whose
+  dW is transposed and whose db averages over the batch (both invisible on a square layer and
+  one sample); the learner finds the bugs with a gradient check and writes the fixed
+  (dx, dW, db); the checker names each recognized bug in a wrong answer.
 - ``backprop.two_layer_grads``: dW1, dW2 of note 001's sigmoid network, averaged over a batch.
 
 Fixed cases include the chapter's worked examples (note 000's 2-2-1 ReLU network and note
@@ -16,7 +19,7 @@ import numpy as np
 from ..activations import ReLU, Sigmoid
 from ..linear import Linear
 from ..losses import MSELoss
-from . import Exercise, register
+from . import Exercise, _default_compare, register
 
 
 def linear_from(weight, bias=None):
@@ -106,6 +109,53 @@ def dense_backward(x, W, b, grad_out):
     return dx, layer.weight.grad.copy(), layer.bias.grad.copy()
 
 
+class _Grads(tuple):
+    """The reference's (dx, dW, db), carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+_DENSE_SLIPS = (
+    (1, "dW is transposed: x.T @ grad_out has shape (in, out), and on a square layer the "
+        "shape hides it; dW = grad_out.T @ x", lambda x, W, g: x.T @ g),
+    (2, "db averages over the batch; the loss is a sum over the samples, so db sums "
+        "grad_out over axis 0", lambda x, W, g: g.mean(axis=0)),
+    (1, "dW averages over the batch; like db it sums the samples' contributions",
+     lambda x, W, g: g.T @ x / len(x)),
+    (0, "dx multiplies by W.T; dx = grad_out @ W has the shape of x",
+     lambda x, W, g: g @ W.T if W.shape[0] == W.shape[1] else None),
+)
+
+
+def _dense_backward_reference(x, W, b, grad_out):
+    grads = _Grads(dense_backward(x, W, b, grad_out))
+    slips = []
+    for index, reason, slip in _DENSE_SLIPS:
+        wrong = slip(np.asarray(x, dtype=float), np.asarray(W, dtype=float),
+                     np.asarray(grad_out, dtype=float))
+        if wrong is not None and (wrong.shape != grads[index].shape
+                                  or not np.allclose(wrong, grads[index])):
+            slips.append((index, reason, wrong))
+    grads.slips = tuple(slips)
+    return grads
+
+
+def _compare_dense(expected, got):
+    plain = tuple(expected)
+    reason = _default_compare(plain, got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    named = []
+    for index, why, wrong in expected.slips:
+        try:
+            mine = np.asarray(got[index], dtype=float)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if mine.shape == wrong.shape and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9):
+            named.append(why)
+    return reason + "".join(f"\n  {why}" for why in named)
+
+
 def _random_dense(rng):
     n, d_in, d_out = (int(v) for v in rng.integers(1, 6, size=3))
     return (rng.standard_normal((n, d_in)), rng.standard_normal((d_out, d_in)),
@@ -116,8 +166,8 @@ _W1_A = np.array([[0.1, 0.2], [0.3, 0.4]])
 _W2_A = np.array([[0.5, 0.6]])
 register(Exercise(
     id="backprop.dense_backward",
-    kind="transcribe",
-    reference=dense_backward,
+    kind="debug",
+    reference=_dense_backward_reference,
     fixed=[
         # note 000's output layer: input h = [0.27, 0.59], dL/dy = y - t = 0.789 - 1
         (np.array([[0.27, 0.59]]), _W2_A.copy(), np.array([0.3]), np.array([[-0.211]])),
@@ -137,6 +187,7 @@ register(Exercise(
     ],
     random=_random_dense,
     arg_names=("x", "W", "b", "grad_out"),
+    compare=_compare_dense,
 ))
 
 
