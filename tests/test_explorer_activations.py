@@ -143,3 +143,44 @@ def test_explorer_starts_from_the_given_settings():
 def test_explorer_rejects_an_unknown_activation():
     with pytest.raises(KeyError):
         ex.activation_explorer("softplus")
+
+
+class _ClampingFrontEnd:
+    """What the browser's FloatSlider does with the kernel's state messages: apply each message
+    as it arrives and, when the value it holds falls outside the new [min, max], clamp it and
+    write the clamped value back to the kernel (as the slider view does)."""
+
+    def __init__(self, slider, monkeypatch):
+        self.slider = slider
+        self.state = {k: getattr(slider, k) for k in ("min", "max", "value")}
+        self.messages = []
+        self.echoes = []
+        monkeypatch.setattr(slider, "send_state", self.receive)
+
+    def receive(self, key=None):
+        keys = [key] if isinstance(key, str) else list(key or ("min", "max", "value"))
+        sent = {k: getattr(self.slider, k) for k in keys if k in ("min", "max", "value")}
+        self.messages.append(sorted(sent))
+        self.state.update(sent)
+        clamped = min(max(self.state["value"], self.state["min"]), self.state["max"])
+        if clamped != self.state["value"]:
+            self.state["value"] = clamped
+            self.echoes.append(clamped)
+
+
+def test_switching_activation_sends_range_and_value_in_one_message(monkeypatch):
+    # issue 14 item 7: in JupyterLab, Swish (beta 1.1) -> softmax showed c = 1.1, because the
+    # slider's min, max and value went out one message at a time and the browser wrote back
+    # a value clamped into an intermediate range
+    w = ex.activation_explorer("swish", param=1.1)
+    slider = w.controls["param"]
+    front = _ClampingFrontEnd(slider, monkeypatch)
+    for name in ("softmax", "leaky_relu", "elu", "swish", "relu", "leaky_relu"):
+        front.messages.clear()
+        w.controls["name"].value = name
+        spec = ex.SPECS[name]
+        assert len(front.messages) <= 1, front.messages          # one state message per switch
+        if spec.param_name is not None:   # the browser holds what the kernel holds
+            assert front.state == {"min": spec.low, "max": spec.high, "value": spec.default}
+            assert slider.value == pytest.approx(spec.default)
+    assert front.echoes == []                                  # nothing for the browser to clamp

@@ -181,19 +181,25 @@ def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0
     busy = {"configuring": False}
 
     def configure_param(value=None):
-        """Give the slider the range and label of the chosen activation's parameter."""
+        """Give the slider the range, value and label of the chosen activation's parameter.
+
+        All of it reaches the browser in ONE state message (hold_sync): sent one trait at a
+        time, the browser's slider would clamp its old value into an intermediate range and
+        write that back, and the new activation would start from the previous one's parameter
+        (Swish's beta 1.1 showing up as softmax's c)."""
         spec = SPECS[controls["name"].value]
         slider = controls["param"]
         busy["configuring"] = True
         try:
-            if spec.param_name is None:
-                slider.description, slider.disabled = "(no parameter)", True
-            else:
-                slider.min, slider.max = -1e9, 1e9          # widen first: min <= value <= max
-                slider.value = spec.default if value is None else float(value)
-                slider.min, slider.max = spec.low, spec.high
-                slider.step = (spec.high - spec.low) / 100.0
-                slider.description, slider.disabled = spec.param_name, False
+            with slider.hold_sync():
+                if spec.param_name is None:
+                    slider.description, slider.disabled = "(no parameter)", True
+                else:
+                    slider.min, slider.max = -1e9, 1e9      # widen first: min <= value <= max
+                    slider.value = spec.default if value is None else float(value)
+                    slider.min, slider.max = spec.low, spec.high
+                    slider.step = (spec.high - spec.low) / 100.0
+                    slider.description, slider.disabled = spec.param_name, False
         finally:
             busy["configuring"] = False
 
