@@ -375,7 +375,7 @@ def train_augmented(setup, tasks, seeds, *, prob, **augment):
     ``**ROTATE_SCALE_CROP``). Returns one ``Run`` per seed; ``train`` is measured on the
     original training images.
     """
-    from .multiseed import fit_many
+    from .multiseed import train_setups
 
     if not isinstance(setup, Setup):
         raise TypeError(f"train_augmented setup: expected a Setup, got {type(setup).__name__}")
@@ -394,31 +394,5 @@ def train_augmented(setup, tasks, seeds, *, prob, **augment):
             raise TypeError(f"train_augmented tasks: expected DigitsTask, got {type(task).__name__}")
     prob = check_number(prob, "train_augmented prob", low=0, high=1)
     random_augment(tasks[0].train[0][:1], rng=np.random.default_rng(0), **augment)  # checks them
-    models = [make_mlp(setup.width, setup.hidden_layers, setup.dropout, setup.batchnorm,
-                       rng=np.random.default_rng(seed)) for seed in seeds]
-    opts = [optim.SGD(m.parameters(), lr=setup.lr, momentum=setup.momentum) for m in models]
-    penalty = ElasticNet(l1=setup.l1, l2=setup.l2) if (setup.l1 or setup.l2) else None
-    aug_rngs = [np.random.default_rng([seed, 2]) for seed in seeds]
-
-    def epoch_data(epoch):
-        out = []
-        for task, rng in zip(tasks, aug_rngs):
-            X = task.train[0]
-            moved = random_augment(X, rng=rng, **augment).images
-            keep = rng.random(len(X)) >= prob                 # these images stay as they are
-            moved[keep] = X[keep]
-            out.append(moved)
-        return np.stack(out)
-
-    histories = fit_many(models, opts, [t.train for t in tasks], [t.val for t in tasks],
-                         epochs=setup.epochs, batch_size=setup.batch_size,
-                         rngs=[np.random.default_rng([seed, 1]) for seed in seeds],
-                         penalty=penalty, record_train=False, record_val=False,
-                         epoch_data=epoch_data)
-    loss_fn = CrossEntropyLoss()
-    runs = []
-    with one_blas_thread():
-        for model, history, task, seed in zip(models, histories, tasks, seeds):
-            results = [evaluate(model, loss_fn, *split) for split in (task.train, task.val, task.test)]
-            runs.append(Run(setup, seed, model, history, *results))
-    return runs
+    return train_setups(setup, tasks, seeds, record_train=False, record_val=False,
+                        augmentation=(prob, lambda X, rng: random_augment(X, rng=rng, **augment).images))

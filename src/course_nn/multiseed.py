@@ -484,10 +484,15 @@ def fit_many(models, optimizers, trains, vals=None, *, epochs, batch_size, rngs,
     return histories
 
 
-def train_setups(setup, tasks, seeds, *, record_train=True, record_val=True, prox_l1=0.0):
+def train_setups(setup, tasks, seeds, *, record_train=True, record_val=True, prox_l1=0.0,
+                 augmentation=None):
     """``generalization.train_setup(setup, task, seed)`` for every (task, seed) pair at once.
 
-    tasks: one DigitsTask per run (or a single task for all), seeds: ints. Returns the list of
+    tasks: one DigitsTask per run (or a single task for all), seeds: ints. augmentation: None
+    for the setup's own (a one-pixel shift of each training image with probability
+    ``setup.augment``), or ``(prob, transform)``: each epoch, each training image is replaced
+    with probability ``prob`` by its image in ``transform(X, rng)`` (X: (N, 64); rng: the run's
+    augmentation generator, ``default_rng([seed, 2])``). Returns the list of
     ``generalization.Run``: trained model, history and final (loss, accuracy) on the training
     images (as given), the validation and the test set, in evaluation mode.
     """
@@ -503,7 +508,11 @@ def train_setups(setup, tasks, seeds, *, record_train=True, record_val=True, pro
         tasks = [tasks] * len(seeds)
     if len(tasks) != len(seeds) or not seeds:
         raise ValueError("train_setups: expected one task per seed")
-    if setup.augment and setup.patience is not None:
+    if augmentation is None:
+        prob, transform = setup.augment, (lambda X, rng: random_shifts(X, rng=rng)[0])
+    else:
+        prob, transform = augmentation
+    if prob and setup.patience is not None:
         raise ValueError("train_setups: augmentation and early stopping are not combined here")
     models, opts = [], []
     for seed in seeds:
@@ -513,17 +522,17 @@ def train_setups(setup, tasks, seeds, *, record_train=True, record_val=True, pro
         opts.append(SGD(model.parameters(), lr=setup.lr, momentum=setup.momentum))
     penalty = ElasticNet(l1=setup.l1, l2=setup.l2) if (setup.l1 or setup.l2) else None
     epoch_data = None
-    if setup.augment:
+    if prob:
         aug_rngs = [np.random.default_rng([seed, 2]) for seed in seeds]
 
         def epoch_data(epoch):
             out = []
             for task, rng in zip(tasks, aug_rngs):
                 X = task.train[0]
-                shifted = random_shifts(X, rng=rng)[0]
-                keep = rng.random(len(X)) >= setup.augment
-                shifted[keep] = X[keep]
-                out.append(shifted)
+                moved = transform(X, rng)
+                keep = rng.random(len(X)) >= prob                 # these images stay as they are
+                moved[keep] = X[keep]
+                out.append(moved)
             return np.stack(out)
 
     histories = fit_many(models, opts, [t.train for t in tasks], [t.val for t in tasks],
