@@ -16,7 +16,7 @@ import course_nn as nn
 from course_nn.exercises import exercises
 from course_nn.generalization import BASELINE, digits_task, train_setup
 
-IDS = ("regularization.l2_penalty_grad", "regularization.dropout_forward",
+IDS = ("regularization.l2_penalty_grad", "regularization.dropout_moments",
        "regularization.shift_image", "regularization.early_stopping_epoch",
        "regularization.batchnorm_backward", "regularization.dropout_backward")
 
@@ -27,8 +27,11 @@ def l2_penalty_grad(w, lam):
     return 2.0 * lam * w
 
 
-def dropout_forward(x, p, mask):
-    return np.where(mask, x / (1.0 - p), 0.0)
+def dropout_moments(x, p):
+    # o = x / (1 - p) with probability 1 - p, else 0
+    mean = x
+    variance = (1 - p) * (x / (1 - p)) ** 2 - x ** 2      # E[o^2] - E[o]^2 = x^2 p / (1 - p)
+    return mean, variance
 
 
 def shift_image(img, dx, dy):
@@ -136,7 +139,7 @@ class _ByTheOutput(BuggyDropout):
         return grad_out * self.out          # d(x m / (1 - p))/dx is not the output
 
 
-SOLUTIONS = dict(zip(IDS, (l2_penalty_grad, dropout_forward, shift_image, early_stopping_epoch,
+SOLUTIONS = dict(zip(IDS, (l2_penalty_grad, dropout_moments, shift_image, early_stopping_epoch,
                            [batchnorm_backward, batchnorm_backward_staged],
                            _run(FixedDropout))))
 
@@ -170,12 +173,14 @@ WRONG = {
         "wrong sign": lambda w, lam: -2.0 * lam * w,
         "w * (1 - 2 lam): the decayed weight, not the gradient": lambda w, lam: w * (1 - 2 * lam),
     },
-    "regularization.dropout_forward": {
-        "no rescaling": lambda x, p, m: x * m,
-        "scaled by (1 - p) instead of 1 / (1 - p)": lambda x, p, m: x * m * (1 - p),
-        "scaled by 1 / p": lambda x, p, m: x * m / p if p > 0 else x * m,
-        "mask inverted (drops the kept entries)": lambda x, p, m: x * ~m / (1 - p),
-        "rescales every entry, drops none": lambda x, p, m: x / (1 - p),
+    "regularization.dropout_moments": {
+        "second moment, not the variance": lambda x, p: (x, x ** 2 / (1 - p)),
+        "Bernoulli variance without the scale": lambda x, p: (x, x ** 2 * p * (1 - p)),
+        "the standard deviation": lambda x, p: (x, np.abs(x) * np.sqrt(p / (1 - p))),
+        "mean without the scale": lambda x, p: ((1 - p) * x, x ** 2 * p / (1 - p)),
+        "variance x^2 p": lambda x, p: (x, x ** 2 * p),
+        "no noise at all": lambda x, p: (x, np.zeros_like(x)),
+        "(variance, mean) swapped": lambda x, p: (x ** 2 * p / (1 - p), x),
     },
     "regularization.shift_image": {
         "wrong direction": lambda img, dx, dy: shift_image(img, -dx, -dy),
@@ -310,14 +315,25 @@ def test_l2_reference_is_the_penalty_gradient():
     assert np.array_equal(exercises()["regularization.l2_penalty_grad"].reference(w, 0.3), 0.6 * w)
 
 
-def test_dropout_reference_equals_course_nn_dropout():
-    x = np.random.default_rng(1).standard_normal((6, 7))
-    for p in (0.2, 0.5, 0.9):
-        layer = nn.Dropout(p, rng=np.random.default_rng(42))
-        out = layer(x)
-        mask = np.random.default_rng(42).random(x.shape) >= p   # the same draw Dropout made
-        ref = exercises()["regularization.dropout_forward"].reference(x, p, mask)
-        np.testing.assert_allclose(out, ref, rtol=1e-15)
+def test_dropout_moments_reference_equals_course_nn_dropout():
+    """The exact moments against 400,000 draws of course_nn.Dropout in training mode, within
+    five standard errors; and the slips the checker names."""
+    from course_nn.exercises import evaluate
+
+    ref = exercises()["regularization.dropout_moments"].reference
+    for x_val, p in ((1.0, 0.5), (-2.0, 0.2), (0.7, 0.9)):
+        out = nn.Dropout(p, rng=np.random.default_rng(7))(np.full((400_000, 1), x_val))
+        mean, var = (float(v[0]) for v in ref(np.array([x_val]), p))
+        assert abs(out.mean() - mean) < 5 * np.sqrt(var / out.size)
+        fourth = (1 - p) * (x_val / (1 - p)) ** 4
+        assert abs(out.var() - var) < 5 * np.sqrt((fourth - (var + mean ** 2) ** 2) / out.size)
+    wrong = WRONG["regularization.dropout_moments"]
+    assert "second moment" in evaluate("regularization.dropout_moments",
+                                       wrong["second moment, not the variance"]).message
+    assert "standard deviation" in evaluate("regularization.dropout_moments",
+                                            wrong["the standard deviation"]).message
+    assert "without the 1 / (1 - p)" in evaluate(
+        "regularization.dropout_moments", wrong["Bernoulli variance without the scale"]).message
 
 
 def test_early_stopping_reference_agrees_with_a_real_fit():

@@ -1,7 +1,9 @@
 """Chapter 12 exercises: generalization and regularization.
 
 regularization.l2_penalty_grad       d/dw of lam * sum(w^2), i.e. 2 lam w (course_nn.L2Penalty)
-regularization.dropout_forward       inverted dropout with a given keep-mask: x * mask / (1 - p)
+regularization.dropout_moments       predict, then run: the mean and the variance of inverted
+                                     dropout's training-mode output for an input x (the
+                                     chapter's measurement on course_nn.Dropout answers it)
 regularization.shift_image           shift an (S, S) image by whole pixels, zero fill
                                      (course_nn.augment.shift_images)
 regularization.early_stopping_epoch  (best epoch, last epoch run) for a list of validation
@@ -85,12 +87,6 @@ def _random_l2(rng):
     return rng.standard_normal(shape), float(rng.choice([1e-4, 0.01, 0.5, 3.0]))
 
 
-def _random_dropout(rng):
-    shape = (int(rng.integers(1, 6)), int(rng.integers(1, 7)))
-    p = float(rng.choice([0.1, 0.25, 0.5, 0.8]))
-    return rng.standard_normal(shape), p, rng.random(shape) >= p
-
-
 def _random_shift(rng):
     side = int(rng.choice([3, 5, 8]))
     return rng.random((side, side)), int(rng.integers(-3, 4)), int(rng.integers(-3, 4))
@@ -127,18 +123,67 @@ register(Exercise(
     arg_names=("w", "lam"),
 ))
 
+class _Moments(tuple):
+    """The reference's (mean, variance), carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _dropout_moments(x, p):
+    """(mean, variance) of the output o of inverted dropout for the input x, elementwise:
+    o is course_nn's kept value x / (1 - p) with probability 1 - p, and 0 with probability p.
+    x: any shape, p in [0, 1) -> two arrays of x's shape."""
+    x = np.asarray(x, dtype=np.float64)
+    kept = _dropout_forward(x, p, np.ones(x.shape, dtype=bool))
+    mean = (1.0 - p) * kept
+    second = (1.0 - p) * kept ** 2
+    moments = _Moments((mean, second - mean ** 2))
+    moments.slips = (
+        (1, "that is the second moment E[o^2]; the variance subtracts the squared mean",
+         second),
+        (1, "that is the variance of x times a Bernoulli mask, without the 1 / (1 - p) "
+            "scale of the kept entries", x ** 2 * p * (1.0 - p)),
+        (1, "that is a standard deviation; the variance is its square",
+         np.abs(x) * np.sqrt(p / (1.0 - p))),
+        (0, "that is the mean without the scale: inverted dropout keeps the mean at x",
+         (1.0 - p) * x),
+    )
+    return moments
+
+
+def _compare_moments(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    for index, why, wrong in expected.slips:
+        try:
+            mine = np.asarray(got[index], dtype=float)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if (mine.shape == wrong.shape and not np.allclose(wrong, expected[index])
+                and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9)):
+            return reason + f"\n  {why}"
+    return reason
+
+
+def _random_moments(rng):
+    shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
+    return 3 * rng.standard_normal(shape), float(rng.choice([0.1, 0.25, 0.5, 0.8, 0.95]))
+
+
 register(Exercise(
-    id="regularization.dropout_forward",
-    kind="transcribe",
-    reference=_dropout_forward,
+    id="regularization.dropout_moments",
+    kind="predict",
+    reference=_dropout_moments,
     fixed=[
-        (np.array([[1.0, 2.0, 3.0, 4.0]]), 0.5, np.array([[True, False, True, False]])),
-        (np.array([[1.0, -1.0], [2.0, 0.5]]), 0.0, np.ones((2, 2), dtype=bool)),   # p = 0
-        (np.ones((2, 3)), 0.25, np.array([[True, True, False], [True, True, True]])),
-        (np.array([[0.2, -0.4, 1.5]]), 0.8, np.array([[False, True, False]])),
+        (np.array([1.0, 2.0]), 0.5),                 # the chapter's p = 0.5
+        (np.array([[1.0, -1.0], [0.0, 3.0]]), 0.2),  # a zero input has no noise
+        (np.array([2.0]), 0.0),                      # p = 0: no dropout, no noise
+        (np.array([-0.5, 1.5, 4.0]), 0.9),
     ],
-    random=_random_dropout,
-    arg_names=("x", "p", "mask"),
+    random=_random_moments,
+    arg_names=("x", "p"),
+    compare=_compare_moments,
 ))
 
 register(Exercise(
