@@ -5,6 +5,11 @@ takes seconds; `scripts/setup.sh` builds it with fresh execution) into a tempora
 served on 127.0.0.1, and every chapter page is checked: it loads, every image has a
 non-zero natural size and real alt text (not a file name), no cell output shows an error
 or traceback, exercise solutions start collapsed, and no page logs a console error.
+Nothing is hidden sideways: at 1400 px every code input, output, code block, display
+equation and table fits its box and the content column (scrollWidth against clientWidth),
+also when printed (print media) and, for code and outputs, on a 390 px phone screen, where a
+wide table or equation may scroll inside its own box but the page never scrolls sideways.
+Figures are sharp (2x PNG or SVG) and their tick labels legible at 1400 px.
 The site must work offline: Chromium resolves no host name but 127.0.0.1 and talks to the
 network only through a proxy address where nothing listens, so a request to anywhere else
 fails, and every request a page attempts (Chrome's performance log) must be to the local
@@ -80,7 +85,7 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,1000",
                  # offline: no host name resolves but the local server's address, and
                  # everything but 127.0.0.1 goes to a proxy where nothing listens (port 9)
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
@@ -104,6 +109,69 @@ def _open(browser, url):
         Promise.all(imgs.map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })))
                .then(() => done());
     """)
+    # and until MathJax has typeset the page and the web fonts are in: both change widths
+    browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise)
+                        || Promise.resolve();
+        Promise.all([typeset, document.fonts.ready]).then(() => done(), () => done());
+    """)
+
+
+# what must not scroll sideways, first match wins; `hidden` is the width a reader cannot see:
+# what the box scrolls (scrollWidth - clientWidth) or how far it sticks out of the content
+# column. Closed <details> (hidden inputs) are opened first.
+OVERFLOW_JS = """
+const [kinds, onlyScroll] = arguments;
+document.querySelectorAll('details').forEach(d => { d.open = true; });
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const style = getComputedStyle(article);
+const columnRight = article.getBoundingClientRect().right - parseFloat(style.paddingRight);
+const seen = new Set(), found = [];
+for (const [kind, selector] of kinds) {
+  for (const e of article.querySelectorAll(selector)) {
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (e.offsetWidth === 0 || e.closest('.wide-figure')) continue;
+    const box = e.tagName === 'TABLE' ? (e.closest('.pst-scrollable-table-container') || e) : e;
+    let hidden = box.scrollWidth - box.clientWidth;
+    if (!onlyScroll) hidden = Math.max(hidden, e.getBoundingClientRect().right - columnRight);
+    if (hidden > 2) {
+      found.push([kind, Math.round(hidden), e.textContent.replace(/\\s+/g, ' ').trim().slice(0, 70)]);
+    }
+  }
+}
+const page = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+if (page > 2) found.push(['the page itself', page, document.title]);
+return found;
+"""
+CODE_KINDS = [["code input", "div.cell_input div.highlight pre"],
+              ["output", "div.cell_output pre, div.cell_output div.text_html"],
+              ["code block", "div.highlight pre"]]
+ALL_KINDS = CODE_KINDS + [["display equation", "div.math, mjx-container[display='true']"],
+                          ["table", "table"]]
+
+
+def _hidden_sideways(browser, page):
+    """Everything that overflows, as 'page: kind hides N px: text', at 1400 px, in print and
+    on a 390 px phone screen (there only code and outputs; tables and equations may scroll
+    inside their own box, the page may not)."""
+    problems = [f"{page}: {kind} hides {px} px at 1400 px: {text!r}"
+                for kind, px, text in browser.execute_script(OVERFLOW_JS, ALL_KINDS, False)]
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        problems += [f"{page}: {kind} hides {px} px in print: {text!r}"
+                     for kind, px, text in browser.execute_script(OVERFLOW_JS, ALL_KINDS, True)]
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        problems += [f"{page}: {kind} hides {px} px at 390 px: {text!r}"
+                     for kind, px, text in browser.execute_script(OVERFLOW_JS, CODE_KINDS, True)]
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return problems
 
 
 def _forget_logs(browser):
@@ -180,6 +248,8 @@ def test_page_renders_cleanly(site, browser, page):
         assert "toggle-hidden" in cls and visible_height == 0, f"{page}: a solution starts open"
 
     _assert_offline_and_quiet(browser, site, page)
+    hidden = _hidden_sideways(browser, page)
+    assert not hidden, f"{len(hidden)} boxes hide content sideways:\n" + "\n".join(hidden)
     # lean: no saved ipywidgets state (the widgets' outputs are removed; book/_ext/no_widget_state.py)
     widget_scripts = browser.execute_script(
         "return document.querySelectorAll('script[type*=\"jupyter.widget\"]').length")
@@ -198,6 +268,38 @@ def test_every_other_page_is_offline_and_quiet(site_dir, site, browser):
         _forget_logs(browser)
         _open(browser, f"{site}/{page}")
         _assert_offline_and_quiet(browser, site, page)
+
+
+# matplotlib's defaults: tick labels 10 pt ("medium" of font.size 10) at figure.dpi 100, so
+# 13.9 px in a figure shown at its 1x size; a scaled-down figure shrinks them with it
+TICK_LABEL_PX_1X = 10 / 72 * 100
+LEGIBLE_PX = 9
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_figures_are_sharp_and_legible(site, browser, page):
+    """Every figure a cell outputs is an SVG or a PNG with at least twice the pixels it is
+    shown with at 1x (course_nn/_display.py: retina PNGs), and at 1400 px it is shown large
+    enough for 9 px tick labels (book/_ext/wide_figures.py lets wide ones use the margin)."""
+    _open(browser, f"{site}/book/{page}.html")
+    figures = browser.execute_script("""
+        return Array.from(document.querySelectorAll('div.cell_output img')).map(i => {
+            const declared = parseFloat(i.style.width) || parseFloat(i.getAttribute('width'));
+            return [i.currentSrc.split('/').pop(), i.naturalWidth, declared || i.naturalWidth,
+                    i.clientWidth];
+        });
+    """)
+    blurry = [f"{name}: {natural} px for {width_1x:.0f} px at 1x" for name, natural, width_1x, _
+              in figures if not name.endswith(".svg") and natural < 1.9 * width_1x]
+    assert not blurry, (f"{page}: {len(blurry)} of {len(figures)} figures are not 2x PNGs "
+                        "(re-execute the chapter: course_nn makes the inline figures retina): "
+                        + "; ".join(blurry))
+    small = [f"{name}: {width_1x:.0f} px wide at 1x, shown at {shown} px, tick labels "
+             f"{TICK_LABEL_PX_1X * shown / width_1x:.1f} px"
+             for name, _, width_1x, shown in figures
+             if TICK_LABEL_PX_1X * shown / width_1x < LEGIBLE_PX]
+    assert not small, (f"{page}: figures too wide to show {LEGIBLE_PX} px tick labels at 1400 px"
+                       " (fewer panels a row, or a smaller figsize): " + "; ".join(small))
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
