@@ -10,12 +10,33 @@ import numpy as np
 from course_nn.exercises import evaluate
 
 IDS = ["intro.neuron_output", "intro.count_connections", "intro.weight_shapes",
-       "neurons.dot", "neurons.dense_forward", "neurons.dense_forward_columns",
+       "neurons.dot", "neurons.dense_forward", "neurons.broadcast_shape",
        "neurons.count_parameters"]
 
 
 def _pairs(sizes):
     return [(sizes[k], sizes[k + 1]) for k in range(len(sizes) - 1)]
+
+
+def broadcast_by_rule(n, n_out, bias_shape):
+    """numpy's rule: align the shapes on the right; two sizes agree if equal or one is 1."""
+    a, b = (n, n_out), tuple(bias_shape)
+    width = max(len(a), len(b))
+    a, b = (1,) * (width - len(a)) + a, (1,) * (width - len(b)) + b
+    if any(p != q and 1 not in (p, q) for p, q in zip(a, b, strict=True)):
+        return None
+    return tuple(max(p, q) for p, q in zip(a, b, strict=True))
+
+
+def broadcast_by_running(n, n_in, n_out, bias_shape):
+    try:
+        return (np.zeros((n, n_in)) @ np.zeros((n_out, n_in)).T + np.zeros(bias_shape)).shape
+    except ValueError:
+        return None
+
+
+def buggy_dense_forward(x, W, b):   # the chapter's debug exercise: both bugs
+    return x @ W
 
 
 SOLUTIONS = {
@@ -24,7 +45,8 @@ SOLUTIONS = {
     "intro.weight_shapes": lambda s: [(b, a) for a, b in _pairs(s)],
     "neurons.dot": lambda a, b: float(sum(ai * bi for ai, bi in zip(a, b, strict=True))),
     "neurons.dense_forward": lambda x, W, b: x @ W.T + b,
-    "neurons.dense_forward_columns": lambda A, W, b: W @ A + b,
+    "neurons.broadcast_shape": [lambda n, n_in, n_out, b: broadcast_by_rule(n, n_out, b),
+                                lambda n, n_in, n_out, b: broadcast_by_running(n, n_in, n_out, b)],
     "neurons.count_parameters": lambda s: sum(a * b + b for a, b in _pairs(s)),
 }
 
@@ -57,17 +79,22 @@ WRONG = {
         "last index skipped": lambda a, b: float(sum(a[i] * b[i] for i in range(len(a) - 1))),
     },
     "neurons.dense_forward": {
+        "the chapter's buggy_dense_forward": buggy_dense_forward,
         "W not transposed": lambda x, W, b: x @ W + b,
         "bias forgotten": lambda x, W, b: x @ W.T,
         "notes' column layout returned": lambda x, W, b: W @ x.T + b[:, None],
         "ReLU applied": lambda x, W, b: np.maximum(0.0, x @ W.T + b),
         "bias subtracted": lambda x, W, b: x @ W.T - b,
     },
-    "neurons.dense_forward_columns": {
-        "W transposed": lambda A, W, b: W.T @ A + b,
-        "bias forgotten": lambda A, W, b: W @ A,
-        "batch-first result": lambda A, W, b: (W @ A + b).T,
-        "bias as a row": lambda A, W, b: W @ A + b.T,
+    "neurons.broadcast_shape": {
+        "always (n, n_out)": lambda n, n_in, n_out, b: (n, n_out),
+        "error unless the bias is (n_out,)": lambda n, n_in, n_out, b:
+            (n, n_out) if tuple(b) == (n_out,) else None,
+        "aligned on the left": lambda n, n_in, n_out, b:
+            broadcast_by_rule(n, n_out, tuple(b) + (1,) * (2 - len(b))),
+        "never an error": lambda n, n_in, n_out, b:
+            broadcast_by_rule(n, n_out, b) or (n, n_out),
+        "the bias's shape": lambda n, n_in, n_out, b: tuple(b),
     },
     "neurons.count_parameters": {
         "weights only": lambda s: sum(a * b for a, b in _pairs(s)),
@@ -88,3 +115,22 @@ def test_untransposed_square_weight_is_caught_by_value_not_by_a_crash():
     result = evaluate("neurons.dense_forward", WRONG["neurons.dense_forward"]["W not transposed"])
     assert "wrong answer" in result.message and "raised" not in result.message
 
+
+def test_debug_exercise_names_the_bugs():
+    msg = evaluate("neurons.dense_forward", buggy_dense_forward).message
+    assert "the bias is missing, and x @ W uses W, not W.T" in msg
+    msg = evaluate("neurons.dense_forward", WRONG["neurons.dense_forward"]["bias forgotten"]).message
+    assert "the bias is missing: add b" in msg
+    msg = evaluate("neurons.dense_forward", WRONG["neurons.dense_forward"]["W not transposed"]).message
+    assert "uses W, not W.T" in msg and "bias is missing" not in msg
+    msg = evaluate("neurons.dense_forward", WRONG["neurons.dense_forward"]["bias subtracted"]).message
+    assert "wrong answer" in msg and "W.T" not in msg and "missing" not in msg
+
+
+def test_broadcast_predictions_are_explained():
+    msg = evaluate("neurons.broadcast_shape", lambda n, n_in, n_out, b: (n, n_out)).message
+    assert "bias_shape = (4, 1)" in msg and "numpy raises ValueError" in msg
+    msg = evaluate("neurons.broadcast_shape", lambda n, n_in, n_out, b: None).message
+    assert "numpy broadcasts these shapes, got None" in msg
+    # the silent (n_out, n_out) of the column layout's bias with one sample
+    assert broadcast_by_running(1, 3, 4, (4, 1)) == (4, 4)

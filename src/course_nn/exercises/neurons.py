@@ -1,9 +1,12 @@
 """Exercises of chapter 1 (ids "intro.<name>") and chapter 2 (ids "neurons.<name>").
 
 Every reference is built from course_nn: a neuron or a layer is ``Linear.from_weights`` with
-the given values, and a network's size is read from ``Sequential``. Networks that are only
-counted are built with ``init=init.zeros``, so checking an answer never draws from the
-package random generator.
+the given values, and a network's size is read from ``Sequential``. ``neurons.dense_forward``
+is a debug exercise (the chapter's ``buggy_dense_forward`` forgets the transpose and the bias,
+both invisible in its author's test); ``neurons.broadcast_shape`` asks to predict, then run,
+what shape numpy gives ``x @ W.T + b`` for a bias of a given shape (the reference runs numpy).
+Networks that are only counted are built with ``init=init.zeros``, so checking an answer
+never draws from the package random generator.
 """
 
 import numpy as np
@@ -12,7 +15,7 @@ from .. import init
 from ..activations import ReLU
 from ..linear import Linear
 from ..module import Sequential
-from . import Exercise, _show, _whole_number, register
+from . import Exercise, _default_compare, _describe, _show, _whole_number, register
 
 
 def _linear_with(W, b=None):
@@ -146,6 +149,42 @@ def dense_forward_reference(x, W, b):
     return _linear_with(W, b)(np.asarray(x, dtype=float))
 
 
+class _Output(np.ndarray):
+    """The reference's output, carrying what each recognized bug would give."""
+
+    slips = ()
+
+
+def _dense_forward_debug_reference(x, W, b):
+    out = np.asarray(dense_forward_reference(x, W, b)).view(_Output)
+    x, W, b = (np.asarray(a, dtype=float) for a in (x, W, b))
+    slips = [("the bias is missing: add b (shape (n_out,)) to every row", x @ W.T)]
+    if W.shape[0] == W.shape[1]:
+        slips.insert(0, ("the bias is missing, and x @ W uses W, not W.T: on a square W the "
+                         "shape is right and the numbers are not", x @ W))
+        slips.append(("x @ W uses W, not W.T: on a square W the shape is right and the "
+                      "numbers are not; entry (n, j) is sample n times neuron j's row of W",
+                      x @ W + b))
+    out.slips = tuple((why, wrong) for why, wrong in slips
+                      if not np.allclose(wrong, out.view(np.ndarray)))
+    return out
+
+
+def _compare_dense_forward(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _default_compare(want, got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for why, wrong in expected.slips:
+        if mine.shape == wrong.shape and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9):
+            return f"{reason}\n  {why}"
+    return reason
+
+
 def _dense_case(rng, n=None, n_in=None, n_out=None):
     n = int(rng.integers(1, 6)) if n is None else n
     n_in = int(rng.integers(1, 6)) if n_in is None else n_in
@@ -155,8 +194,9 @@ def _dense_case(rng, n=None, n_in=None, n_out=None):
 
 register(Exercise(
     id="neurons.dense_forward",
-    kind="transcribe",
-    reference=dense_forward_reference,
+    kind="debug",
+    reference=_dense_forward_debug_reference,
+    compare=_compare_dense_forward,
     fixed=[
         # a square, non-symmetric W: x @ W (no transpose) has the right shape, wrong numbers
         (np.array([[1.0, 2.0], [3.0, -1.0], [0.0, 0.5]]),
@@ -175,35 +215,84 @@ register(Exercise(
 ))
 
 
-def dense_forward_columns_reference(A, W, b):
-    """The notes' layout: A (in, N) one sample per column, W (out, in), b (out, 1) -> (out, N).
+class _ShapeAnswer:
+    """A shape tuple or None (numpy refuses), wrapped so that the checker's kind checks for
+    tuples do not read None, a valid answer here, as a forgotten return."""
 
-    The same layer as ``dense_forward``, transposed: W A + b = (A.T @ W.T + b.T).T.
-    """
-    A = np.asarray(A, dtype=float)
-    return _linear_with(W, np.asarray(b).reshape(-1))(A.T).T
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __repr__(self):
+        return repr(self.shape)
 
 
-def _columns_case(rng):
-    x, W, b = _dense_case(rng)
-    return x.T.copy(), W, b.reshape(-1, 1)
+def _broadcast_shape(n, n_in, n_out, bias_shape):
+    return broadcast_shape_reference(n, n_in, n_out, bias_shape).shape
+
+
+def broadcast_shape_reference(n, n_in, n_out, bias_shape):
+    """The shape of ``x @ W.T + b`` for x (n, n_in), W (n_out, n_in) and b of ``bias_shape``,
+    found by running it (a course_nn Linear without bias, then numpy's +); None if numpy
+    refuses (ValueError: the shapes do not broadcast)."""
+    z = _linear_with(np.zeros((n_out, n_in)))(np.zeros((n, n_in)))
+    try:
+        return _ShapeAnswer(tuple(int(d) for d in (z + np.zeros(tuple(bias_shape))).shape))
+    except ValueError:
+        return _ShapeAnswer(None)
+
+
+def _compare_broadcast(expected, got):
+    expected = expected.shape
+    if isinstance(got, _ShapeAnswer):
+        got = got.shape
+    if got is not None and not isinstance(got, (tuple, list)):
+        return f"expected a shape tuple such as (3, 4), or None, got {_describe(got)}"
+    if expected is None:
+        if got is None:
+            return None
+        return (f"expected None: numpy raises ValueError here (the shapes do not broadcast), "
+                f"got {_show(got)}")
+    if got is None:
+        return f"expected the shape {expected}: numpy broadcasts these shapes, got None"
+    shape = tuple(_whole_number(d) for d in got)
+    if None in shape:
+        return f"expected a tuple of whole numbers {expected}, got {_show(got)}"
+    if shape != expected:
+        return f"expected the shape {expected}, got {shape}"
+    return None
+
+
+_BIAS_SHAPES = ("(n_out,)", "(n_out, 1)", "(1, n_out)", "(n, 1)", "(n,)", "()", "(n_in,)")
+
+
+def _bias_shape(name, n, n_in, n_out):
+    return {"(n_out,)": (n_out,), "(n_out, 1)": (n_out, 1), "(1, n_out)": (1, n_out),
+            "(n, 1)": (n, 1), "(n,)": (n,), "()": (), "(n_in,)": (n_in,)}[name]
+
+
+def _random_broadcast(rng):
+    n, n_in, n_out = (int(v) for v in rng.integers(1, 6, size=3))
+    return n, n_in, n_out, _bias_shape(str(rng.choice(_BIAS_SHAPES)), n, n_in, n_out)
 
 
 register(Exercise(
-    id="neurons.dense_forward_columns",
-    kind="transcribe",
-    reference=dense_forward_columns_reference,
+    id="neurons.broadcast_shape",
+    kind="predict",
+    reference=broadcast_shape_reference,
     fixed=[
-        (np.array([[1.0, 3.0, 0.0], [2.0, -1.0, 0.5]]),
-         np.array([[1.0, 2.0], [-3.0, 0.5]]), np.array([[0.1], [-0.2]])),
-        (np.arange(12.0).reshape(3, 4) / 10, np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -2.0]]),
-         np.array([[0.5], [-1.0]])),
-        (np.zeros((3, 2)), np.array([[1.0, 1.0, 1.0]]), np.array([[-0.75]])),
-        (np.array([[0.3], [-0.7], [1.1], [2.0]]), np.arange(8.0).reshape(2, 4) - 3.5,
-         np.array([[1.0], [2.0]])),
+        (5, 3, 4, (4,)),        # the right bias: (5, 4)
+        (5, 3, 4, (4, 1)),      # the column layout's bias in the row layout: an error
+        (4, 3, 4, (4, 1)),      # ... unless n == n_out: a silent (4, 4) of wrong sums
+        (1, 3, 4, (4, 1)),      # one sample: (4, 4), a matrix where a row was meant
+        (5, 3, 1, (5,)),        # one output and one bias per sample: (5, 5)
+        (5, 3, 4, (5, 1)),      # a bias per sample broadcasts along the row: (5, 4)
+        (5, 3, 4, (1, 4)),
+        (5, 3, 4, (3,)),        # a bias per input: an error
+        (5, 3, 4, ()),          # a scalar bias
     ],
-    random=_columns_case,
-    arg_names=("A", "W", "b"),
+    random=_random_broadcast,
+    arg_names=("n", "n_in", "n_out", "bias_shape"),
+    compare=_compare_broadcast,
 ))
 
 
