@@ -17,14 +17,16 @@ from course_nn.activations import sigmoid
 from course_nn.exercises import evaluate
 from course_nn.explorers import losses as lx
 
-IDS = ("losses.mse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss",
+IDS = ("losses.rmse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss",
        "losses.softmax_jacobian", "losses.softmax_cross_entropy_backward")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
 
-def mse_grad(pred, target):
-    return 2.0 * (pred - target) / pred.size
+def rmse_grad(pred, target):
+    d = pred - target
+    rmse = np.sqrt(np.mean(d ** 2))
+    return d / (d.size * rmse)          # (1 / (2 rmse)) * (2 d / n): the chain rule on sqrt(MSE)
 
 
 def huber(pred, target, delta):
@@ -67,7 +69,7 @@ def softmax_cross_entropy_backward(z, y):
 
 
 SOLUTIONS = {
-    "losses.mse_grad": mse_grad,
+    "losses.rmse_grad": rmse_grad,
     "losses.huber": huber,
     "losses.cross_entropy": cross_entropy,
     "losses.hinge_loss": hinge_loss,
@@ -79,12 +81,14 @@ SOLUTIONS = {
 # --- wrong answers ----------------------------------------------------------------------
 
 WRONG = {
-    "losses.mse_grad": {
-        "sum instead of mean": lambda p, t: 2.0 * (p - t),
-        "wrong sign (y - y_hat)": lambda p, t: 2.0 * (t - p) / p.size,
-        "half convention": lambda p, t: (p - t) / p.size,
-        "divided by rows, not elements": lambda p, t: 2.0 * (p - t) / p.shape[0],
-        "returns the loss, not the gradient": lambda p, t: float(np.mean((p - t) ** 2)),
+    "losses.rmse_grad": {
+        "the MSE gradient": lambda p, t: 2.0 * (p - t) / p.size,
+        "the 2 of the square missing": lambda p, t: rmse_grad(p, t) / 2,
+        "no 1/n": lambda p, t: rmse_grad(p, t) * p.size,
+        "divided by rows, not entries": lambda p, t: rmse_grad(p, t) * p.shape[1],
+        "wrong sign (y - y_hat)": lambda p, t: -rmse_grad(p, t),
+        "returns the RMSE, not its gradient": lambda p, t: float(np.sqrt(np.mean((p - t) ** 2))),
+        "sqrt of the MSE gradient": lambda p, t: np.sqrt(np.abs(2.0 * (p - t) / p.size)),
     },
     "losses.huber": {
         "linear branch delta*|d| (no -delta/2)": lambda p, t, d: float(np.mean(
@@ -214,6 +218,47 @@ WRONG["losses.softmax_cross_entropy_backward"] = {
 def test_softmax_cross_entropy_backward_names_the_mistake(name, fragment):
     rejected("losses.softmax_cross_entropy_backward",
              WRONG["losses.softmax_cross_entropy_backward"][name], fragment)
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("the MSE gradient", "that is the gradient of MSE"),
+    ("the 2 of the square missing", "the 2 from differentiating the square"),
+    ("no 1/n", "the 1 / n of the mean is missing"),
+    ("divided by rows, not entries", "n = N * D"),
+    ("wrong sign (y - y_hat)", "the sign is flipped"),
+])
+def test_rmse_grad_names_the_mistake(name, fragment):
+    rejected("losses.rmse_grad", WRONG["losses.rmse_grad"][name], fragment)
+
+
+def test_rmse_grad_agrees_with_numerical_gradients_of_cn_rmse():
+    rng = np.random.default_rng(4)
+    for shape in ((1, 1), (5, 1), (3, 4)):
+        p, t = rng.standard_normal(shape), rng.standard_normal(shape)
+        numeric = nn.numerical_gradient(lambda q, t=t: nn.rmse(q, t), p.copy())
+        assert nn.rel_error(rmse_grad(p, t), numeric) < 1e-7
+
+
+def buggy_ce_backward(z, y):
+    """The chapter's debug exercise: an unshifted softmax chained through its Jacobian,
+    without the 1/N."""
+    e = np.exp(z)
+    y_hat = e / e.sum(axis=1, keepdims=True)
+    jac = y_hat[:, :, None] * np.eye(z.shape[1]) - y_hat[:, :, None] * y_hat[:, None, :]
+    return np.einsum("nij,ni->nj", jac, -y / y_hat)
+
+
+WRONG["losses.softmax_cross_entropy_backward"]["the chapter's buggy backward"] = buggy_ce_backward
+
+
+def test_buggy_backward_is_right_up_to_n_on_moderate_logits_and_named():
+    rng = np.random.default_rng(2)
+    z, y = rng.standard_normal((4, 3)), np.eye(3)[[0, 2, 1, 1]]
+    np.testing.assert_allclose(buggy_ce_backward(z, y) / 4, softmax_cross_entropy_backward(z, y),
+                               atol=1e-12)
+    rejected("losses.softmax_cross_entropy_backward", buggy_ce_backward, "divide by N")
+    rejected("losses.softmax_cross_entropy_backward",
+             lambda z, y: buggy_ce_backward(z, y) / z.shape[0], "nan or inf")
 
 
 def test_softmax_jacobian_names_the_mistake():

@@ -1,14 +1,17 @@
 """Chapter 4 exercises: loss functions and their gradients.
 
-losses.mse_grad       dL/dpred of the mean squared error (mean over every element)
+losses.rmse_grad      derive: dL/dpred of the root mean squared error (the chapter derives the
+                      MSE gradient, not this one): (pred - target) / (n RMSE), n every entry
 losses.huber          the Huber loss value (mean), with a threshold delta
 losses.cross_entropy  the mean softmax cross-entropy of logits (N, C) and labels (N,), stable
 losses.hinge_loss     the mean multiclass hinge (SVM) loss of scores (N, C) and labels (N,)
 losses.softmax_jacobian  the Jacobian d softmax(z_n)_i / d z_nj of each row of logits (N, K):
                       (N, K, K), diag(y_hat) - y_hat y_hat^T (course_nn.activations.softmax_backward
                       applied to the unit vectors)
-losses.softmax_cross_entropy_backward  dL/dz of the mean softmax cross-entropy of logits
-                      (N, K) and one-hot targets (N, K): (y_hat - y) / N (CrossEntropyLoss.backward)
+losses.softmax_cross_entropy_backward  debug: the chapter's buggy backward chains -y / y_hat
+                      through the Jacobian of an unshifted softmax and forgets the 1/N; the fixed
+                      dL/dz of the mean softmax cross-entropy of logits (N, K) and one-hot
+                      targets (N, K) is (y_hat - y) / N (CrossEntropyLoss.backward)
 
 References are course_nn's loss classes; fixed cases hold the traps (a residual exactly at
 delta, logits of +-1000, a margin exactly met, a single sample). The two backward exercises
@@ -23,10 +26,46 @@ from ..losses import CrossEntropyLoss, HuberLoss, MSELoss, MulticlassHingeLoss
 from . import Exercise, _default_compare, register
 
 
-def _mse_grad(pred, target):
+class _Gradient(np.ndarray):
+    """The reference's gradient, carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _rmse_grad(pred, target):
+    """d RMSE / d pred for RMSE = sqrt(MSELoss()(pred, target)), by the chain rule on course_nn's
+    MSELoss: dMSE/dpred / (2 RMSE). pred, target: (N, D) -> (N, D)."""
     loss = MSELoss()
-    loss(pred, target)
-    return loss.backward()
+    rmse = np.sqrt(loss(pred, target))
+    grad = np.asarray(loss.backward() / (2.0 * rmse)).view(_Gradient)
+    d = np.asarray(pred, dtype=float) - np.asarray(target, dtype=float)
+    n = d.size
+    grad.slips = (
+        (2 * d / n, "that is the gradient of MSE; RMSE = sqrt(MSE), so the chain rule adds the "
+                    "factor 1 / (2 sqrt(MSE))"),
+        (d / (2 * n * rmse), "the 2 from differentiating the square is missing: "
+                             "d(MSE)/d pred = 2 (pred - target) / n"),
+        (d / rmse, "the 1 / n of the mean is missing"),
+        (d / (d.shape[0] * rmse), "this divides by N; the mean runs over every entry, "
+                                  "n = N * D"),
+        (-d / (n * rmse), "the sign is flipped: the residual is pred - target"),
+    )
+    return grad
+
+
+def _compare_with_slips(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _default_compare(want, got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    for wrong, why in getattr(expected, "slips", ()):
+        if not _close(wrong, want) and _close(mine, wrong):
+            return f"{reason}\n  hint: {why}"
+    return reason
 
 
 def _huber(pred, target, delta):
@@ -57,16 +96,18 @@ def _random_classification(rng, scale):
 
 
 register(Exercise(
-    id="losses.mse_grad",
-    kind="transcribe",
-    reference=_mse_grad,
+    id="losses.rmse_grad",
+    kind="derive",
+    reference=_rmse_grad,
     fixed=[
-        (np.array([[0.735]]), np.array([[1.0]])),
+        (np.array([[0.735]]), np.array([[1.0]])),                      # one entry: sign(d) / 1
         (np.array([[1.0], [2.0], [3.0]]), np.array([[1.5], [2.0], [2.0]])),
-        (np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([[0.0, 0.0], [0.5, -2.0]])),
+        (np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([[0.0, 0.0], [0.5, -2.0]])),  # D = 2
+        (np.array([[3.0, 0.0, 1.0]]), np.array([[0.0, 0.0, 0.0]])),    # one row, n = D = 3
     ],
     random=_random_regression,
     arg_names=("pred", "target"),
+    compare=_compare_with_slips,
 ))
 
 register(Exercise(
@@ -200,9 +241,24 @@ register(Exercise(
     compare=_with_diagnosis(_JACOBIAN_DIAGNOSES),
 ))
 
+def _backward_compare(expected, got):
+    reason = _with_diagnosis(_BACKWARD_DIAGNOSES)(expected, got)
+    if reason is None or "hint:" in reason:
+        return reason
+    try:
+        got_arr = np.asarray(got, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    if got_arr.shape == np.shape(expected) and not np.all(np.isfinite(got_arr)):
+        return (f"{reason}\n  hint: nan or inf where the answer is finite: at large logits an "
+                f"unshifted e^z overflows, and -y / y_hat is 0/0 where y_hat underflows; "
+                f"subtract each row's maximum, and use y_hat - y, which needs no 1 / y_hat")
+    return reason
+
+
 register(Exercise(
     id="losses.softmax_cross_entropy_backward",
-    kind="transcribe",
+    kind="debug",
     reference=_softmax_ce_backward,
     fixed=[
         (np.array([[2.0, 1.0, 0.1], [0.5, 0.5, 3.0]]), np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])),
@@ -213,5 +269,5 @@ register(Exercise(
     ],
     random=_random_one_hot,
     arg_names=("z", "y"),
-    compare=_with_diagnosis(_BACKWARD_DIAGNOSES),
+    compare=_backward_compare,
 ))
