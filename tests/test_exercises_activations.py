@@ -10,8 +10,8 @@ from exercise_helpers import rejected
 
 from course_nn.exercises import evaluate
 
-IDS = ["activations.sigmoid", "activations.leaky_relu_grad", "activations.softmax",
-       "activations.swish", "activations.relu_sum"]
+IDS = ["activations.sigmoid", "activations.stacked_sigmoid_grad", "activations.softmax",
+       "activations.swish_beta_grad", "activations.relu_sum"]
 
 
 def _stable_sigmoid(x):
@@ -20,13 +20,26 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def stacked_sigmoid_grad(x, n):
+    grad, a = np.ones_like(x, dtype=float), x
+    for _ in range(n):                  # layer k sees the previous layer's output a
+        s = _stable_sigmoid(a)
+        grad, a = grad * s * (1 - s), s
+    return grad
+
+
+def swish_beta_grad(x, beta):
+    s = _stable_sigmoid(beta * x)
+    return x * x * s * (1 - s)          # d(beta x)/d beta = x, times the x in front
+
+
 # Plain-numpy solutions, as a learner would write them (the notebook's solution cells).
 SOLUTIONS = {
     "activations.sigmoid": _stable_sigmoid,
-    "activations.leaky_relu_grad": lambda x, alpha: np.where(np.asarray(x) > 0, 1.0, alpha),
+    "activations.stacked_sigmoid_grad": stacked_sigmoid_grad,
     "activations.softmax": lambda x: (lambda e: e / e.sum(axis=1, keepdims=True))(
         np.exp(x - x.max(axis=1, keepdims=True))),
-    "activations.swish": lambda x, beta: x * _stable_sigmoid(beta * x),
+    "activations.swish_beta_grad": swish_beta_grad,
     "activations.relu_sum": lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)) @ c,
 }
 
@@ -57,18 +70,29 @@ def test_naive_but_finite_sigmoid_is_accepted_by_value():
     assert result.passed, result.message
 
 
-# --- leaky_relu_grad -----------------------------------------------------------------------
+# --- stacked_sigmoid_grad --------------------------------------------------------------------
 
-@pytest.mark.parametrize("wrong", [
-    lambda x, alpha: np.where(x > 0, 1.0, 0.0),               # the ReLU derivative
-    lambda x, alpha: np.where(x > 0, 1.0, alpha * x),         # the function's value, not slope
-    lambda x, alpha: np.where(x > 0, 1.0, 0.01),              # alpha ignored
-    lambda x, alpha: np.where(x > 0, alpha, 1.0),             # branches swapped
-    lambda x, alpha: np.where(x > 0, x, alpha * x),           # Leaky ReLU itself
-    lambda x, alpha: np.where(x > 0, 1.0, -alpha),            # sign of the slope
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda x, n: (_stable_sigmoid(x) * (1 - _stable_sigmoid(x))) ** n, "to the power n"),
+    (lambda x, n: 0.25 ** n * np.ones_like(x), "only the bound"),
+    (lambda x, n: _stable_sigmoid(x) * (1 - _stable_sigmoid(x)), "one layer's derivative"),
+    (lambda x, n: stacked_sigmoid_grad(x, n - 1), "wrong answer"),          # a layer short
+    (lambda x, n: np.zeros_like(x), "wrong answer"),                        # "it vanishes"
 ])
-def test_leaky_relu_grad_rejects_wrong_derivatives(wrong):
-    rejected("activations.leaky_relu_grad", wrong, "wrong answer")
+def test_stacked_sigmoid_grad_rejects_wrong_predictions(wrong, fragment):
+    rejected("activations.stacked_sigmoid_grad", wrong, fragment)
+
+
+def test_stacked_sigmoid_grad_agrees_with_a_numerical_gradient():
+    import course_nn as cn
+
+    def f(x):
+        for _ in range(6):
+            x = _stable_sigmoid(x)
+        return float(np.sum(x))
+
+    x = np.array([-1.0, 0.0, 2.0])
+    assert cn.rel_error(stacked_sigmoid_grad(x, 6), cn.numerical_gradient(f, x.copy())) < 1e-7
 
 
 # --- softmax -------------------------------------------------------------------------------
@@ -107,23 +131,36 @@ def test_softmax_rejects_a_missing_keepdims_with_a_clear_message():
     assert "wrong answer" in result.message or "raised ValueError" in result.message
 
 
-# --- swish ---------------------------------------------------------------------------------
+# --- swish_beta_grad -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("wrong", [
-    lambda x, beta: x * _stable_sigmoid(x),                   # beta ignored
-    lambda x, beta: _stable_sigmoid(beta * x),                # the gate without the x
-    lambda x, beta: beta * x * _stable_sigmoid(beta * x),     # scaled by beta
-    lambda x, beta: x * _stable_sigmoid(x / np.maximum(beta, 1e-12)),   # divided by beta
-    lambda x, beta: np.maximum(x, 0.0),                        # ReLU
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda x, beta: _stable_sigmoid(beta * x)
+     + beta * x * _stable_sigmoid(beta * x) * (1 - _stable_sigmoid(beta * x)), "with respect to x"),
+    (lambda x, beta: x * _stable_sigmoid(beta * x) * (1 - _stable_sigmoid(beta * x)),
+     "one factor x is missing"),
+    (lambda x, beta: beta * swish_beta_grad(x, beta), "the extra factor beta"),
+    (lambda x, beta: x * x * _stable_sigmoid(beta * x), "in place of its derivative"),
+    (lambda x, beta: -swish_beta_grad(x, beta), "wrong answer"),
 ])
-def test_swish_rejects_wrong_formulas(wrong):
-    rejected("activations.swish", wrong, "wrong answer")
+def test_swish_beta_grad_rejects_wrong_derivatives(wrong, fragment):
+    rejected("activations.swish_beta_grad", wrong, fragment)
 
 
-def test_swish_rejects_nan_at_the_far_ends():
-    # x * e^(beta x) / (1 + e^(beta x)) is 1000 * inf / inf = nan at x = 1000
-    rejected("activations.swish",
-             lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x)), "nan or inf")
+def test_swish_beta_grad_rejects_nan_at_the_far_ends():
+    # x^2 e^(-beta x) / (1 + e^(-beta x))^2 is inf / inf = nan at x = -1000
+    rejected("activations.swish_beta_grad",
+             lambda x, beta: x * x * np.exp(-beta * x) / (1.0 + np.exp(-beta * x)) ** 2, "nan or inf")
+
+
+def test_swish_beta_grad_agrees_with_a_numerical_gradient_in_beta():
+    import course_nn as cn
+
+    x = np.array([-2.0, -0.3, 0.7, 3.0])
+    for beta in (0.5, 1.0, 4.0):
+        numeric = np.array([cn.numerical_gradient(
+            lambda b, xi=xi: float(cn.activations.swish(np.array([xi]), b[0])[0]),
+            np.array([beta]))[0] for xi in x])
+        assert cn.rel_error(swish_beta_grad(x, beta), numeric) < 1e-7
 
 
 # --- relu_sum ------------------------------------------------------------------------------
@@ -150,6 +187,7 @@ def test_checkers_raise_no_runtime_warning_for_overflowing_answers():
     for exercise_id, fn in [
         ("activations.sigmoid", lambda x: np.exp(x) / (1.0 + np.exp(x))),
         ("activations.softmax", lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
-        ("activations.swish", lambda x, beta: x * np.exp(beta * x) / (1.0 + np.exp(beta * x))),
+        ("activations.swish_beta_grad",
+         lambda x, beta: x * x * np.exp(-beta * x) / (1.0 + np.exp(-beta * x)) ** 2),
     ]:
         assert not evaluate(exercise_id, fn).passed

@@ -5,11 +5,17 @@ answer gets wrong: logits of +-1000 (an exponential that overflows gives nan), r
 different scale (a softmax over the wrong axis, or with one global max), negative inputs
 (a derivative that is wrong on the left of the kink) and beta != 1 (a Swish that ignores it).
 Exact zeros are left out where a derivative has a kink: either one-sided value is defensible.
+
+activations.stacked_sigmoid_grad (predict, then run) asks how fast the gradient through n
+sigmoids in a row vanishes (the reference runs course_nn's Sigmoid modules backward);
+activations.swish_beta_grad (derive) asks for the derivative of Swish with respect to a
+learnable beta, which the chapter's table does not give.
 """
 
 import numpy as np
 
-from ..activations import leaky_relu_grad, relu, sigmoid, softmax, swish
+from ..activations import Sigmoid, relu, sigmoid, sigmoid_grad, softmax
+from ..module import Sequential
 from . import Exercise, _default_compare, register
 
 
@@ -64,24 +70,69 @@ register(Exercise(
 # The derivative of Leaky ReLU
 # ---------------------------------------------------------------------------------------------
 
-def leaky_relu_grad_reference(x, alpha):
-    """d LeakyReLU / dx: 1 where x > 0, alpha where x < 0 (same shape as x)."""
-    return leaky_relu_grad(np.asarray(x, dtype=float), alpha)
+def stacked_sigmoid_grad_reference(x, n):
+    """d/dx of sigmoid applied n times, sigma(sigma(...sigma(x))), elementwise: the gradient
+    course_nn's Sequential of n Sigmoid modules sends back for an upstream gradient of ones.
+    x: (m,) -> (m,); n >= 1."""
+    x = np.asarray(x, dtype=float).reshape(-1, 1)
+    net = Sequential(*[Sigmoid() for _ in range(int(n))])
+    net(x)
+    return net.backward(np.ones_like(x)).reshape(-1)
+
+
+class _Decay(np.ndarray):
+    """The reference's gradients, carrying what each recognized prediction would give."""
+
+    slips = ()
+
+
+def _stacked_reference(x, n):
+    grad = np.asarray(stacked_sigmoid_grad_reference(x, n)).view(_Decay)
+    x = np.asarray(x, dtype=float)
+    first = sigmoid_grad(x)
+    grad.slips = (
+        (first ** n, "that is sigma'(x) to the power n: each later layer sees sigma of the "
+                     "previous output, not x, so each factor is sigma' at a different point"),
+        (0.25 ** n * np.ones_like(x), "0.25^n is only the bound: sigma' reaches 0.25 at 0 "
+                                      "alone, and the inputs of the later layers are not 0"),
+        (first, "that is one layer's derivative; the chain rule multiplies one factor per "
+                "layer"),
+    )
+    return grad
+
+
+def _compare_stacked(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _default_compare(want, got, 1e-6, 1e-12)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (mine.shape == wrong.shape and not np.allclose(wrong, want, rtol=1e-6, atol=1e-12)
+                and np.allclose(mine, wrong, rtol=1e-6, atol=1e-12)):
+            return f"{reason}\n  hint: {why}"
+    return reason
 
 
 register(Exercise(
-    id="activations.leaky_relu_grad",
-    kind="transcribe",
-    reference=leaky_relu_grad_reference,
+    id="activations.stacked_sigmoid_grad",
+    kind="predict",
+    reference=_stacked_reference,
     fixed=[
-        (np.array([-2.0, -0.5, 0.5, 2.0]), 0.01),
-        (np.array([-3.0, -1e-4, 1e-4, 3.0]), 0.2),
-        (np.array([[-1.5, 4.0], [2.0, -7.0]]), 0.3),
-        (np.array([-5.0, -2.0, -1.0]), 0.1),               # all negative: the slope everywhere
-        (np.array([0.25, 9.0]), 0.05),                     # all positive: ones
+        (np.array([0.0]), 1),                         # one layer: 0.25
+        (np.array([0.0, 1.0, -2.0]), 2),              # not sigma'(x)^2, not 0.25^2
+        (np.array([0.0]), 2),                         # sigma'(0) sigma'(0.5), not 0.25^2
+        (np.array([0.0, 1.0, -2.0]), 5),
+        (np.array([-3.0, 0.5, 4.0]), 10),
+        (np.array([0.0]), 30),                        # deep: tiny, but not 0
     ],
-    random=lambda rng: (_random_array(rng, 2.0), float(rng.uniform(0.01, 0.5))),
-    arg_names=("x", "alpha"),
+    random=lambda rng: (rng.uniform(-4.0, 4.0, size=int(rng.integers(1, 6))),
+                        int(rng.integers(1, 16))),
+    arg_names=("x", "n"),
+    compare=_compare_stacked,
 ))
 
 
@@ -115,25 +166,66 @@ register(Exercise(
 # Swish with its beta
 # ---------------------------------------------------------------------------------------------
 
-def swish_reference(x, beta):
-    """x * sigmoid(beta * x) elementwise; beta = 1 is SiLU, beta = 0 gives x / 2."""
-    return swish(np.asarray(x, dtype=float), beta)
+def swish_beta_grad_reference(x, beta):
+    """d/d beta of Swish x sigma(beta x), elementwise: x^2 sigma'(beta x), with course_nn's
+    stable sigmoid_grad (no overflow at +-1000). x: any shape, beta a number."""
+    x = np.asarray(x, dtype=float)
+    return x * x * sigmoid_grad(beta * x)
+
+
+def _swish_beta_slips(x, beta):
+    s = sigmoid(beta * x)
+    return (
+        (s + beta * x * s * (1 - s), "that is the derivative with respect to x (the table's); "
+                                     "here x is fixed and beta varies"),
+        (x * s * (1 - s), "one factor x is missing: d(beta x)/d beta = x, times the x in front"),
+        (beta * x * x * s * (1 - s), "the extra factor beta comes from d/dx; d(beta x)/d beta "
+                                     "is x"),
+        (x * x * s, "sigma(beta x) in place of its derivative sigma(beta x)(1 - sigma(beta x))"),
+    )
+
+
+class _BetaGrad(np.ndarray):
+    slips = ()
+
+
+def _swish_beta_reference(x, beta):
+    grad = np.asarray(swish_beta_grad_reference(x, beta)).view(_BetaGrad)
+    with np.errstate(all="ignore"):
+        grad.slips = _swish_beta_slips(np.asarray(x, dtype=float), beta)
+    return grad
+
+
+def _compare_beta(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _finite_then_close()(want, got)
+    if reason is None or "nan or inf" in reason:
+        return reason
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (mine.shape == wrong.shape and not np.allclose(wrong, want)
+                and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9)):
+            return f"{reason}\n  hint: {why}"
+    return reason
 
 
 register(Exercise(
-    id="activations.swish",
-    kind="transcribe",
-    reference=swish_reference,
+    id="activations.swish_beta_grad",
+    kind="derive",
+    reference=_swish_beta_reference,
     fixed=[
-        (np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), 1.0),
-        (np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), 2.0),          # beta matters
-        (np.array([-3.0, 0.5, 3.0]), 0.0),                     # beta = 0: a straight line x / 2
-        (np.array([-1000.0, 1000.0]), 1.0),                    # no nan at the far ends
-        (np.array([[-0.5, 0.25], [4.0, -6.0]]), 10.0),         # large beta: close to ReLU
+        (np.array([-2.0, -1.0, 0.5, 1.0, 2.0]), 1.0),
+        (np.array([-2.0, -1.0, 0.5, 1.0, 2.0]), 2.0),        # beta matters
+        (np.array([-3.0, 0.5, 3.0]), 0.0),                   # beta = 0: x^2 / 4
+        (np.array([-1000.0, 1000.0]), 1.0),                  # no nan at the far ends
+        (np.array([[-0.5, 0.25], [4.0, -6.0]]), 10.0),
     ],
     random=lambda rng: (_random_array(rng, 3.0), float(rng.uniform(0.1, 5.0))),
     arg_names=("x", "beta"),
-    compare=_finite_then_close(),
+    compare=_compare_beta,
 ))
 
 

@@ -245,6 +245,9 @@ def _compare_broadcast(expected, got):
     expected = expected.shape
     if isinstance(got, _ShapeAnswer):
         got = got.shape
+    if isinstance(got, (str, bytes)):
+        return (f"expected a shape tuple such as {expected}, or None, got {_describe(got)}: "
+                f"return a tuple, not text")
     if got is not None and not isinstance(got, (tuple, list)):
         return f"expected a shape tuple such as (3, 4), or None, got {_describe(got)}"
     if expected is None:
@@ -253,7 +256,8 @@ def _compare_broadcast(expected, got):
         return (f"expected None: numpy raises ValueError here (the shapes do not broadcast), "
                 f"got {_show(got)}")
     if got is None:
-        return f"expected the shape {expected}: numpy broadcasts these shapes, got None"
+        return (f"expected the shape {expected}: numpy broadcasts these shapes, got None (return "
+                f"None only where numpy raises; or did your function forget to `return`?)")
     shape = tuple(_whole_number(d) for d in got)
     if None in shape:
         return f"expected a tuple of whole numbers {expected}, got {_show(got)}"
