@@ -120,6 +120,10 @@ def _no_shuffle(n, b, rng):
     return [order[i:i + b] for i in range(0, n, b)]
 
 
+def buggy_minibatch_indices(n, b, rng):   # the chapter's debug exercise: both bugs
+    return [rng.choice(n, size=b) for _ in range(n // b)]
+
+
 def _drops_last(n, b, rng):
     order = rng.permutation(n)
     return [order[i:i + b] for i in range(0, n - n % b, b)]
@@ -218,6 +222,9 @@ WRONG = {
         "counts samples, not updates": lambda n, b, d: n,
     },
     "gradient_descent.minibatch_indices": {
+        "the chapter's buggy epoch": buggy_minibatch_indices,
+        "batches drawn with replacement, last kept":
+            lambda n, b, rng: [rng.choice(n, size=len(x)) for x in minibatch_indices(n, b, rng)],
         "no shuffling": _no_shuffle,
         "drops the last partial batch": _drops_last,
         "sampling with replacement": _with_replacement,

@@ -183,6 +183,7 @@ WRONG = {
         "(variance, mean) swapped": lambda x, p: (x ** 2 * p / (1 - p), x),
     },
     "regularization.shift_image": {
+        "the chapter's buggy shift": lambda img, dx, dy: np.roll(np.roll(img, dx, axis=0), dy, axis=1),
         "wrong direction": lambda img, dx, dy: shift_image(img, -dx, -dy),
         "dx and dy swapped": lambda img, dx, dy: shift_image(img, dy, dx),
         "np.roll wraps around": _roll,
@@ -342,3 +343,15 @@ def test_early_stopping_reference_agrees_with_a_real_fit():
     best, last = exercises()["regularization.early_stopping_epoch"].reference(run.history.val_loss, 5)
     assert run.history.stopped_early
     assert (best, last) == (run.history.best_epoch, run.history.epochs - 1)
+
+
+def test_shift_debug_names_the_bugs():
+    from course_nn.exercises import evaluate
+
+    wrong = WRONG["regularization.shift_image"]
+    msg = evaluate("regularization.shift_image", wrong["the chapter's buggy shift"]).message
+    assert "wraps around" in msg and "dx moves the rows" in msg
+    msg = evaluate("regularization.shift_image", wrong["dx and dy swapped"]).message
+    assert "dx moves the rows" in msg and "wraps" not in msg
+    msg = evaluate("regularization.shift_image", wrong["np.roll wraps around"]).message
+    assert "wraps around" in msg and "dx moves the rows" not in msg

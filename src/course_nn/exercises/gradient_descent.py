@@ -5,7 +5,9 @@ gradient_descent.descend              debug: a gradient-descent loop with two bu
                                       the learner writes the fixed loop, and the checker names
                                       the bugs it recognizes in a wrong answer
 gradient_descent.steps_per_epoch      how many updates one epoch of n samples takes (drop_last or not)
-gradient_descent.minibatch_indices    shuffle 0..n-1 with rng and cut it into batches; checked by
+gradient_descent.minibatch_indices    debug: the chapter's buggy epoch draws each batch with
+                                      replacement and drops the last partial batch; the fixed one
+                                      shuffles 0..n-1 with rng and cuts it into batches; checked by
                                       properties (a partition of 0..n-1, the right batch sizes,
                                       shuffled), since any permutation is a correct answer
 gradient_descent.divergence_threshold experiment: find, by running training, the learning rate
@@ -242,7 +244,7 @@ def _random_batches(rng):
 
 register(Exercise(
     id="gradient_descent.minibatch_indices",
-    kind="transcribe",
+    kind="debug",
     reference=_minibatch_indices,
     fixed=[
         (10, 3, _SeededGenerator(0)),     # 3 + 3 + 3 + 1

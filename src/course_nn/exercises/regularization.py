@@ -4,8 +4,9 @@ regularization.l2_penalty_grad       d/dw of lam * sum(w^2), i.e. 2 lam w (cours
 regularization.dropout_moments       predict, then run: the mean and the variance of inverted
                                      dropout's training-mode output for an input x (the
                                      chapter's measurement on course_nn.Dropout answers it)
-regularization.shift_image           shift an (S, S) image by whole pixels, zero fill
-                                     (course_nn.augment.shift_images)
+regularization.shift_image           debug: the chapter's buggy shift rolls (wraps around) and moves
+                                     rows by dx; the fixed one shifts an (S, S) image by whole
+                                     pixels with zero fill (course_nn.augment.shift_images)
 regularization.early_stopping_epoch  (best epoch, last epoch run) for a list of validation
                                      losses and a patience, as course_nn.train.fit decides
 regularization.batchnorm_backward    (dx, dgamma, dbeta) of batch normalization in training
@@ -44,6 +45,45 @@ def _dropout_forward(x, p, mask):
 
 def _shift_image(img, dx, dy):
     return shift_images(img[None], dx, dy)[0]
+
+
+class _Shifted(np.ndarray):
+    """The reference's shifted image, carrying what each recognized bug would give."""
+
+    slips = ()
+
+
+def _shift_image_reference(img, dx, dy):
+    out = np.asarray(_shift_image(img, dx, dy)).view(_Shifted)
+    img = np.asarray(img)
+    out.slips = (
+        (np.roll(np.roll(img, dx, axis=0), dy, axis=1),
+         "np.roll wraps around (what leaves one side re-enters on the other; it must be dropped "
+         "and the uncovered pixels set to 0), and dx moves the rows: axis 0 is r, the vertical "
+         "one; dx is horizontal, axis 1"),
+        (np.roll(np.roll(img, dx, axis=1), dy, axis=0),
+         "np.roll wraps around: what leaves one side re-enters on the other; it must be dropped "
+         "and the uncovered pixels set to 0"),
+        (_shift_image(img, dy, dx),
+         "dx moves the rows: axis 0 is r, the vertical one; dx is horizontal, axis 1"),
+    )
+    return out
+
+
+def _compare_shift(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _default_compare(want, got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (mine.shape == wrong.shape and not np.allclose(wrong, want)
+                and np.allclose(mine, wrong)):
+            return f"{reason}\n  hint: {why}"
+    return reason
 
 
 class _ScriptedLoss:
@@ -188,8 +228,9 @@ register(Exercise(
 
 register(Exercise(
     id="regularization.shift_image",
-    kind="transcribe",
-    reference=_shift_image,
+    kind="debug",
+    reference=_shift_image_reference,
+    compare=_compare_shift,
     fixed=[
         (_DIGIT, 1, 0),                       # one pixel to the right
         (_DIGIT, 0, -1),                      # one pixel up
