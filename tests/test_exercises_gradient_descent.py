@@ -14,7 +14,7 @@ import pytest
 
 from course_nn.exercises import evaluate
 
-IDS = ("gradient_descent.descend", "gradient_descent.steps_per_epoch",
+IDS = ("gradient_descent.descend", "gradient_descent.train_regression",
        "gradient_descent.minibatch_indices", "gradient_descent.divergence_threshold")
 
 
@@ -32,6 +32,28 @@ def descend(w, grad_fn, lr, steps):
     for _ in range(steps):
         w = w - lr * grad_fn(w)
     return w
+
+
+def train_regression(X, y, seed, lr=0.05, epochs=20, batch_size=32, zero_grad=True, bias=True,
+                     final_lr=0.005, final_epochs=10):
+    """The learner's own loop: shuffled mini-batches, zero_grad, forward, loss, backward, step."""
+    import course_nn as cn
+
+    rng = np.random.default_rng(seed)
+    model = cn.Linear(X.shape[1], 1, rng=rng, bias=bias)
+    opt, mse = cn.optim.SGD(model.parameters(), lr=lr), cn.MSELoss()
+    for epoch in range(epochs + final_epochs):
+        if epoch == epochs:
+            opt.lr = final_lr
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            if zero_grad:
+                opt.zero_grad()
+            mse(model(X[idx]), y[idx])
+            model.backward(mse.backward())
+            opt.step()
+    return model
 
 
 def steps_per_epoch(n, batch_size, drop_last):
@@ -67,19 +89,16 @@ def _threshold_by_grid(run, lo, hi, tol):
 
 SOLUTIONS = {
     "gradient_descent.descend": descend,
-    "gradient_descent.steps_per_epoch": steps_per_epoch,
+    "gradient_descent.train_regression": [
+        train_regression,
+        lambda X, y, seed: train_regression(X, y, seed, final_epochs=0),    # no decay: also enough
+    ],
     "gradient_descent.minibatch_indices": minibatch_indices,
     "gradient_descent.divergence_threshold": divergence_threshold,
 }
 
 
 def test_alternative_correct_answers_pass():
-    # np.ceil returns a float; an integral float is accepted
-    assert evaluate("gradient_descent.steps_per_epoch",
-                    lambda n, b, d: n // b if d else np.ceil(n / b)).passed
-    # -(-n // b) is ceil division
-    assert evaluate("gradient_descent.steps_per_epoch",
-                    lambda n, b, d: n // b if d else -(-n // b)).passed
     # a tuple of batches, or np.array_split at multiples of batch_size
     assert evaluate("gradient_descent.minibatch_indices",
                     lambda n, b, rng: tuple(minibatch_indices(n, b, rng))).passed
@@ -214,12 +233,16 @@ WRONG = {
         "forgets the learning rate": lambda w, f, lr, k: descend(w, f, 1.0, k),
         "in place, returns None": _in_place_no_return,
     },
-    "gradient_descent.steps_per_epoch": {
-        "always n // batch_size": lambda n, b, d: n // b,
-        "always ceil": lambda n, b, d: math.ceil(n / b),
-        "drop_last flipped": lambda n, b, d: math.ceil(n / b) if d else n // b,
-        "n // b + 1": lambda n, b, d: n // b if d else n // b + 1,
-        "counts samples, not updates": lambda n, b, d: n,
+    "gradient_descent.train_regression": {
+        "a learning rate above the threshold": lambda X, y, seed: train_regression(X, y, seed, lr=0.5),
+        "no zero_grad (gradients pile up)":
+            lambda X, y, seed: train_regression(X, y, seed, zero_grad=False),
+        "no bias": lambda X, y, seed: train_regression(X, y, seed, bias=False),
+        "too few steps": lambda X, y, seed: train_regression(X, y, seed, lr=0.001, epochs=2,
+                                                             final_epochs=0),
+        "untrained model": lambda X, y, seed: train_regression(X, y, seed, epochs=0, final_epochs=0),
+        "returns the loss, not the model":
+            lambda X, y, seed: float(np.mean((train_regression(X, y, seed)(X) - y) ** 2)),
     },
     "gradient_descent.minibatch_indices": {
         "the chapter's buggy epoch": buggy_minibatch_indices,
@@ -246,8 +269,13 @@ WRONG = {
 def test_failure_messages_are_readable():
     msg = evaluate("gradient_descent.minibatch_indices", _no_shuffle).message
     assert "shuffle" in msg and "np.random.default_rng(" in msg and " at 0x" not in msg
-    msg = evaluate("gradient_descent.steps_per_epoch", lambda n, b, d: n // b).message
-    assert "n = 1000, batch_size = 32, drop_last = False" in msg and "expected 32" in msg
+    msg = evaluate("gradient_descent.train_regression",
+                   lambda X, y, seed: train_regression(X, y, seed, zero_grad=False)).message
+    assert "held-out" in msg and "diverged" in msg and "zero_grad" in msg
+    msg = evaluate("gradient_descent.train_regression",
+                   lambda X, y, seed: train_regression(X, y, seed, lr=0.001, epochs=2,
+                                                       final_epochs=0)).message
+    assert "learned, but not enough" in msg
     msg = evaluate("gradient_descent.descend", buggy_descend).message
     assert "steps uphill" in msg and "gradient of the starting point" in msg and " at 0x" not in msg
     assert "grad_fn = the gradient of 1/2 (w - c)^T H (w - c) with H = [[2.]]" in msg

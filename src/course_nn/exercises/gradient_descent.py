@@ -4,7 +4,9 @@ gradient_descent.descend              debug: a gradient-descent loop with two bu
                                       uphill, and it computes the gradient once, at the start);
                                       the learner writes the fixed loop, and the checker names
                                       the bugs it recognizes in a wrong answer
-gradient_descent.steps_per_epoch      how many updates one epoch of n samples takes (drop_last or not)
+gradient_descent.train_regression    train: fit a linear model with the learner's own mini-batch
+                                      gradient-descent loop until its mean squared error on
+                                      held-out data is within 10 % of the least-squares fit's
 gradient_descent.minibatch_indices    debug: the chapter's buggy epoch draws each batch with
                                       replacement and drops the last partial batch; the fixed one
                                       shuffles 0..n-1 with rng and cuts it into batches; checked by
@@ -19,14 +21,13 @@ hold the traps (a last batch that is not full, a batch larger than the data set,
 overflows to inf and nan, a start that barely touches the steep direction).
 """
 
-import numbers
 
 import numpy as np
 
 from ..data import iterate_minibatches
 from ..module import Parameter
 from ..optim import SGD
-from . import Exercise, _describe, _show, _whole_number, register
+from . import Exercise, _describe, _show, register
 
 
 class _SeededGenerator(np.random.Generator):
@@ -167,43 +168,110 @@ register(Exercise(
 ))
 
 
-# --- steps_per_epoch ------------------------------------------------------------------------
+# --- train_regression (train) ----------------------------------------------------------------
 
-def _steps_per_epoch(n, batch_size, drop_last):
-    dummy = np.zeros((n, 1))
-    return sum(1 for _ in iterate_minibatches(dummy, dummy, batch_size, shuffle=False,
-                                              drop_last=drop_last))
+TRAIN_TARGET = 1.10
+"""The learner's model passes when its held-out MSE is at most this multiple of the held-out MSE
+of the least-squares fit to the same training data (the best a linear model can learn there)."""
+
+_HELD_OUT = {}
 
 
-def _compare_count(expected, got):
-    """Accept an int or a whole-valued float (np.ceil returns one) equal to ``expected``."""
-    if _whole_number(got) == expected:
+def _fingerprint(X, y):
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(X).tobytes()
+                          + np.ascontiguousarray(y).tobytes()).hexdigest()
+
+
+def _regression_case(rng):
+    """A regression task like the chapter's: 800 training samples of 5 features with different
+    scales and a mean of 0.5, targets from a linear rule plus noise of standard deviation 0.5;
+    400 more samples from the same rule are kept for judging. -> (X (800, 5), y (800, 1), seed)."""
+    n, n_held, d = 800, 400, 5
+    X = rng.standard_normal((n + n_held, d)) * rng.uniform(0.3, 2.0, size=d) + 0.5
+    y = (X @ rng.standard_normal(d) + rng.normal() + 0.5 * rng.standard_normal(n + n_held))[:, None]
+    _HELD_OUT[_fingerprint(X[:n], y[:n])] = (X[n:], y[n:], X[:n], y[:n])
+    return X[:n], y[:n], int(rng.integers(2 ** 31))
+
+
+def _train_loop(X, y, seed):
+    """The reference: Linear(5, 1), optim.SGD lr 0.05 in batches of 32 for 20 epochs, then 10
+    epochs at lr 0.005 (a smaller step at the end averages out the mini-batch noise)."""
+    from ..linear import Linear
+    from ..losses import MSELoss
+
+    rng = np.random.default_rng(seed)
+    model = Linear(X.shape[1], 1, rng=rng)
+    loss_fn, opt = MSELoss(), SGD(model.parameters(), lr=0.05)
+    for epoch in range(30):
+        if epoch == 20:
+            opt.lr = 0.005
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 32):
+            idx = order[start:start + 32]
+            opt.zero_grad()
+            loss_fn(model(X[idx]), y[idx])
+            model.backward(loss_fn.backward())
+            opt.step()
+    return model
+
+
+class _HeldOut:
+    """What the learner's model is judged on, and the reference's own training run."""
+
+    def __init__(self, X, y, seed):
+        X_held, y_held, X_train, y_train = _HELD_OUT[_fingerprint(X, y)]
+        self.X, self.y = X_held, y_held
+        ones = np.ones((len(X_train), 1))
+        theta = np.linalg.lstsq(np.c_[X_train, ones], y_train, rcond=None)[0]
+        self.best = float(np.mean((np.c_[X_held, np.ones((len(X_held), 1))] @ theta - y_held) ** 2))
+        self.train = lambda: _train_loop(X, y, seed)
+
+
+def _train_regression_reference(X, y, seed):
+    return _HeldOut(X, y, seed)
+
+
+def _judge_regression(expected, got):
+    from ..module import Module
+
+    if isinstance(got, _HeldOut):  # the reference, judged by its own checker
+        got = got.train()
+    if not isinstance(got, Module):
+        what = f"text, {_describe(got)}" if isinstance(got, str) else _describe(got)
+        return (f"expected your function to return the trained course_nn model (a Module such as "
+                f"cn.Linear(5, 1)), got {what}")
+    try:
+        with np.errstate(all="ignore"):
+            pred = np.asarray(got(expected.X), dtype=np.float64)
+    except Exception as err:  # a model that cannot take (N, 5) inputs
+        return f"your model could not take inputs of shape (N, 5): {type(err).__name__}: {err}"
+    if pred.shape != expected.y.shape:
+        return f"expected one prediction per sample, shape {expected.y.shape}, got {pred.shape}"
+    with np.errstate(all="ignore"):
+        ratio = float(np.mean((pred - expected.y) ** 2)) / expected.best
+    if ratio <= TRAIN_TARGET:
         return None
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (numbers.Real, np.number, np.ndarray)):
-        return f"expected an integer, got {_describe(got)}"
-    return f"expected {expected}, got {_show(got)}"
-
-
-def _random_steps(rng):
-    return int(rng.integers(1, 2000)), int(rng.integers(1, 300)), bool(rng.integers(0, 2))
+    if not np.isfinite(ratio) or ratio > 1e3:
+        hint = ("the run diverged: is your learning rate below the threshold 2 / lambda_max of "
+                "this task? Does your loop call zero_grad before each backward?")
+    else:
+        hint = ("it learned, but not enough: more epochs, or a smaller learning rate for the last "
+                "ones, which averages out the mini-batch noise")
+    return (f"your model's mean squared error on {len(expected.X)} held-out samples is "
+            f"{ratio:.3f} times the least-squares fit's; the target is {TRAIN_TARGET}: {hint}")
 
 
 register(Exercise(
-    id="gradient_descent.steps_per_epoch",
-    kind="transcribe",
-    reference=_steps_per_epoch,
-    fixed=[
-        (1000, 32, False),    # 31 full batches and one of 8
-        (1000, 32, True),     # the batch of 8 is dropped
-        (1024, 32, False),    # divides exactly
-        (1024, 32, True),
-        (10, 64, False),      # one batch smaller than batch_size
-        (10, 64, True),       # no full batch at all: 0 updates
-        (7, 1, False),        # pure SGD: one update per sample
-    ],
-    random=_random_steps,
-    arg_names=("n", "batch_size", "drop_last"),
-    compare=_compare_count,
+    id="gradient_descent.train_regression",
+    kind="train",
+    reference=_train_regression_reference,
+    random=_regression_case,
+    n_random=20,
+    arg_names=("X", "y", "seed"),
+    compare=_judge_regression,
+    time_limit=10.0,
 ))
 
 
