@@ -165,7 +165,13 @@ WRONG["losses.cross_entropy"] = {
     "mean over N*C entries": _ce_mean_over_all_entries,
     "no softmax: -s_y": _ce_no_softmax,
 }
+def buggy_hinge_loss(scores, labels):   # the chapter's debug exercise: both bugs
+    margins = np.maximum(0.0, scores - scores[np.arange(len(labels)), labels][:, None] + 1.0)
+    return float(margins.sum())
+
+
 WRONG["losses.hinge_loss"] = {
+    "the chapter's buggy hinge loss": buggy_hinge_loss,
     "includes the j = y_i term": _hinge_with_true_class,
     "sum instead of mean": _hinge_sum,
     "margin 0 instead of 1": _hinge_no_margin,
@@ -259,6 +265,24 @@ def test_buggy_backward_is_right_up_to_n_on_moderate_logits_and_named():
     rejected("losses.softmax_cross_entropy_backward", buggy_ce_backward, "divide by N")
     rejected("losses.softmax_cross_entropy_backward",
              lambda z, y: buggy_ce_backward(z, y) / z.shape[0], "nan or inf")
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("the chapter's buggy hinge loss", "the j = y_i term is counted"),
+    ("includes the j = y_i term", "set it to 0"),
+    ("sum instead of mean", "the samples are summed; the loss is their mean"),
+])
+def test_hinge_loss_names_the_bugs(name, fragment):
+    rejected("losses.hinge_loss", WRONG["losses.hinge_loss"][name], fragment)
+
+
+def test_hinge_both_bugs_named_on_a_batch():
+    from course_nn.exercises import exercises
+
+    ex = exercises()["losses.hinge_loss"]
+    scores, labels = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]), np.array([0, 1])
+    expected = ex.reference(scores, labels)
+    assert "summed, not averaged" in ex.compare(expected, buggy_hinge_loss(scores, labels))
 
 
 def test_softmax_jacobian_names_the_mistake():

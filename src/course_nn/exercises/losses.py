@@ -4,7 +4,9 @@ losses.rmse_grad      derive: dL/dpred of the root mean squared error (the chapt
                       MSE gradient, not this one): (pred - target) / (n RMSE), n every entry
 losses.huber          the Huber loss value (mean), with a threshold delta
 losses.cross_entropy  the mean softmax cross-entropy of logits (N, C) and labels (N,), stable
-losses.hinge_loss     the mean multiclass hinge (SVM) loss of scores (N, C) and labels (N,)
+losses.hinge_loss     debug: the chapter's buggy hinge loss counts the j = y_i term and sums over
+                      the samples; the fixed one is the mean multiclass hinge (SVM) loss of
+                      scores (N, C) and labels (N,)
 losses.softmax_jacobian  the Jacobian d softmax(z_n)_i / d z_nj of each row of logits (N, K):
                       (N, K, K), diag(y_hat) - y_hat y_hat^T (course_nn.activations.softmax_backward
                       applied to the unit vectors)
@@ -80,6 +82,39 @@ def _hinge_loss(scores, labels):
     return MulticlassHingeLoss()(scores, labels)
 
 
+class _Loss(float):
+    """The reference loss, carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _hinge_reference(scores, labels):
+    value = _Loss(_hinge_loss(scores, labels))
+    n = len(labels)
+    value.slips = (
+        (float(value) + 1.0, "the j = y_i term is counted: s_y - s_y + 1 = 1 for every sample; "
+                             "set it to 0 (or subtract 1 per sample)"),
+        (float(value) * n, "the samples are summed; the loss is their mean"),
+        ((float(value) + 1.0) * n, "the j = y_i term is counted (it adds max(0, 1) = 1 per "
+                                   "sample), and the samples are summed, not averaged"),
+    )
+    return value
+
+
+def _compare_hinge(expected, got):
+    reason = _default_compare(float(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = float(got)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    for wrong, why in expected.slips:
+        if not np.isclose(wrong, float(expected)) and np.isclose(mine, wrong, rtol=1e-6, atol=1e-9):
+            return f"{reason}\n  hint: {why}"
+    return reason
+
+
 def _random_regression(rng):
     shape = (int(rng.integers(1, 8)), int(rng.integers(1, 4)))
     return rng.standard_normal(shape), rng.standard_normal(shape)
@@ -141,8 +176,9 @@ register(Exercise(
 
 register(Exercise(
     id="losses.hinge_loss",
-    kind="transcribe",
-    reference=_hinge_loss,
+    kind="debug",
+    reference=_hinge_reference,
+    compare=_compare_hinge,
     fixed=[
         (np.array([[3.0, 1.0, -2.0]]), np.array([0])),                    # all margins met: 0
         (np.array([[3.0, 2.0, -2.0]]), np.array([0])),                    # margin exactly met
