@@ -459,3 +459,26 @@ def test_both_are_exported_with_shapes_in_their_docstrings():
     assert "BatchNorm2d" in cn.__all__ and "Residual" in cn.__all__
     assert "(N, C, H, W)" in cn.BatchNorm2d.__doc__
     assert "y = x + block(x)" in cn.Residual.__doc__ and "(N, D)" in cn.Residual.__doc__
+
+
+@pytest.mark.parametrize("m", [1, 5, 128, 200, 25088])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sums_add_in_a_fixed_order(m, dtype):
+    # BatchNorm2d sums each channel's N*H*W values along a contiguous row; numpy's own row sum
+    # is a pairwise sum whose float32 loop differs between numpy 1.26 and 2.x (the chapters'
+    # printed digits then differ too). _row_sums adds in one fixed order, written out again
+    # here with elementwise adds in that dtype: blocks of 128 one after another, then halves.
+    from course_nn.batchnorm import _row_sums
+
+    a = np.random.default_rng(m).standard_normal((3, m)).astype(dtype) * 100
+    block = np.zeros((3, 128), dtype=dtype)
+    padded = np.concatenate([a, np.zeros((3, -m % 128), dtype=dtype)], axis=1)
+    for k in range(padded.shape[1] // 128):
+        block = block + padded[:, 128 * k:128 * (k + 1)]
+    while block.shape[1] > 1:
+        block = block[:, :block.shape[1] // 2] + block[:, block.shape[1] // 2:]
+    got = _row_sums(a)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, block[:, 0])
+    np.testing.assert_allclose(got, a.astype(np.float64).sum(axis=1),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-3)

@@ -1,9 +1,12 @@
 """Batch normalization: BatchNorm1d over the batch axis of (N, C) activations, BatchNorm2d
 over the batch and both spatial axes of (N, C, H, W) feature maps.
 
-Both share one implementation (``_BatchNorm``) that works on a (M, C) matrix: BatchNorm1d's x
-itself (M = N), BatchNorm2d's x with the channels moved last and reshaped to (N*H*W, C), so
-every pixel of every image is one sample of its channel's statistics.
+Both share one implementation (``_BatchNorm``) that works on a matrix with one axis of
+samples and one of features: BatchNorm1d's x itself, (N, C), samples along axis 0;
+BatchNorm2d's x with the channels moved first and reshaped to (C, N*H*W), samples along
+axis 1, so every pixel of every image is one sample of its channel's statistics and each
+channel's values are one contiguous row (its sums run along memory, about ten times faster
+than down the columns of a (N*H*W, C) matrix with few channels).
 
 Caching rule: backward needs x_hat and 1/std, which forward computes into fresh arrays (the
 caller's x is not kept); the output is a fresh array too. The running statistics are
@@ -32,13 +35,15 @@ from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    """The statistics, running estimates and backward of batch normalization on a (M, C)
-    matrix; subclasses say how their input becomes that matrix (``_rows``) and back
+    """The statistics, running estimates and backward of batch normalization on a matrix of
+    samples x features: (M, C) with ``_axis = 0`` or (C, M) with ``_axis = 1`` (the samples'
+    axis); subclasses say how their input becomes that matrix (``_rows``) and back
     (``_unrows``) and name themselves in error messages (``_label``, ``_unit``)."""
 
     _buffer_names = ("running_mean", "running_var")  # saved by state_dict with the parameters
     _label = "BatchNorm"
-    _unit = "feature"  # what one of the C columns is called in error messages
+    _unit = "feature"  # what one of the C features is called in error messages
+    _axis = 0           # the axis of the samples in the matrix of _rows
 
     def __init__(self, num_features, eps, momentum, affine, dtype):
         label = self._label
@@ -58,7 +63,7 @@ class _BatchNorm(Module):
         self.running_var = np.ones(num_features, dtype=dtype)
         self._cache = None
 
-    # -- how the input becomes a (M, C) matrix; BatchNorm1d's is the input itself
+    # -- how the input becomes the matrix; BatchNorm1d's is the input itself, (M, C)
     def _check_input(self, x):
         return as_float_array(x, f"{self._label} input", shape=(None, self.num_features))
 
@@ -80,11 +85,12 @@ class _BatchNorm(Module):
         shape = x.shape
         x = self._rows(x)
         running_mean, running_var = self._running_stats()
+        axis = self._axis
         if self.training:
-            n = x.shape[0]
+            n = x.shape[axis]
             if n < 2:
                 raise ValueError(self._too_few_message(shape))
-            mean, var = _batch_moments(x, label, self._unit)
+            mean, var = _batch_moments(x, label, self._unit, axis)
             m = self.momentum
             running_mean = (1 - m) * running_mean + m * mean
             with np.errstate(over="ignore"):
@@ -101,10 +107,11 @@ class _BatchNorm(Module):
         else:
             mean, var = running_mean, running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat = (x - mean) * inv_std
+        x_hat = (x - self._along(mean)) * self._along(inv_std)
         # (without weight and bias the output is x_hat, copied: the cache must not be the
         # array the caller gets back and may write into)
-        out = self.weight.data * x_hat + self.bias.data if self.affine else x_hat.copy()
+        out = (self._along(self.weight.data) * x_hat + self._along(self.bias.data) if self.affine
+               else x_hat.copy())
         if self.training:  # state changes only once nothing can fail
             self.running_mean, self.running_var = running_mean, running_var
         self._cache = (x_hat, inv_std, self.training, shape)
@@ -139,15 +146,21 @@ class _BatchNorm(Module):
             self.bias.add_grad(d_beta)
         return self._unrows(d_x, shape)
 
+    def _along(self, v):
+        """A (C,) vector shaped to broadcast along the features' axis of the matrix."""
+        return v if self._axis == 0 else v[:, None]
+
     def _grads(self, grad_out, x_hat, inv_std, training):
-        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out, all on (M, C) rows."""
-        d_gamma = np.sum(grad_out * x_hat, axis=0)
-        d_beta = grad_out.sum(axis=0)
-        d_xhat = grad_out * self.weight.data if self.affine else grad_out
+        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out, all on the matrix of ``_rows``."""
+        axis = self._axis
+        d_gamma = _reduce("sum", grad_out * x_hat, axis)
+        d_beta = _reduce("sum", grad_out, axis)
+        d_xhat = grad_out * self._along(self.weight.data) if self.affine else grad_out
         if not training:
-            return d_gamma, d_beta, d_xhat * inv_std
+            return d_gamma, d_beta, d_xhat * self._along(inv_std)
         # mean and variance depend on every sample, which adds the two centring terms
-        d_x = inv_std * (d_xhat - d_xhat.mean(axis=0) - x_hat * np.mean(d_xhat * x_hat, axis=0))
+        d_x = self._along(inv_std) * (d_xhat - _reduce("mean", d_xhat, axis, keepdims=True)
+                                      - x_hat * _reduce("mean", d_xhat * x_hat, axis, keepdims=True))
         return d_gamma, d_beta, d_x
 
     def _running_stats(self):
@@ -192,7 +205,8 @@ class BatchNorm2d(_BatchNorm):
     """y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel of (N, C, H, W) maps.
 
     The statistics of channel c are taken over every image and every pixel: x[:, c, :, :],
-    N*H*W values (BatchNorm1d's on x moved to (N*H*W, C), which is how it is computed).
+    N*H*W values (BatchNorm1d's on x moved to (N*H*W, C); computed on (C, N*H*W), where each
+    channel's values are contiguous).
     Training: mean and biased variance of the batch normalize; the running statistics move
     toward the mean and the unbiased variance (N*H*W - 1 in the denominator),
     running = (1 - momentum) * running + momentum * batch, as PyTorch. Evaluation: the
@@ -203,6 +217,7 @@ class BatchNorm2d(_BatchNorm):
 
     _label = "BatchNorm2d"
     _unit = "channel"
+    _axis = 1
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
         super().__init__(num_features, eps, momentum, affine, dtype)
@@ -216,22 +231,57 @@ class BatchNorm2d(_BatchNorm):
 
     @staticmethod
     def _rows(x):
-        """(N, C, H, W) -> (N*H*W, C): row n*H*W + i*W + j holds pixel (i, j) of image n."""
-        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+        """(N, C, H, W) -> (C, N*H*W): column n*H*W + i*W + j holds pixel (i, j) of image n."""
+        return x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
 
     @staticmethod
     def _unrows(rows, shape):
         n, c, h, w = shape
-        return np.ascontiguousarray(rows.reshape(n, h, w, c).transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(rows.reshape(c, n, h, w).transpose(1, 0, 2, 3))
 
 
-def _batch_moments(x, label="BatchNorm1d", unit="feature"):
-    """Per-column mean and biased variance of x: (M, C), without overflow where they are
-    finite. Raises ValueError (naming ``label`` and the ``unit``) when a variance is not
-    representable."""
+_BLOCK = 128  # _row_sums adds blocks of this many columns, then halves them
+
+
+def _row_sums(a):
+    """Row sums of a (C, M) matrix, the same to the last bit under every supported numpy
+    version: numpy's own sum along a contiguous row is a pairwise sum whose float32 inner loop
+    changed between numpy 1.26 and 2.x. Here the row is cut into blocks of 128, the blocks are
+    added one after another (elementwise, vectorized), and the 128 partial sums are halved to
+    one by elementwise adds."""
+    c, m = a.shape
+    pad = -m % _BLOCK
+    if pad:  # zeros change no sum
+        a = np.concatenate([a, np.zeros((c, pad), dtype=a.dtype)], axis=1)
+    s = a.reshape(c, -1, _BLOCK).sum(axis=1)  # down the columns: block after block
+    while s.shape[1] > 1:
+        half = s.shape[1] // 2
+        s = s[:, :half] + s[:, half:]
+    return s[:, 0]
+
+
+def _reduce(kind, a, axis, keepdims=False):
+    """Sum, mean or (biased) variance of ``a`` along the samples' ``axis``: numpy's down the
+    columns (axis 0, one row added after another), ``_row_sums`` along the rows (axis 1)."""
+    if axis == 0:
+        return {"sum": np.sum, "mean": np.mean, "var": np.var}[kind](a, axis=0, keepdims=keepdims)
+    n = a.shape[1]
+    if kind == "var":
+        d = a - (_row_sums(a) / n)[:, None]
+        out = _row_sums(d * d) / n
+    else:
+        out = _row_sums(a) / n if kind == "mean" else _row_sums(a)
+    out = out.astype(a.dtype, copy=False)
+    return out[:, None] if keepdims else out
+
+
+def _batch_moments(x, label="BatchNorm1d", unit="feature", axis=0):
+    """Per-feature mean and biased variance of x: (M, C) with the samples along ``axis`` 0, or
+    (C, M) with ``axis`` 1; (C,) each, without overflow where they are finite. Raises
+    ValueError (naming ``label`` and the ``unit``) when a variance is not representable."""
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = x.mean(axis=0)
-        var = x.var(axis=0)
+        mean = _reduce("mean", x, axis)
+        var = _reduce("var", x, axis)
     if np.all(np.isfinite(mean)) and np.all(np.isfinite(var)):
         return mean, var
     if not all_finite(x):  # NaN/inf passed in between the layers of a Sequential
@@ -240,13 +290,13 @@ def _batch_moments(x, label="BatchNorm1d", unit="feature"):
                          f"entries")
     # a power of two within a factor 2 of max |x| per feature: x / scale is exact and within
     # (-2, 2) (2^(e-1), not 2^e, which for values near 1.8e308 would itself overflow)
-    scale = np.ldexp(np.ones_like(mean), np.frexp(np.max(np.abs(x), axis=0))[1] - 1)
-    scaled = x / scale
-    mean_s = scaled.mean(axis=0)
-    mean_s += (scaled - mean_s).mean(axis=0)  # one refinement: exact for a constant feature,
-    centred = scaled - mean_s                   # whose rounding noise (~eps^2 x^2) would not be
-    var_s = np.mean(centred * centred, axis=0)  # representable once scaled back near 1e308
-    mean = mean_s * scale
+    scale = np.ldexp(np.ones_like(mean), np.frexp(np.max(np.abs(x), axis=axis))[1] - 1)
+    scaled = x / np.expand_dims(scale, axis)
+    mean_s = scaled.mean(axis=axis, keepdims=True)
+    mean_s += (scaled - mean_s).mean(axis=axis, keepdims=True)  # one refinement: exact for a
+    centred = scaled - mean_s       # constant feature, whose rounding noise (~eps^2 x^2) would
+    var_s = np.mean(centred * centred, axis=axis)  # not be representable scaled back near 1e308
+    mean = mean_s.reshape(-1) * scale
     with np.errstate(over="ignore"):
         var = var_s * scale * scale
     if not np.all(np.isfinite(var)):
@@ -254,6 +304,6 @@ def _batch_moments(x, label="BatchNorm1d", unit="feature"):
         raise ValueError(
             f"{label} input: expected values whose per-{unit} variance is representable "
             f"in {x.dtype}, got {unit} {j} with variance overflowing (largest |x| = "
-            f"{np.max(np.abs(x[:, j])):.3g})"
+            f"{np.max(np.abs(np.take(x, j, axis=1 - axis))):.3g})"
         )
     return mean, var
