@@ -147,6 +147,30 @@ def test_at_most_a_quarter_transcribe():
     assert 4 * n <= len(ALL), f"{n} of {len(ALL)} exercises transcribe (at most a quarter)"
 
 
+# Exercises that ask for one formula in several chapters (issue 13 item 2): at most one of each
+# group may stay registered. The groups still open are in chapters other sessions own; strict,
+# so the mark must go when a group is resolved.
+DUPLICATE_GROUPS = {
+    "parameter count of a dense network": ("intro.count_connections", "neurons.count_parameters",
+                                          "training.count_parameters",
+                                          "playground.count_parameters"),
+    "one-hot encoding": ("training.one_hot", "rnn.one_hot"),
+    "convolution output size": ("cnn.output_size", "cnn.conv_output_shape", "cnn.flatten_size"),
+    "updates per epoch": ("gradient_descent.steps_per_epoch", "training.iterations_per_epoch"),
+}
+DUPLICATES_OPEN = {"parameter count of a dense network", "one-hot encoding",
+                   "convolution output size"}
+
+
+@pytest.mark.parametrize("group", [
+    pytest.param(g, marks=pytest.mark.xfail(strict=True, reason=f"{g}: still asked in several "
+                                                                 "chapters (issue 13 item 2)"))
+    if g in DUPLICATES_OPEN else g for g in DUPLICATE_GROUPS])
+def test_one_formula_one_exercise(group):
+    registered = [i for i in DUPLICATE_GROUPS[group] if i in ALL]
+    assert len(registered) <= 1, f"{group}: {registered}"
+
+
 def test_tally_table_counts_every_exercise():
     counts = tally()
     assert sum(sum(row.values()) for row in counts.values()) == len(ALL)
