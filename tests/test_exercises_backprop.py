@@ -11,7 +11,9 @@ IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exer
 """
 
 import numpy as np
+import pytest
 
+import course_nn as nn
 from course_nn.exercises import evaluate, exercises
 
 
@@ -55,25 +57,32 @@ def neuron_as_list(x, w, b, y):
     return list(neuron_ok(x, w, b, y))
 
 
-# ---------------------------------------------------------------------- relu_backward
-def relu_ok(z, g):
-    return g * (z > 0)
+# ------------------------------------------------------------------------- gate_grads
+def gates_ok(x, y, z, w):
+    m, total = max(z, w), x + y
+    return m, m, total if z > w else 0.0, total if w > z else 0.0
 
 
-def relu_ge(z, g):                        # lets the gradient through at the kink z = 0
-    return g * (z >= 0)
+def gates_add_passes_one(x, y, z, w):     # the add gate read alone: 1 for x and y
+    return (1.0, 1.0) + gates_ok(x, y, z, w)[2:]
 
 
-def relu_times_output(z, g):              # multiplies by ReLU(z) instead of its derivative
-    return g * np.maximum(z, 0)
+def gates_max_to_both(x, y, z, w):        # max sends the gradient to both inputs
+    return gates_ok(x, y, z, w)[:2] + (x + y, x + y)
 
 
-def relu_mask_only(z, g):
-    return (z > 0).astype(float)
+def gates_max_splits(x, y, z, w):         # max splits the gradient in half
+    return gates_ok(x, y, z, w)[:2] + ((x + y) / 2, (x + y) / 2)
 
 
-def relu_gate_on_grad(z, g):              # gates on the sign of the gradient, not of z
-    return g * (g > 0)
+def gates_no_swap(x, y, z, w):            # multiply gate without the swap
+    m = max(z, w)
+    return (x + y, x + y) + ((m, 0.0) if z > w else (0.0, m))
+
+
+def gates_max_to_loser(x, y, z, w):
+    total = x + y
+    return max(z, w), max(z, w), total if z < w else 0.0, total if w < z else 0.0
 
 
 # --------------------------------------------------------------------- dense_backward
@@ -155,12 +164,12 @@ def two_layer_only_w2(x, W1, W2, y):      # note 001 updates W2 only: a zero dW1
     return np.zeros_like(dW1), dW2
 
 
-IDS = ["backprop.sigmoid_neuron_grad", "backprop.relu_backward", "backprop.dense_backward",
+IDS = ["backprop.sigmoid_neuron_grad", "backprop.gate_grads", "backprop.dense_backward",
        "backprop.two_layer_grads"]
 
 SOLUTIONS = {
     "backprop.sigmoid_neuron_grad": neuron_ok,
-    "backprop.relu_backward": relu_ok,
+    "backprop.gate_grads": gates_ok,
     "backprop.dense_backward": dense_ok,
     "backprop.two_layer_grads": two_layer_ok,
 }
@@ -174,7 +183,8 @@ WRONG = {
     "backprop.sigmoid_neuron_grad": _by_name(neuron_note_sign, neuron_no_sigma_prime,
                                              neuron_sigma_not_prime, neuron_db_times_x,
                                              neuron_full_mse, neuron_as_list),
-    "backprop.relu_backward": _by_name(relu_ge, relu_times_output, relu_mask_only, relu_gate_on_grad),
+    "backprop.gate_grads": _by_name(gates_add_passes_one, gates_max_to_both, gates_max_splits,
+                                    gates_no_swap, gates_max_to_loser),
     "backprop.dense_backward": _by_name(buggy_dense_backward, dense_transposed_dw, dense_mean_db,
                                         dense_mean_dw,
                                         dense_dx_with_transpose, dense_forgets_batch, dense_flipped),
@@ -201,6 +211,23 @@ def test_debug_exercise_names_the_bugs_it_recognizes():
     # an unrecognized mistake is still rejected, without a wrong diagnosis
     msg = evaluate("backprop.dense_backward", dense_flipped).message
     assert "wrong answer" in msg and "transposed" not in msg and "averages" not in msg
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (gates_add_passes_one, "an add gate passes the upstream gradient on unchanged"),
+    (gates_max_to_both, "routes the whole upstream gradient to the input that won"),
+    (gates_max_splits, "does not split the gradient"),
+    (gates_no_swap, "the multiply gate swaps its inputs"),
+])
+def test_gate_predictions_are_named(fn, fragment):
+    assert fragment in evaluate("backprop.gate_grads", fn).message
+
+
+def test_gate_grads_agree_with_a_numerical_gradient():
+    f = lambda v: (v[0] + v[1]) * max(v[2], v[3])  # noqa: E731
+    for point in ((1.0, 2.0, 3.0, -1.0), (-2.0, 0.5, 0.25, 0.5)):
+        numeric = nn.numerical_gradient(f, np.array(point))
+        np.testing.assert_allclose(gates_ok(*point), numeric, atol=1e-7)
 
 
 def test_note_002_sign_is_caught_on_the_chapter_neuron():

@@ -3,7 +3,9 @@
 Four exercises that build up one backward pass, each checked against course_nn's modules:
 
 - ``backprop.sigmoid_neuron_grad``: dL/dw and dL/db of one sigmoid neuron (note 002, 5.2).
-- ``backprop.relu_backward``: the ReLU gate passes the upstream gradient where z > 0.
+- ``backprop.gate_grads`` (predict, then run): the four partial derivatives of
+  f = (x + y) * max(z, w), where an add gate, a multiply gate and a max gate meet; the
+  reference is course_nn's scalar autograd (max(z, w) = w + relu(z - w)).
 - ``backprop.dense_backward`` (debug): the chapter hands over ``buggy_dense_backward``, whose
   dW is transposed and whose db averages over the batch (both invisible on a square layer and
   one sample); the learner finds the bugs with a gradient check and writes the fixed
@@ -16,7 +18,7 @@ Fixed cases include the chapter's worked examples (note 000's 2-2-1 ReLU network
 
 import numpy as np
 
-from ..activations import ReLU, Sigmoid
+from ..activations import Sigmoid
 from ..linear import Linear
 from ..losses import MSELoss
 from . import Exercise, _default_compare, register
@@ -66,33 +68,73 @@ register(Exercise(
 ))
 
 
-# ---------------------------------------------------------------------- relu_backward
-def relu_backward(z, grad_out):
-    """dL/dz of h = ReLU(z) given dL/dh: grad_out where z > 0, else 0 (also at z = 0)."""
-    gate = ReLU()
-    gate(np.asarray(z, dtype=np.float64))
-    return gate.backward(np.asarray(grad_out, dtype=np.float64))
+# ------------------------------------------------------------------------- gate_grads
+class _Partials(tuple):
+    """The reference's four partial derivatives, carrying what each recognized slip gives."""
+
+    slips = ()
 
 
-def _random_relu(rng):
-    n, d = (int(v) for v in rng.integers(1, 6, size=2))
-    z = rng.standard_normal((n, d))
-    z[rng.uniform(size=(n, d)) < 0.2] = 0.0   # exact zeros: the kink
-    return z, rng.standard_normal((n, d))
+def gate_grads(x, y, z, w):
+    """(df/dx, df/dy, df/dz, df/dw) of f = (x + y) * max(z, w) at the given numbers (z != w),
+    by course_nn's scalar autograd: max(z, w) is written w + relu(z - w)."""
+    from ..autograd import Value
+
+    xs = [Value(float(v)) for v in (x, y, z, w)]
+    vx, vy, vz, vw = xs
+    f = (vx + vy) * (vw + (vz - vw).relu())
+    f.backward()
+    out = _Partials(float(v.grad) for v in xs)
+    s, m = float(x) + float(y), max(float(z), float(w))
+    out.slips = (
+        ((1.0, 1.0) + out[2:], "an add gate passes the upstream gradient on unchanged, but here "
+                               "the upstream gradient of x + y is what the multiply gate sends "
+                               "back: the other factor, max(z, w)"),
+        (out[:2] + (s, s), "a max gate routes the whole upstream gradient to the input that won; "
+                           "the other one gets 0"),
+        (out[:2] + (s / 2, s / 2), "a max gate does not split the gradient: the winner gets all "
+                                   "of it, the loser none"),
+        ((s, s) + tuple(m if g else 0.0 for g in out[2:]),
+         "the multiply gate swaps its inputs: the gradient to one factor is the upstream "
+         "gradient times the *other* factor"),
+    )
+    return out
+
+
+def _compare_gates(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = tuple(float(v) for v in got)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (len(mine) == 4 and not np.allclose(wrong, tuple(expected))
+                and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9)):
+            return f"{reason}\n  hint: {why}"
+    return reason
+
+
+def _random_gates(rng):
+    x, y, z = (float(np.round(v, 3)) for v in rng.normal(size=3))
+    w = float(np.round(z + rng.choice([-1, 1]) * rng.uniform(0.2, 2.0), 3))
+    return x, y, z, w
 
 
 register(Exercise(
-    id="backprop.relu_backward",
-    kind="transcribe",
-    reference=relu_backward,
+    id="backprop.gate_grads",
+    kind="predict",
+    reference=gate_grads,
     fixed=[
-        (np.array([[0.27, 0.59]]), np.array([[-0.1055, -0.1266]])),   # note 000's hidden layer
-        (np.array([[-1.0, 0.0, 2.0]]), np.array([[5.0, 5.0, 5.0]])),  # negative, kink, positive
-        (np.array([[0.5, -0.5], [-3.0, 4.0], [0.0, 0.1]]),
-         np.array([[-2.0, 1.0], [0.5, -0.5], [3.0, -4.0]])),
+        (1.0, 2.0, 3.0, -1.0),       # z wins
+        (1.0, 2.0, -1.0, 3.0),       # w wins
+        (-2.0, 0.5, 0.25, 0.5),      # x + y < 0: the gradients to z, w change sign
+        (0.5, 0.5, 2.0, 1.0),
     ],
-    random=_random_relu,
-    arg_names=("z", "grad_out"),
+    random=_random_gates,
+    arg_names=("x", "y", "z", "w"),
+    compare=_compare_gates,
 ))
 
 
