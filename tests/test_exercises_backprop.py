@@ -33,6 +33,12 @@ def neuron_note_sign(x, w, b, y):      # note 002's formula: (y - y_hat) sigma' 
     return -dw, -db
 
 
+def buggy_sigmoid_neuron_grad(x, w, b, y):   # the chapter's debug exercise: both bugs
+    a = sig(w * x + b)
+    delta = (y - a) * a
+    return delta * x, delta
+
+
 def neuron_no_sigma_prime(x, w, b, y):
     a = sig(w * x + b)
     return (a - y) * x, a - y
@@ -180,7 +186,8 @@ def _by_name(*fns):
 
 
 WRONG = {
-    "backprop.sigmoid_neuron_grad": _by_name(neuron_note_sign, neuron_no_sigma_prime,
+    "backprop.sigmoid_neuron_grad": _by_name(buggy_sigmoid_neuron_grad, neuron_note_sign,
+                                             neuron_no_sigma_prime,
                                              neuron_sigma_not_prime, neuron_db_times_x,
                                              neuron_full_mse, neuron_as_list),
     "backprop.gate_grads": _by_name(gates_add_passes_one, gates_max_to_both, gates_max_splits,
@@ -228,6 +235,16 @@ def test_gate_grads_agree_with_a_numerical_gradient():
     for point in ((1.0, 2.0, 3.0, -1.0), (-2.0, 0.5, 0.25, 0.5)):
         numeric = nn.numerical_gradient(f, np.array(point))
         np.testing.assert_allclose(gates_ok(*point), numeric, atol=1e-7)
+
+
+@pytest.mark.parametrize("fn, fragment", [
+    (buggy_sigmoid_neuron_grad, "two slips"),
+    (neuron_note_sign, "the sign is flipped"),
+    (neuron_sigma_not_prime, "sigma(z) stands where"),
+    (neuron_no_sigma_prime, "the factor sigma'(z) is missing"),
+])
+def test_neuron_debug_names_the_bugs(fn, fragment):
+    assert fragment in evaluate("backprop.sigmoid_neuron_grad", fn).message
 
 
 def test_note_002_sign_is_caught_on_the_chapter_neuron():

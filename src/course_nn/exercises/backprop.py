@@ -2,7 +2,9 @@
 
 Four exercises that build up one backward pass, each checked against course_nn's modules:
 
-- ``backprop.sigmoid_neuron_grad``: dL/dw and dL/db of one sigmoid neuron (note 002, 5.2).
+- ``backprop.sigmoid_neuron_grad`` (debug): the chapter's buggy gradient of one sigmoid neuron
+  has note 002's sign, (y - y_hat), and sigma(z) where sigma'(z) belongs; the fixed
+  (dL/dw, dL/db); the checker names either bug or both.
 - ``backprop.gate_grads`` (predict, then run): the four partial derivatives of
   f = (x + y) * max(z, w), where an add gate, a multiply gate and a max gate meet; the
   reference is course_nn's scalar autograd (max(z, w) = w + relu(z - w)).
@@ -48,6 +50,45 @@ def sigmoid_neuron_grad(x, w, b, y):
     return float(layer.weight.grad[0, 0]), float(layer.bias.grad[0])
 
 
+class _NeuronGrads(tuple):
+    """The reference's (dL/dw, dL/db), carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _neuron_reference(x, w, b, y):
+    grads = _NeuronGrads(sigmoid_neuron_grad(x, w, b, y))
+    y_hat = 1.0 / (1.0 + np.exp(-(w * x + b)))
+    def pair(delta):
+        return (delta * x, delta)
+    grads.slips = (
+        (pair((y - y_hat) * y_hat), "two slips: (y - y_hat) has the wrong sign, dL/dy_hat = "
+                                    "y_hat - y; and sigma(z) stands where sigma'(z) = "
+                                    "sigma(z)(1 - sigma(z)) belongs"),
+        (pair((y - y_hat) * y_hat * (1 - y_hat)), "the sign is flipped: dL/dy_hat = y_hat - y "
+                                                  "(note 002's y - y_hat climbs the loss)"),
+        (pair((y_hat - y) * y_hat), "sigma(z) stands where sigma'(z) = sigma(z)(1 - sigma(z)) "
+                                    "belongs"),
+        (pair(y_hat - y), "the factor sigma'(z) is missing"),
+    )
+    return grads
+
+
+def _compare_neuron(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = tuple(float(v) for v in got)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (len(mine) == 2 and not np.allclose(wrong, tuple(expected))
+                and np.allclose(mine, wrong, rtol=1e-6, atol=1e-12)):
+            return f"{reason}\n  hint: {why}"
+    return reason
+
+
 def _random_neuron(rng):
     return (float(2.0 * rng.standard_normal()), float(rng.standard_normal()),
             float(rng.standard_normal()), float(rng.uniform(0.0, 1.0)))
@@ -55,8 +96,9 @@ def _random_neuron(rng):
 
 register(Exercise(
     id="backprop.sigmoid_neuron_grad",
-    kind="transcribe",
-    reference=sigmoid_neuron_grad,
+    kind="debug",
+    reference=_neuron_reference,
+    compare=_compare_neuron,
     fixed=[
         (1.5, 0.8, -0.5, 1.0),    # the chapter's neuron: z = 0.7
         (-2.0, 0.5, 0.1, 0.0),    # negative input: dL/dw and dL/db have opposite signs
