@@ -11,7 +11,7 @@ from exercise_helpers import rejected
 from course_nn.exercises import evaluate
 
 IDS = ["activations.sigmoid", "activations.stacked_sigmoid_grad", "activations.softmax",
-       "activations.swish_beta_grad", "activations.relu_sum"]
+       "activations.swish_beta_grad", "activations.units_needed"]
 
 
 def _stable_sigmoid(x):
@@ -33,6 +33,34 @@ def swish_beta_grad(x, beta):
     return x * x * s * (1 - s)          # d(beta x)/d beta = x, times the x in front
 
 
+def _interp_error(f, lo, hi, k):
+    t = np.linspace(lo, hi, k + 1)
+    xs = np.linspace(lo, hi, 2001)
+    return np.max(np.abs(np.interp(xs, t, f(t)) - f(xs)))
+
+
+def units_needed(f, lo, hi, tol):
+    k = 1
+    while _interp_error(f, lo, hi, k) > tol:     # the interpolant is the 1-k-1 ReLU network
+        k += 1
+    return k
+
+
+def _units_by_doubling(f, lo, hi, tol):
+    k = 1
+    while _interp_error(f, lo, hi, k) > tol:
+        k *= 2
+    return k
+
+
+def _units_error_at_knots(f, lo, hi, tol):        # the interpolant is exact there: always 1
+    return 1
+
+
+def _units_from_the_law(f, lo, hi, tol):          # one measurement, then error ~ 1/k^2
+    return int(np.ceil(np.sqrt(_interp_error(f, lo, hi, 1) / tol)))
+
+
 # Plain-numpy solutions, as a learner would write them (the notebook's solution cells).
 SOLUTIONS = {
     "activations.sigmoid": _stable_sigmoid,
@@ -40,7 +68,7 @@ SOLUTIONS = {
     "activations.softmax": lambda x: (lambda e: e / e.sum(axis=1, keepdims=True))(
         np.exp(x - x.max(axis=1, keepdims=True))),
     "activations.swish_beta_grad": swish_beta_grad,
-    "activations.relu_sum": lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)) @ c,
+    "activations.units_needed": units_needed,
 }
 
 
@@ -163,23 +191,23 @@ def test_swish_beta_grad_agrees_with_a_numerical_gradient_in_beta():
         assert cn.rel_error(swish_beta_grad(x, beta), numeric) < 1e-7
 
 
-# --- relu_sum ------------------------------------------------------------------------------
+# --- units_needed ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("wrong", [
-    lambda x, c, b, w: (b + np.outer(x, w)) @ c,               # no max: a straight line
-    lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=1),   # c ignored
-    lambda x, c, b, w: np.maximum(0.0, w + np.outer(x, b)) @ c,  # b and w swapped
-    lambda x, c, b, w: np.minimum(0.0, b + np.outer(x, w)) @ c,  # min instead of max
-    lambda x, c, b, w: np.maximum(0.0, c @ (b + np.outer(x, w)).T),  # max after the sum
+    _units_by_doubling, _units_error_at_knots, _units_from_the_law,
+    lambda f, lo, hi, tol: units_needed(f, lo, hi, tol) + 1,          # one too many
+    lambda f, lo, hi, tol: units_needed(f, lo, hi, tol) - 1,          # the last failing k
 ])
-def test_relu_sum_rejects_wrong_answers(wrong):
-    rejected("activations.relu_sum", wrong, "wrong answer")
+def test_units_needed_rejects_wrong_experiments(wrong):
+    rejected("activations.units_needed", wrong, "wrong answer")
 
 
-def test_relu_sum_rejects_summing_over_the_samples():
-    # returns shape (k,) instead of (N,)
-    rejected("activations.relu_sum", lambda x, c, b, w: np.maximum(0.0, b + np.outer(x, w)).sum(axis=0) * c,
-             "shape")
+def test_units_needed_reference_is_the_relu_network():
+    from course_nn.exercises.activations import _Curve, _interpolant_error
+
+    f = _Curve(2.0, 0.2)
+    for k in (1, 3, 14, 45):
+        assert abs(_interpolant_error(f, -3.0, 3.0, k) - _interp_error(f, -3.0, 3.0, k)) < 1e-12
 
 
 def test_checkers_raise_no_runtime_warning_for_overflowing_answers():

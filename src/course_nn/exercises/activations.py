@@ -9,12 +9,14 @@ Exact zeros are left out where a derivative has a kink: either one-sided value i
 activations.stacked_sigmoid_grad (predict, then run) asks how fast the gradient through n
 sigmoids in a row vanishes (the reference runs course_nn's Sigmoid modules backward);
 activations.swish_beta_grad (derive) asks for the derivative of Swish with respect to a
-learnable beta, which the chapter's table does not give.
+learnable beta, which the chapter's table does not give; activations.units_needed (experiment)
+asks for the fewest ReLU units whose interpolant of a curve stays within a tolerance, found by
+building and measuring the networks.
 """
 
 import numpy as np
 
-from ..activations import Sigmoid, relu, sigmoid, sigmoid_grad, softmax
+from ..activations import ReLU, Sigmoid, sigmoid, sigmoid_grad, softmax
 from ..module import Sequential
 from . import Exercise, _default_compare, register
 
@@ -230,38 +232,66 @@ register(Exercise(
 
 
 # ---------------------------------------------------------------------------------------------
-# Note 003: a sum of ReLU units is a piecewise-linear curve
+# Experiment: how many ReLU units does a curve need?
 # ---------------------------------------------------------------------------------------------
 
-def relu_sum_reference(x, c, b, w):
-    """sum_i c_i max(0, b_i + w_i x) for every entry of x: x (N,), c, b, w (k,) -> (N,)."""
-    x = np.asarray(x, dtype=float)
-    z = np.outer(x, np.asarray(w, dtype=float)) + np.asarray(b, dtype=float)   # (N, k)
-    return relu(z) @ np.asarray(c, dtype=float)
+class _Curve:
+    """f(x) = sin(a x) + c x^2, a callable that prints as its formula."""
+
+    def __init__(self, a, c):
+        self.a, self.c = float(a), float(c)
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.sin(self.a * x) + self.c * x * x
+
+    def __repr__(self):
+        sign = "+" if self.c >= 0 else "-"
+        return f"f(x) = sin({self.a:g} x) {sign} {abs(self.c):g} x^2"
 
 
-def _relu_sum_case(rng):
-    k = int(rng.integers(1, 6))
-    return (rng.uniform(-3.0, 3.0, size=int(rng.integers(1, 8))),
-            rng.standard_normal(k), rng.standard_normal(k), rng.standard_normal(k))
+def _interpolant_error(f, lo, hi, k):
+    """Max |error| on 2001 points of [lo, hi] of the 1-k-1 ReLU network (course_nn layers)
+    equal to f at k + 1 equally spaced knots, as the chapter builds it."""
+    from ..init import zeros
+    from ..linear import Linear
+
+    t = np.linspace(lo, hi, k + 1)
+    slopes = np.diff(f(t)) / np.diff(t)
+    net = Sequential(Linear(1, k, init=zeros), ReLU(), Linear(k, 1, init=zeros))
+    net[0].weight.data[...] = 1.0
+    net[0].bias.data[...] = -t[:-1]
+    net[2].weight.data[0] = np.concatenate([[slopes[0]], np.diff(slopes)])
+    net[2].bias.data[...] = f(t[0])
+    xs = np.linspace(lo, hi, 2001).reshape(-1, 1)
+    return float(np.max(np.abs(net(xs)[:, 0] - f(xs[:, 0]))))
+
+
+def units_needed_reference(f, lo, hi, tol):
+    """The fewest units k >= 1 whose interpolant of f on [lo, hi] has max |error| <= tol on
+    2001 equally spaced points (the first k, counting up from 1)."""
+    k = 1
+    while _interpolant_error(f, lo, hi, k) > tol:
+        k += 1
+    return k
+
+
+def _random_units(rng):
+    return (_Curve(np.round(rng.uniform(0.5, 3.0), 2), np.round(rng.uniform(-0.5, 0.5), 2)),
+            -3.0, 3.0, float(rng.choice([0.2, 0.05, 0.02])))
 
 
 register(Exercise(
-    id="activations.relu_sum",
-    kind="transcribe",
-    reference=relu_sum_reference,
+    id="activations.units_needed",
+    kind="experiment",
+    reference=units_needed_reference,
     fixed=[
-        # note 003's two units: 1*max(0, x) - 1*max(0, -1 + x), the "hard sigmoid" clip(x, 0, 1)
-        (np.array([-1.0, 0.0, 0.5, 1.0, 2.0]), np.array([1.0, -1.0]), np.array([0.0, -1.0]),
-         np.array([1.0, 1.0])),
-        # a negative weight w: the unit is active on the left
-        (np.array([-2.0, -0.5, 0.5, 2.0]), np.array([2.0]), np.array([0.0]), np.array([-1.0])),
-        # three units, k != N
-        (np.array([-1.5, 0.0, 1.5]), np.array([1.0, -2.0, 0.5]), np.array([0.5, -0.25, 1.0]),
-         np.array([1.0, 2.0, -1.0])),
-        # one sample
-        (np.array([0.3]), np.array([1.0, 1.0]), np.array([1.0, -1.0]), np.array([2.0, 3.0])),
+        (_Curve(2.0, 0.2), -3.0, 3.0, 0.1),       # the chapter's curve
+        (_Curve(2.0, 0.2), -3.0, 3.0, 0.01),
+        (_Curve(1.0, 0.0), 0.0, 3.0, 0.05),
+        (_Curve(0.0, 1.0), -1.0, 1.0, 0.3),       # x^2: one unit is too coarse, two are enough
+        (_Curve(3.0, -0.5), -2.0, 2.0, 0.05),
     ],
-    random=_relu_sum_case,
-    arg_names=("x", "c", "b", "w"),
+    random=_random_units,
+    arg_names=("f", "lo", "hi", "tol"),
 ))
