@@ -158,7 +158,20 @@ def _hinge_max_not_sum(scores, labels):
     return float(margins.max(axis=1).mean())
 
 
+def buggy_cross_entropy(logits, labels):   # the chapter's debug exercise: both bugs
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return float(-np.log(probs[:, labels]).mean())
+
+
+def _ce_block_indexing(logits, labels):
+    m = logits.max(axis=1, keepdims=True)
+    log_probs = logits - m - np.log(np.exp(logits - m).sum(axis=1, keepdims=True))
+    return float(-log_probs[:, labels].mean())
+
+
 WRONG["losses.cross_entropy"] = {
+    "the chapter's buggy cross-entropy": buggy_cross_entropy,
+    "probs[:, labels], an N x N block": _ce_block_indexing,
     "naive softmax (overflows at 1000)": _naive_ce,
     "stable softmax, then log (log 0 at -1000)": _softmax_then_log,
     "sum instead of mean": _ce_sum,
@@ -283,6 +296,22 @@ def test_hinge_both_bugs_named_on_a_batch():
     scores, labels = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]), np.array([0, 1])
     expected = ex.reference(scores, labels)
     assert "summed, not averaged" in ex.compare(expected, buggy_hinge_loss(scores, labels))
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("the chapter's buggy cross-entropy", "an N x N block"),
+    ("probs[:, labels], an N x N block", "an N x N block"),
+])
+def test_cross_entropy_names_the_bugs(name, fragment):
+    rejected("losses.cross_entropy", WRONG["losses.cross_entropy"][name], fragment)
+
+
+def test_cross_entropy_names_the_overflow_once_the_indexing_is_fixed():
+    def indexing_fixed(logits, labels):
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return float(-np.log(probs[np.arange(len(labels)), labels]).mean())
+
+    rejected("losses.cross_entropy", indexing_fixed, "log-sum-exp form")
 
 
 def test_softmax_jacobian_names_the_mistake():

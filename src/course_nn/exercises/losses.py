@@ -3,7 +3,10 @@
 losses.rmse_grad      derive: dL/dpred of the root mean squared error (the chapter derives the
                       MSE gradient, not this one): (pred - target) / (n RMSE), n every entry
 losses.huber          the Huber loss value (mean), with a threshold delta
-losses.cross_entropy  the mean softmax cross-entropy of logits (N, C) and labels (N,), stable
+losses.cross_entropy  debug: the chapter's buggy cross-entropy takes the log of an unshifted
+                      softmax and picks the true classes with probs[:, labels] (an N x N block);
+                      the fixed one is the stable mean softmax cross-entropy of logits (N, C) and
+                      labels (N,)
 losses.hinge_loss     debug: the chapter's buggy hinge loss counts the j = y_i term and sums over
                       the samples; the fixed one is the mean multiclass hinge (SVM) loss of
                       scores (N, C) and labels (N,)
@@ -76,6 +79,22 @@ def _huber(pred, target, delta):
 
 def _cross_entropy(logits, labels):
     return CrossEntropyLoss()(logits, labels)
+
+
+def _cross_entropy_reference(logits, labels):
+    value = _Loss(_cross_entropy(logits, labels))
+    logits, labels = np.asarray(logits, dtype=float), np.asarray(labels)
+    log_probs = logits - logits.max(axis=1, keepdims=True)
+    log_probs = log_probs - np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+    value.slips = (
+        (float(-log_probs[:, labels].mean()), "probs[:, labels] (or log_probs[:, labels]) picks "
+                                              "every row's entries at all N labels, an N x N "
+                                              "block; the true class of row i is "
+                                              "[np.arange(N), labels]"),
+        (float(-log_probs[np.arange(len(labels)), labels].sum()), "the samples are summed; the "
+                                                                  "loss is their mean"),
+    )
+    return value
 
 
 def _hinge_loss(scores, labels):
@@ -160,10 +179,25 @@ register(Exercise(
     arg_names=("pred", "target", "delta"),
 ))
 
+def _compare_cross_entropy(expected, got):
+    reason = _compare_hinge(expected, got)
+    if reason is None or "hint:" in reason:
+        return reason
+    try:
+        mine = float(got)
+    except (TypeError, ValueError, OverflowError):
+        return reason
+    if not np.isfinite(mine):
+        return (f"{reason}\n  hint: an unshifted e^z overflows at logits of 1000, and the log of "
+                f"a probability that underflowed to 0 is -inf: use the log-sum-exp form")
+    return reason
+
+
 register(Exercise(
     id="losses.cross_entropy",
-    kind="transcribe",
-    reference=_cross_entropy,
+    kind="debug",
+    reference=_cross_entropy_reference,
+    compare=_compare_cross_entropy,
     fixed=[
         (np.array([[2.0, 1.0, 0.1]]), np.array([0])),
         (np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]), np.array([1, 0])),
