@@ -149,6 +149,29 @@ def test_softmax_rejects_wrong_axis_and_formulas(wrong):
     rejected("activations.softmax", wrong, "wrong answer")
 
 
+def buggy_softmax(x):      # the chapter's debug exercise: both bugs
+    e = np.exp(x - x.max())
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def test_softmax_debug_names_the_bugs():
+    msg = evaluate("activations.softmax", buggy_softmax).message
+    assert "each column sums to 1" in msg and "one maximum for the whole batch" in msg
+
+    def axis_fixed(x):
+        e = np.exp(x - x.max())
+        return e / e.sum(axis=1, keepdims=True)
+
+    assert "a row far below it underflows" in evaluate("activations.softmax", axis_fixed).message
+
+    def max_fixed(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    msg = evaluate("activations.softmax", max_fixed).message
+    assert "each column sums to 1" in msg and "whole batch" not in msg
+
+
 def test_softmax_rejects_a_missing_keepdims_with_a_clear_message():
     def no_keepdims(x):
         e = np.exp(x - x.max(axis=1, keepdims=True))

@@ -6,8 +6,9 @@ different scale (a softmax over the wrong axis, or with one global max), negativ
 (a derivative that is wrong on the left of the kink) and beta != 1 (a Swish that ignores it).
 Exact zeros are left out where a derivative has a kink: either one-sided value is defensible.
 
-activations.stacked_sigmoid_grad (predict, then run) asks how fast the gradient through n
-sigmoids in a row vanishes (the reference runs course_nn's Sigmoid modules backward);
+activations.softmax (debug) hands over a softmax with one maximum for the whole batch and the
+sum over the wrong axis; activations.stacked_sigmoid_grad (predict, then run) asks how fast
+the gradient through n sigmoids in a row vanishes (the reference runs course_nn's Sigmoid modules backward);
 activations.swish_beta_grad (derive) asks for the derivative of Swish with respect to a
 learnable beta, which the chapter's table does not give; activations.units_needed (experiment)
 asks for the fewest ReLU units whose interpolant of a curve stays within a tolerance, found by
@@ -147,10 +148,52 @@ def softmax_rows_reference(x):
     return softmax(np.asarray(x, dtype=float), axis=1)
 
 
+class _Probabilities(np.ndarray):
+    """The reference's probabilities, carrying what each recognized bug would give."""
+
+    slips = ()
+
+
+def _softmax_reference(x):
+    out = np.asarray(softmax_rows_reference(x)).view(_Probabilities)
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        e_global = np.exp(x - x.max())
+        e_rows = np.exp(x - x.max(axis=1, keepdims=True))
+        out.slips = (
+            (e_global / e_global.sum(axis=0, keepdims=True),
+             "each column sums to 1, not each row: sum over axis=1 (one example per row); and "
+             "one maximum for the whole batch is not enough: subtract each row's own"),
+            (e_rows / e_rows.sum(axis=0, keepdims=True),
+             "each column sums to 1, not each row: sum over axis=1 (one example per row)"),
+        )
+    return out
+
+
+def _compare_softmax(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _finite_then_close()(want, got)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if (mine.shape == wrong.shape and not np.allclose(wrong, want, equal_nan=True)
+                and np.allclose(mine, wrong, equal_nan=True)):
+            return f"{reason}\n  hint: {why}"
+    if mine.shape == want.shape and not np.all(np.isfinite(mine)):
+        return reason + ("\n  hint: one maximum for the whole batch is not enough: a row far "
+                         "below it underflows to all zeros, and 0 / 0 is nan; subtract each "
+                         "row's own maximum")
+    return reason
+
+
 register(Exercise(
     id="activations.softmax",
-    kind="transcribe",
-    reference=softmax_rows_reference,
+    kind="debug",
+    reference=_softmax_reference,
     fixed=[
         (np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),),              # (2, 3): not square
         (np.array([[1000.0, 1000.0, 999.0]]),),                       # naive e^x overflows
@@ -160,7 +203,7 @@ register(Exercise(
     ],
     random=lambda rng: (3.0 * rng.standard_normal((int(rng.integers(1, 6)),
                                                    int(rng.integers(2, 6)))),),
-    compare=_finite_then_close(),
+    compare=_compare_softmax,
 ))
 
 
