@@ -355,3 +355,39 @@ def test_shift_debug_names_the_bugs():
     assert "dx moves the rows" in msg and "wraps" not in msg
     msg = evaluate("regularization.shift_image", wrong["np.roll wraps around"]).message
     assert "wraps around" in msg and "dx moves the rows" not in msg
+
+
+def buggy_early_stopping_epoch(val_losses, patience):   # the chapter's debug exercise
+    best_loss, best_epoch, waited = np.inf, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss <= best_loss:
+            best_loss, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited > patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+WRONG["regularization.early_stopping_epoch"]["the chapter's buggy version"] = buggy_early_stopping_epoch
+
+
+def test_early_stopping_debug_names_the_bugs():
+    from course_nn.exercises import evaluate
+
+    msg = evaluate("regularization.early_stopping_epoch", buggy_early_stopping_epoch).message
+    assert "one epoch too many" in msg
+
+    def patience_fixed(val_losses, patience):     # still counts ties as improvements
+        best_loss, best_epoch, waited = np.inf, 0, 0
+        for epoch, loss in enumerate(val_losses):
+            if loss <= best_loss:
+                best_loss, best_epoch, waited = loss, epoch, 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    return best_epoch, epoch
+        return best_epoch, len(val_losses) - 1
+
+    msg = evaluate("regularization.early_stopping_epoch", patience_fixed).message
+    assert "a tie counts as an improvement" in msg and "one epoch too many" not in msg

@@ -7,7 +7,9 @@ regularization.dropout_moments       predict, then run: the mean and the varianc
 regularization.shift_image           debug: the chapter's buggy shift rolls (wraps around) and moves
                                      rows by dx; the fixed one shifts an (S, S) image by whole
                                      pixels with zero fill (course_nn.augment.shift_images)
-regularization.early_stopping_epoch  (best epoch, last epoch run) for a list of validation
+regularization.early_stopping_epoch  debug: the chapter's buggy version counts a tie as an
+                                     improvement and waits one epoch too many; the fixed one
+                                     returns (best epoch, last epoch run) for a list of validation
                                      losses and a patience, as course_nn.train.fit decides
 regularization.batchnorm_backward    (dx, dgamma, dbeta) of batch normalization in training
                                      mode (course_nn.BatchNorm1d.backward)
@@ -243,10 +245,59 @@ register(Exercise(
     arg_names=("img", "dx", "dy"),
 ))
 
+def _stopping_variant(val_losses, patience, ties_improve=False, extra=0):
+    best_loss, best_epoch, waited = np.inf, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best_loss or (ties_improve and loss == best_loss):
+            best_loss, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience + extra:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+class _Epochs(tuple):
+    """The reference's (best_epoch, last_epoch), carrying what each recognized bug gives."""
+
+    slips = ()
+
+
+def _early_stopping_reference(val_losses, patience):
+    out = _Epochs(_early_stopping_epoch(val_losses, patience))
+    out.slips = (
+        (_stopping_variant(val_losses, patience, extra=1),
+         "it waits one epoch too many: it must stop at the epoch that completes `patience` "
+         "epochs without improvement"),
+        (_stopping_variant(val_losses, patience, ties_improve=True),
+         "a tie counts as an improvement: an epoch improves only if its loss is strictly lower"),
+        (_stopping_variant(val_losses, patience, ties_improve=True, extra=1),
+         "a tie counts as an improvement (an epoch improves only if its loss is strictly "
+         "lower), and it waits one epoch too many: it must stop at the epoch that completes "
+         "`patience` epochs without improvement"),
+    )
+    return out
+
+
+def _compare_stopping(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = tuple(int(v) for v in got)
+    except (TypeError, ValueError):
+        return reason
+    for wrong, why in expected.slips:
+        if wrong != tuple(expected) and mine == wrong:
+            return f"{reason}\n  hint: {why}"
+    return reason
+
+
 register(Exercise(
     id="regularization.early_stopping_epoch",
-    kind="transcribe",
-    reference=_early_stopping_epoch,
+    kind="debug",
+    reference=_early_stopping_reference,
+    compare=_compare_stopping,
     fixed=[
         ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.2], 2),          # best 2, stops after 2 worse epochs
         ([1.0, 0.8, 0.7, 0.75, 0.9, 1.0, 1.2], 10),         # patience never exhausted
