@@ -9,7 +9,7 @@ import numpy as np
 
 from course_nn.exercises import evaluate
 
-IDS = ["intro.neuron_output", "intro.count_connections", "intro.weight_shapes",
+IDS = ["intro.neuron_output", "intro.active_region", "intro.weight_shapes",
        "neurons.dot", "neurons.dense_forward", "neurons.broadcast_shape",
        "neurons.count_parameters"]
 
@@ -39,9 +39,21 @@ def buggy_dense_forward(x, W, b):   # the chapter's debug exercise: both bugs
     return x @ W
 
 
+def active_region(w, b):
+    if w > 0:
+        return (-b / w, np.inf)
+    if w < 0:
+        return (-np.inf, -b / w)
+    return (-np.inf, np.inf) if b > 0 else (0.0, 0.0)
+
+
+def buggy_weight_shapes(layer_sizes):   # the chapter's debug exercise: both bugs
+    return [(layer_sizes[k - 1], layer_sizes[k]) for k in range(len(layer_sizes))]
+
+
 SOLUTIONS = {
     "intro.neuron_output": lambda x, w, b: max(0.0, float(np.dot(w, x) + b)),
-    "intro.count_connections": lambda s: sum(a * b for a, b in _pairs(s)),
+    "intro.active_region": lambda w, b: active_region(w, b),
     "intro.weight_shapes": lambda s: [(b, a) for a, b in _pairs(s)],
     "neurons.dot": lambda a, b: float(sum(ai * bi for ai, bi in zip(a, b, strict=True))),
     "neurons.dense_forward": lambda x, W, b: x @ W.T + b,
@@ -58,14 +70,15 @@ WRONG = {
         "sigmoid instead of ReLU": lambda x, w, b: float(1 / (1 + np.exp(-(np.dot(w, x) + b)))),
         "array instead of a number": lambda x, w, b: np.maximum(0.0, w * x + b),
     },
-    "intro.count_connections": {
-        "biases counted": lambda s: sum(a * b + b for a, b in _pairs(s)),
-        "neurons counted": lambda s: sum(s),
-        "all layers multiplied": lambda s: int(np.prod(s)),
-        "float result": lambda s: float(sum(a * b for a, b in _pairs(s))),
-        "input layer skipped": lambda s: sum(a * b for a, b in _pairs(s)[1:]),
+    "intro.active_region": {
+        "always x > -b / w": lambda w, b: (-b / w, np.inf) if w != 0 else (-np.inf, np.inf),
+        "boundary at b / w": lambda w, b: active_region(w, -b) if w != 0 else active_region(w, b),
+        "w = 0 always active": lambda w, b: active_region(w, b) if w != 0 else (-np.inf, np.inf),
+        "sides swapped": lambda w, b: (active_region(-w, -b) if w != 0 else active_region(w, b)),
+        "one number, the boundary": lambda w, b: -b / w if w != 0 else 0.0,
     },
     "intro.weight_shapes": {
+        "the chapter's buggy_weight_shapes": lambda s: buggy_weight_shapes(s),
         "(in, out) layout": lambda s: [(a, b) for a, b in _pairs(s)],
         "one shape too many": lambda s: [(b, a) for a, b in _pairs(s)] + [(s[-1], s[-1])],
         "bias shapes listed too": lambda s: [shape for a, b in _pairs(s)
@@ -134,3 +147,25 @@ def test_broadcast_predictions_are_explained():
     assert "numpy broadcasts these shapes, got None" in msg
     # the silent (n_out, n_out) of the column layout's bias with one sample
     assert broadcast_by_running(1, 3, 4, (4, 1)) == (4, 4)
+
+
+def test_active_region_names_the_slips_and_matches_the_neuron():
+    import course_nn as cn
+
+    msg = evaluate("intro.active_region", WRONG["intro.active_region"]["always x > -b / w"]).message
+    assert "active on the left" in msg
+    msg = evaluate("intro.active_region", WRONG["intro.active_region"]["boundary at b / w"]).message
+    assert "x = -b / w" in msg
+    msg = evaluate("intro.active_region", WRONG["intro.active_region"]["w = 0 always active"]).message
+    assert "never active" in msg
+    grid = np.linspace(-20, 20, 4001)[:, None]
+    for w, b in ((1.0, -2.0), (-1.0, 1.0), (0.25, 3.0), (0.0, 0.5), (0.0, -1.0)):
+        on = grid[(cn.ReLU()(cn.Linear.from_weights(np.array([[w]]), np.array([b]))(grid)) > 0)[:, 0]]
+        lo, hi = active_region(w, b)
+        assert np.all((on > lo) & (on < hi))
+        assert len(on) == np.sum((grid > lo) & (grid < hi))
+
+
+def test_weight_shapes_debug_is_named():
+    msg = evaluate("intro.weight_shapes", buggy_weight_shapes).message
+    assert "expected 2 weight matrices" in msg

@@ -1,7 +1,10 @@
 """Exercises of chapter 1 (ids "intro.<name>") and chapter 2 (ids "neurons.<name>").
 
 Every reference is built from course_nn: a neuron or a layer is ``Linear.from_weights`` with
-the given values, and a network's size is read from ``Sequential``. ``neurons.dense_forward``
+the given values, and a network's size is read from ``Sequential``. ``intro.active_region``
+asks to predict, then run, where a one-input ReLU neuron is active; ``intro.weight_shapes`` is a
+debug exercise (the chapter's ``buggy_weight_shapes`` loops over every layer, wrapping around
+to the last one, and lists (in, out)). ``neurons.dense_forward``
 is a debug exercise (the chapter's ``buggy_dense_forward`` forgets the transpose and the bias,
 both invisible in its author's test); ``neurons.broadcast_shape`` asks to predict, then run,
 what shape numpy gives ``x @ W.T + b`` for a bias of a given shape (the reference runs numpy).
@@ -68,18 +71,69 @@ register(Exercise(
 ))
 
 
-def count_connections_reference(layer_sizes):
-    """Number of weights (connections) of a dense network; biases are not counted."""
-    return int(_dense_net(layer_sizes, bias=False).num_parameters())
+def active_region_reference(w, b):
+    """Where the one-input ReLU neuron max(0, w x + b) is active (output > 0): the open
+    interval (lo, hi) of x, -inf or inf for an unbounded side, and (0.0, 0.0), an empty
+    interval, if it never is. w, b: numbers -> a tuple of two floats. The line w x + b is read
+    off course_nn's Linear.from_weights([[w]], [b]) at x = 0 and x = 1."""
+    layer = _linear_with(np.array([[float(w)]]), [float(b)])
+    z0, z1 = (float(v) for v in layer(np.array([[0.0], [1.0]]))[:, 0])
+    slope, intercept = z1 - z0, z0
+    if slope == 0:
+        return (-np.inf, np.inf) if intercept > 0 else (0.0, 0.0)
+    edge = -intercept / slope
+    return (edge, np.inf) if slope > 0 else (-np.inf, edge)
+
+
+def _compare_region(expected, got):
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return f"expected a pair (lo, hi), got {_show(got)}"
+    try:
+        lo, hi = (float(v) for v in got)
+    except (TypeError, ValueError):
+        return f"expected a pair of numbers (lo, hi), got {_show(got)}"
+    e_lo, e_hi = expected
+    if e_lo >= e_hi:
+        if lo >= hi:
+            return None
+        return (f"expected an empty interval (the neuron is never active: with w = 0 its output "
+                f"is max(0, b) and b <= 0), got ({lo:g}, {hi:g})")
+    if np.allclose([lo, hi], [e_lo, e_hi], rtol=1e-9, atol=1e-12):
+        return None
+    reason = f"expected ({e_lo:g}, {e_hi:g}), got ({lo:g}, {hi:g})"
+    edge = e_lo if np.isfinite(e_lo) else e_hi
+    if np.isfinite(edge) and np.isclose(lo, edge) and hi == np.inf and e_hi != np.inf:
+        return reason + (": with a negative weight the neuron is active on the left; w x + b > 0 "
+                         "means x < -b / w when w < 0 (dividing by w flips the inequality)")
+    if np.isfinite(edge) and (np.isclose(lo, -edge) or np.isclose(hi, -edge)):
+        return reason + ": the boundary is where w x + b = 0, at x = -b / w"
+    if not np.isfinite(e_lo) and not np.isfinite(e_hi):
+        return reason + ": with w = 0 the output is max(0, b) for every x"
+    return reason
+
+
+def _random_region(rng):
+    w = 0.0 if rng.random() < 0.15 else float(np.round(rng.normal(), 3))
+    return w, float(np.round(rng.normal(), 3))
 
 
 register(Exercise(
-    id="intro.count_connections",
-    kind="transcribe",
-    reference=count_connections_reference,
-    fixed=_sizes_cases([2, 3, 1], [3, 4], [784, 128, 10], [4, 4, 4, 4], [1, 1], [5, 2, 7]),
-    random=lambda rng: (_random_sizes(rng),),
-    arg_names=("layer_sizes",),
+    id="intro.active_region",
+    kind="predict",
+    reference=active_region_reference,
+    fixed=[
+        (1.0, -2.0),      # active for x > 2
+        (-1.0, 1.0),      # a negative weight: active on the left, x < 1
+        (2.0, 0.0),       # no bias: the boundary at 0
+        (-0.5, -1.0),     # x < -2
+        (0.25, 3.0),      # x > -12
+        (0.0, 0.5),       # no weight, positive bias: always active
+        (0.0, -1.0),      # no weight, negative bias: never
+        (0.0, 0.0),       # output 0 everywhere: never active
+    ],
+    random=_random_region,
+    arg_names=("w", "b"),
+    compare=_compare_region,
 ))
 
 
@@ -109,7 +163,7 @@ def _compare_shapes(expected, got):
 
 register(Exercise(
     id="intro.weight_shapes",
-    kind="transcribe",
+    kind="debug",
     reference=weight_shapes_reference,
     fixed=_sizes_cases([2, 3, 1], [3, 4], [784, 128, 10], [1, 5, 5, 2], [6]),
     random=lambda rng: (_random_sizes(rng),),
