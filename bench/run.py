@@ -268,7 +268,7 @@ def _training_seconds(model, train, val, epochs, rng):
 
 
 def digits_cnn_training_time(epochs=5):
-    from course_nn.exercises import cnn as recipe
+    from course_nn.lab.exercises import cnn as recipe
 
     train, val, _ = recipe.digits_image_split()
     return _training_seconds(recipe.digits_cnn(1), train, val, epochs, np.random.default_rng(0))

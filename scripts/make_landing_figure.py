@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from course_nn.playground import Playground  # noqa: E402
+from course_nn.lab.playground import Playground  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "book" / "images" / "landing.png"

@@ -1,6 +1,6 @@
 """Helpers shared by the exercise tests (tests/test_exercises*.py)."""
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 
 def rejected(exercise_id, fn, *fragments):

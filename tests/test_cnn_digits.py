@@ -1,4 +1,4 @@
-"""Chapter 14, independently of the notebook: the CNN recipe (course_nn.exercises.cnn, the code
+"""Chapter 14, independently of the notebook: the CNN recipe (course_nn.lab.exercises.cnn, the code
 the chapter checks it builds identically) reaches at least 98 % test accuracy on the digits,
 its shapes and parameter counts are as printed, and the split is chapter 11's."""
 
@@ -9,8 +9,8 @@ import pytest
 
 import course_nn as nn
 from course_nn.data import load_digits, train_val_test_split
-from course_nn.exercises import cnn as recipe
-from course_nn.exercises.training import digits_mlp
+from course_nn.lab.exercises import cnn as recipe
+from course_nn.lab.exercises.training import digits_mlp
 from course_nn.train import evaluate, fit, predict
 
 
@@ -95,7 +95,7 @@ SPLITS, SEEDS = (0, 1, 2), (1, 2, 3, 4, 5)
 
 @pytest.fixture(scope="module")
 def full_budget_errors():
-    from course_nn.stacked import fit_stacked, predict_stacked
+    from course_nn.lab.stacked import fit_stacked, predict_stacked
 
     train, val, _ = recipe.digits_image_split()
     pool_X, pool_y = np.concatenate([train[0], val[0]]), np.concatenate([train[1], val[1]])

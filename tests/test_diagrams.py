@@ -12,8 +12,8 @@ import pytest  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 import course_nn as nn  # noqa: E402
-from course_nn.diagrams import draw_architecture  # noqa: E402
-from course_nn.exercises.cnn import digits_cnn  # noqa: E402
+from course_nn.lab.diagrams import draw_architecture  # noqa: E402
+from course_nn.lab.exercises.cnn import digits_cnn  # noqa: E402
 
 CNN_SHAPES = [(1, 8, 8), (16, 8, 8), (16, 8, 8), (16, 4, 4), (32, 4, 4), (32, 4, 4), (32, 2, 2),
               (128,), (64,), (64,), (10,)]

@@ -12,7 +12,7 @@ import pytest
 import course_nn as nn
 from course_nn import metrics
 from course_nn.data import iterate_minibatches, load_digits, train_val_test_split
-from course_nn.exercises.training import digits_mlp
+from course_nn.lab.exercises.training import digits_mlp
 from course_nn.train import accuracy, evaluate, fit, predict
 
 SPLIT_SEED, WEIGHT_SEED, SHUFFLE_SEED = 0, 1, 2
@@ -125,7 +125,7 @@ RUNS = range(5)
 
 @pytest.fixture(scope="module")
 def five_runs():
-    from course_nn.multiseed import fit_many
+    from course_nn.lab.multiseed import fit_many
 
     X, y = load_digits()
     splits = [train_val_test_split(X, y, val=0.15, test=0.15, rng=np.random.default_rng(r)) for r in RUNS]

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import course_nn as nn
-from course_nn.exercises import (
+from course_nn.lab.exercises import (
     CheckTimeout,
     Exercise,
     _default_compare,

@@ -1,6 +1,6 @@
 """What the exercises ask of the learner (issue 13, item 2).
 
-Every registered exercise states its kind (course_nn.exercises.KINDS). The rules:
+Every registered exercise states its kind (course_nn.lab.exercises.KINDS). The rules:
 
 - every exercise has a valid kind, and ``register`` refuses one without;
 - every chapter has exercises of at least two kinds among derive, predict, debug, experiment
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_nn.exercises import KINDS, Exercise, exercises, register
+from course_nn.lab.exercises import KINDS, Exercise, exercises, register
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"

@@ -24,7 +24,7 @@ import pytest
 from exercise_helpers import rejected
 
 import course_nn as nn
-from course_nn.exercises import evaluate, exercises
+from course_nn.lab.exercises import evaluate, exercises
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 CHAPTERS = sorted(p for p in BOOK.glob("[0-9][0-9]_*.ipynb"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from exercise_helpers import rejected
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ["activations.sigmoid", "activations.stacked_sigmoid_grad", "activations.softmax",
        "activations.swish_beta_grad", "activations.units_needed"]
@@ -226,7 +226,7 @@ def test_units_needed_rejects_wrong_experiments(wrong):
 
 
 def test_units_needed_reference_is_the_relu_network():
-    from course_nn.exercises.activations import _Curve, _interpolant_error
+    from course_nn.lab.exercises.activations import _Curve, _interpolant_error
 
     f = _Curve(2.0, 0.2)
     for k in (1, 3, 14, 45):

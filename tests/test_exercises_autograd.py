@@ -16,8 +16,8 @@ from exercise_helpers import rejected
 
 import course_nn as nn
 from course_nn.autograd import Value
-from course_nn.exercises import evaluate
-from course_nn.exercises.autograd import NEURON_GRAPH, run_backward
+from course_nn.lab.exercises import evaluate
+from course_nn.lab.exercises.autograd import NEURON_GRAPH, run_backward
 
 IDS = ["autograd.mul_backward", "autograd.tanh_backward", "autograd.div_backward",
        "autograd.topological_sort", "autograd.shared_node_grads"]
@@ -149,7 +149,7 @@ def test_topological_sort_checker_does_not_trust_a_mutated_graph():
 # --- shared_node_grads (predict, then run) ---------------------------------------------------
 
 def test_shared_node_grads_reference_agrees_with_numerical_gradient():
-    from course_nn.exercises.autograd import shared_node_grads_reference
+    from course_nn.lab.exercises.autograd import shared_node_grads_reference
 
     def e_of(p):
         d = p[0] + p[0] * p[1]

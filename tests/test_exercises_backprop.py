@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import course_nn as nn
-from course_nn.exercises import evaluate, exercises
+from course_nn.lab.exercises import evaluate, exercises
 
 
 def sig(z):

@@ -16,9 +16,9 @@ from exercise_helpers import rejected
 from numpy.lib.stride_tricks import sliding_window_view
 
 import course_nn as nn
-import course_nn.exercises.cnn as cnn_ex
+import course_nn.lab.exercises.cnn as cnn_ex
 from course_nn.conv import conv2d_naive, conv_output_size, receptive_field
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ("cnn.output_size", "cnn.cross_correlate", "cnn.maxpool_backward", "cnn.avgpool_backward",
        "cnn.conv2d_backward", "cnn.receptive_field", "cnn.conv_params", "cnn.conv_output_shape",

@@ -7,8 +7,8 @@ from exercise_helpers import rejected
 
 import course_nn as cn
 from course_nn import fashion_mnist
-from course_nn.exercises import evaluate
-from course_nn.exercises import fashion as ex
+from course_nn.lab.exercises import evaluate
+from course_nn.lab.exercises import fashion as ex
 from course_nn.module import evaluation_mode
 
 HAVE_DATA = all((fashion_mnist.DEBIAN_DIR / f"{n}.gz").is_file() for pair in

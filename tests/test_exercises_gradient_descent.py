@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ("gradient_descent.descend", "gradient_descent.train_regression",
        "gradient_descent.minibatch_indices", "gradient_descent.divergence_threshold")
@@ -292,7 +292,7 @@ def test_threshold_is_unique_and_measured_not_the_formula():
     """The third fixed run starts almost on the flat axis: its threshold lies well above
     2 / lam_max = 0.1, so only a measurement finds it; and the runs agree with the rule on
     both sides of every fixed case's threshold."""
-    from course_nn.exercises import exercises
+    from course_nn.lab.exercises import exercises
 
     ex = exercises()["gradient_descent.divergence_threshold"]
     for run, lo, hi, tol in ex.fixed:
@@ -313,7 +313,7 @@ def test_threshold_is_unique_and_measured_not_the_formula():
 
 def test_parabola_step_counts():
     """w <- (1 - lr * lam) w on f = 2 w^2: steps to |w| < 1e-6, by plain iteration."""
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     lam = 4.0
@@ -330,7 +330,7 @@ def test_parabola_step_counts():
 
 
 def test_valley_threshold_and_rates():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     valley = surfaces.ill_conditioned(1.0, 20.0)
@@ -368,7 +368,7 @@ def test_regression_threshold_in_plain_numpy():
 
 
 def test_double_well_minima_and_jump():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     well = surfaces.DoubleWell(0.3)

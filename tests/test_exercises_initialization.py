@@ -15,8 +15,8 @@ import pytest
 import course_nn as nn
 from course_nn import init
 from course_nn.activations import relu
-from course_nn.exercises import evaluate
-from course_nn.exercises.initialization import SeededGenerator, compare_he_normal
+from course_nn.lab.exercises import evaluate
+from course_nn.lab.exercises.initialization import SeededGenerator, compare_he_normal
 
 IDS = ("initialization.xavier_uniform_bound", "initialization.he_std",
        "initialization.layer_output_std", "initialization.he_normal")

@@ -14,8 +14,8 @@ from exercise_helpers import rejected
 
 import course_nn as nn
 from course_nn.activations import sigmoid
-from course_nn.exercises import evaluate
-from course_nn.explorers import losses as lx
+from course_nn.lab.exercises import evaluate
+from course_nn.lab.explorers import losses as lx
 
 IDS = ("losses.rmse_grad", "losses.huber", "losses.cross_entropy", "losses.hinge_loss",
        "losses.softmax_jacobian", "losses.softmax_cross_entropy_backward")
@@ -290,7 +290,7 @@ def test_hinge_loss_names_the_bugs(name, fragment):
 
 
 def test_hinge_both_bugs_named_on_a_batch():
-    from course_nn.exercises import exercises
+    from course_nn.lab.exercises import exercises
 
     ex = exercises()["losses.hinge_loss"]
     scores, labels = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]), np.array([0, 1])

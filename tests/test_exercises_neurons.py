@@ -7,7 +7,7 @@ IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exer
 
 import numpy as np
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ["intro.neuron_output", "intro.active_region", "intro.weight_shapes",
        "neurons.dot", "neurons.dense_forward", "neurons.broadcast_shape",

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ("optimizers.momentum_step", "optimizers.adagrad_step", "optimizers.rmsprop_step",
            "optimizers.adam_step")
@@ -178,7 +178,7 @@ def test_first_steps_by_hand():
 # --- the numbers book/07_optimizers.ipynb prints, pinned independently ---------------------
 
 def test_momentum_step_lengths_under_a_constant_gradient():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     for beta in (0.5, 0.9, 0.99):
@@ -191,7 +191,7 @@ def test_momentum_step_lengths_under_a_constant_gradient():
 
 
 def test_heavy_ball_equals_pytorch_momentum():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     rb = surfaces.Rosenbrock()
@@ -204,7 +204,7 @@ def test_heavy_ball_equals_pytorch_momentum():
 
 def test_tuned_heavy_ball_scales_with_root_kappa():
     """Steps to shrink the error 1e6-fold: GD ~ kappa, tuned heavy ball ~ sqrt(kappa)."""
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD
 
     def count(kappa, **kw):
@@ -226,7 +226,7 @@ def test_tuned_heavy_ball_scales_with_root_kappa():
 
 
 def test_adagrad_and_rmsprop_constant_gradient_steps():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import AdaGrad, RMSProp
 
     t = np.arange(1, 201)
@@ -243,7 +243,7 @@ def test_adam_bias_correction_numbers():
     assert int(np.argmax(uncorrected)) + 1 == 12
     assert uncorrected.max() == pytest.approx(6.5685, abs=1e-4)
     assert uncorrected[999] == pytest.approx(1.2576, abs=1e-4)
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import Adam
 
     path = surfaces.run_optimizer(Adam, [0.0], 100, surface=lambda w: np.ones(1), lr=1e-3)
@@ -251,7 +251,7 @@ def test_adam_bias_correction_numbers():
 
 
 def test_adam_is_scale_invariant_and_gd_is_not():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD, Adam
 
     rb = surfaces.Rosenbrock()
@@ -263,7 +263,7 @@ def test_adam_is_scale_invariant_and_gd_is_not():
 
 def test_saddle_escape_steps():
     """GD multiplies y by 1.1 per step at lr 0.05: escape after ceil(ln(1/y0) / ln 1.1) steps."""
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import SGD, Adam
 
     sd = surfaces.Saddle()
@@ -276,7 +276,7 @@ def test_saddle_escape_steps():
 
 
 def test_adagrad_first_step_is_lr_per_coordinate():
-    from course_nn import surfaces
+    from course_nn.lab import surfaces
     from course_nn.optim import AdaGrad
 
     aligned = surfaces.ill_conditioned(1.0, 20.0, angle=0.0)

@@ -11,8 +11,8 @@ IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exer
 import numpy as np
 import pytest
 
-from course_nn.exercises import exercises
-from course_nn.playground import Playground
+from course_nn.lab.exercises import exercises
+from course_nn.lab.playground import Playground
 from course_nn.train import accuracy, predict
 
 IDS = ("playground.decision_grid", "playground.count_parameters", "playground.predict_class",
@@ -177,7 +177,7 @@ def test_features_needed_reference_is_what_the_playground_measures():
     (no set is borderline); the reference is the size of the smallest separating subset."""
     import itertools
 
-    from course_nn.playground import FEATURES
+    from course_nn.lab.playground import FEATURES
 
     reference = exercises()["playground.features_needed"].reference
     small = [c for k in (1, 2) for c in itertools.combinations(FEATURES, k)]

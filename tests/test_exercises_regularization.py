@@ -13,8 +13,8 @@ import numpy as np
 from exercise_helpers import rejected
 
 import course_nn as nn
-from course_nn.exercises import exercises
-from course_nn.generalization import BASELINE, digits_task, train_setup
+from course_nn.lab.exercises import exercises
+from course_nn.lab.generalization import BASELINE, digits_task, train_setup
 
 IDS = ("regularization.l2_penalty_grad", "regularization.dropout_moments",
        "regularization.shift_image", "regularization.early_stopping_epoch",
@@ -319,7 +319,7 @@ def test_l2_reference_is_the_penalty_gradient():
 def test_dropout_moments_reference_equals_course_nn_dropout():
     """The exact moments against 400,000 draws of course_nn.Dropout in training mode, within
     five standard errors; and the slips the checker names."""
-    from course_nn.exercises import evaluate
+    from course_nn.lab.exercises import evaluate
 
     ref = exercises()["regularization.dropout_moments"].reference
     for x_val, p in ((1.0, 0.5), (-2.0, 0.2), (0.7, 0.9)):
@@ -346,7 +346,7 @@ def test_early_stopping_reference_agrees_with_a_real_fit():
 
 
 def test_shift_debug_names_the_bugs():
-    from course_nn.exercises import evaluate
+    from course_nn.lab.exercises import evaluate
 
     wrong = WRONG["regularization.shift_image"]
     msg = evaluate("regularization.shift_image", wrong["the chapter's buggy shift"]).message
@@ -373,7 +373,7 @@ WRONG["regularization.early_stopping_epoch"]["the chapter's buggy version"] = bu
 
 
 def test_early_stopping_debug_names_the_bugs():
-    from course_nn.exercises import evaluate
+    from course_nn.lab.exercises import evaluate
 
     msg = evaluate("regularization.early_stopping_epoch", buggy_early_stopping_epoch).message
     assert "one epoch too many" in msg

@@ -9,7 +9,7 @@ import pytest
 from exercise_helpers import rejected
 
 import course_nn as cn
-from course_nn.exercises import evaluate, exercises
+from course_nn.lab.exercises import evaluate, exercises
 
 IDS = ["rnn.make_windows", "rnn.one_hot", "rnn.pad_sequences",
        "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward", "rnn.rnn_bptt",

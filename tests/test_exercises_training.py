@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from course_nn.exercises import evaluate
+from course_nn.lab.exercises import evaluate
 
 IDS = ("training.one_hot", "training.accuracy", "training.confusion_matrix",
        "training.count_parameters", "training.iterations_per_epoch")

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from course_nn import activations as A  # noqa: E402
-from course_nn.explorers import activations as ex  # noqa: E402
+from course_nn.lab.explorers import activations as ex  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"
 

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import course_nn as nn  # noqa: E402
-from course_nn.explorers import initialization as ix  # noqa: E402
+from course_nn.lab.explorers import initialization as ix  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"
 

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from course_nn import Conv2d  # noqa: E402
 from course_nn.conv import conv2d_naive  # noqa: E402
 from course_nn.data import load_digits  # noqa: E402
-from course_nn.explorers import kernels as kx  # noqa: E402
+from course_nn.lab.explorers import kernels as kx  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"
 

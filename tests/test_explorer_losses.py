@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from course_nn import CrossEntropyLoss, HuberLoss, L1Loss, MSELoss  # noqa: E402
 from course_nn.activations import softmax  # noqa: E402
-from course_nn.explorers import losses as ex  # noqa: E402
+from course_nn.lab.explorers import losses as ex  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"
 

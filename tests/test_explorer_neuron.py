@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_nn.explorers import neuron as ex  # noqa: E402
+from course_nn.lab.explorers import neuron as ex  # noqa: E402
 
 
 def test_surface_is_the_sigmoid_of_the_affine_map():

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_nn import surfaces as S  # noqa: E402
-from course_nn.explorers import optimizers as ox  # noqa: E402
+from course_nn.lab import surfaces as S  # noqa: E402
+from course_nn.lab.explorers import optimizers as ox  # noqa: E402
 from course_nn.optim import SGD, AdaGrad, Adam, RMSProp  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"

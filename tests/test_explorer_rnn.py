@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import course_nn as cn  # noqa: E402
-from course_nn.explorers import rnn as ex  # noqa: E402
 from course_nn.gradcheck import numerical_gradient, rel_error  # noqa: E402
+from course_nn.lab.explorers import rnn as ex  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG"
 

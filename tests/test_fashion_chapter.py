@@ -12,8 +12,8 @@ import pytest
 import course_nn as cn
 from course_nn import fashion_mnist
 from course_nn.data import load_fashion_mnist
-from course_nn.exercises import fashion as recipe
-from course_nn.threads import one_blas_thread
+from course_nn.lab.exercises import fashion as recipe
+from course_nn.lab.threads import one_blas_thread
 from course_nn.train import fit, predict
 
 pytestmark = pytest.mark.skipif(

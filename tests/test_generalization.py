@@ -1,13 +1,13 @@
 """Chapter 12 (generalization and regularization): the chapter's claims, pinned independently
-of book/12_generalization.ipynb but through the same code (course_nn.generalization and
-course_nn.multiseed, the same five runs: split r and seed r, r = 0..4, and the same recipes)."""
+of book/12_generalization.ipynb but through the same code (course_nn.lab.generalization and
+course_nn.lab.multiseed, the same five runs: split r and seed r, r = 0..4, and the same recipes)."""
 
 import numpy as np
 import pytest
 
 import course_nn as nn
 from course_nn.activations import softmax
-from course_nn.generalization import (
+from course_nn.lab.generalization import (
     BASELINE,
     Setup,
     corrupt_labels,
@@ -22,7 +22,7 @@ from course_nn.generalization import (
     polynomial_mse,
     train_setup,
 )
-from course_nn.multiseed import train_setups
+from course_nn.lab.multiseed import train_setups
 from course_nn.train import accuracy, evaluate, fit
 
 RUNS = list(range(5))

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 from course_nn.augment import random_augment
-from course_nn.generalization import (
+from course_nn.lab.generalization import (
     BASELINE,
     ROTATE_SCALE_CROP,
     digits_task,
     make_mlp,
     train_augmented,
 )
+from course_nn.lab.multiseed import train_setups
 from course_nn.losses import CrossEntropyLoss
-from course_nn.multiseed import train_setups
 from course_nn.optim import SGD
 from course_nn.train import evaluate, fit
 

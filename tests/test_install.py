@@ -7,6 +7,7 @@ folder as an empty namespace package. The src layout puts ``src/`` on ``sys.path
 the real package wins.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -39,3 +40,23 @@ def test_import_course_nn_from_any_folder(tmp_path, where):
     path, name = result.stdout.split()
     assert name == "Sequential"
     assert Path(path).name == "__init__.py" and Path(path).parent.name == "course_nn"
+
+
+def test_import_course_nn_does_not_load_the_lab():
+    """The library stands alone: ``import course_nn`` loads none of the book's staging."""
+    code = ("import sys, course_nn; "
+            "print(sorted(m for m in sys.modules if m.startswith('course_nn.lab')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_library_modules_never_import_the_lab():
+    """No module at the top level of course_nn imports from course_nn.lab (the arrow points
+    one way: the lab stages lessons with the library, never the reverse)."""
+    package = ROOT / "src" / "course_nn"
+    offenders = [path.name for path in package.glob("*.py")
+                 if re.search(r"^\s*(from\s+(\.lab|course_nn\.lab)\b|import\s+course_nn\.lab\b)",
+                              path.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []

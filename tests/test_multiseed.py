@@ -1,4 +1,4 @@
-"""course_nn.multiseed: K models trained at once give, bit for bit, the runs that
+"""course_nn.lab.multiseed: K models trained at once give, bit for bit, the runs that
 ``train.fit`` and ``generalization.train_setup`` give one at a time."""
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 
 import course_nn as nn
 from course_nn.data import iterate_minibatches, load_digits, train_val_test_split
-from course_nn.generalization import BASELINE, digits_task, make_mlp, train_setup
-from course_nn.multiseed import ManyHistory, fit_many, train_setups
+from course_nn.lab.generalization import BASELINE, digits_task, make_mlp, train_setup
+from course_nn.lab.multiseed import ManyHistory, fit_many, train_setups
 from course_nn.train import fit
 
 

@@ -11,19 +11,8 @@ import pytest
 import course_nn as cn
 from course_nn import augment as A
 from course_nn import data, metrics
-from course_nn import diagrams as D
-from course_nn import generalization as Gz
-from course_nn import sequences as S
-from course_nn import surfaces as Sf
 from course_nn._validate import ALLOCATION_LIMIT_BYTES, as_array, as_real_array, check_allocation
 from course_nn.autograd import Value
-from course_nn.explorers import activations as Ax
-from course_nn.explorers import initialization as Ix
-from course_nn.explorers import kernels as Kx
-from course_nn.explorers import losses as Lx
-from course_nn.explorers import neuron as N
-from course_nn.explorers import optimizers as Ox
-from course_nn.explorers import rnn as Rx
 from course_nn.gradcheck import (
     check_function_gradient,
     check_loss_gradient,
@@ -33,7 +22,18 @@ from course_nn.gradcheck import (
     numerical_vjp,
     rel_error,
 )
-from course_nn.playground import Playground
+from course_nn.lab import diagrams as D
+from course_nn.lab import generalization as Gz
+from course_nn.lab import sequences as S
+from course_nn.lab import surfaces as Sf
+from course_nn.lab.explorers import activations as Ax
+from course_nn.lab.explorers import initialization as Ix
+from course_nn.lab.explorers import kernels as Kx
+from course_nn.lab.explorers import losses as Lx
+from course_nn.lab.explorers import neuron as N
+from course_nn.lab.explorers import optimizers as Ox
+from course_nn.lab.explorers import rnn as Rx
+from course_nn.lab.playground import Playground
 
 
 def esc(text):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from course_nn.data import make_spirals
-from course_nn.playground import Playground
+from course_nn.lab.playground import Playground
 
 matplotlib.use("Agg")
 

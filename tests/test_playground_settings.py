@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
 
+from course_nn.lab.playground import DATASETS, FEATURES, Playground
 from course_nn.module import Parameter
-from course_nn.playground import DATASETS, FEATURES, Playground
 from course_nn.regularization import L1Penalty
 
 matplotlib.use("Agg")

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import course_nn as cn
-from course_nn import sequences as S
 from course_nn.activations import sigmoid
-from course_nn.explorers.rnn import gradient_flow_setup, hidden_gradient_norms, layer_gradient_norms
-from course_nn.memory_sweep import memory_task_runs
+from course_nn.lab import sequences as S
+from course_nn.lab.explorers.rnn import gradient_flow_setup, hidden_gradient_norms, layer_gradient_norms
+from course_nn.lab.memory_sweep import memory_task_runs
 
 # --- chapter 15 ------------------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ def test_lockstep_runs_are_train_memory_task(cell, init):
 
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
 def test_lockstep_gradients_are_course_nns(cell):
-    from course_nn.memory_sweep import _Stack
+    from course_nn.lab.memory_sweep import _Stack
 
     models = [S.SequenceClassifier(cell, 8, 5, 4, rng=np.random.default_rng(s)) for s in range(3)]
     stack = _Stack(cell, models)

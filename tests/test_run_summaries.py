@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from course_nn.gradcheck import verdict
-from course_nn.multiseed import spread, value_range
+from course_nn.lab.multiseed import spread, value_range
 
 
 def test_spread_is_median_min_max():

@@ -1,11 +1,11 @@
-"""course_nn.sequences: array helpers, the memory task, the character language model, sampling."""
+"""course_nn.lab.sequences: array helpers, the memory task, the character language model, sampling."""
 
 import numpy as np
 import pytest
 
 import course_nn as cn
-from course_nn import sequences as S
 from course_nn.gradcheck import numerical_gradient, rel_error
+from course_nn.lab import sequences as S
 
 # --- one_hot, make_windows, pad_sequences, padding_mask ----------------------------------
 

@@ -65,7 +65,7 @@ def embedding(seed, dtype=np.float64):
 
 
 def char_lm(seed, dtype=np.float64):
-    from course_nn.sequences import CharLM
+    from course_nn.lab.sequences import CharLM
     if dtype != np.float64:
         pytest.skip("CharLM is built in float64")
     return CharLM(7, 4, 5, "GRU", rng=np.random.default_rng(seed))

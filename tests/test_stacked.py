@@ -1,4 +1,4 @@
-"""course_nn.stacked: S networks trained as one. Each slice of a stack computes what its model
+"""course_nn.lab.stacked: S networks trained as one. Each slice of a stack computes what its model
 computes alone (forward, gradients, a whole training run with fit's batches), the backward
 passes agree with central differences, and what cannot be stacked faithfully is refused."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import course_nn as nn
-from course_nn.stacked import StackedConv2d, fit_stacked, predict_stacked, stack, unstack
+from course_nn.lab.stacked import StackedConv2d, fit_stacked, predict_stacked, stack, unstack
 from course_nn.train import fit, predict
 
 

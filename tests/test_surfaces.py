@@ -1,11 +1,11 @@
-"""course_nn.surfaces: analytic gradients and Hessians against central differences, the known
+"""course_nn.lab.surfaces: analytic gradients and Hessians against central differences, the known
 minima, and run_optimizer against hand-written update rules."""
 
 import numpy as np
 import pytest
 
 from course_nn import numerical_gradient, rel_error
-from course_nn import surfaces as S
+from course_nn.lab import surfaces as S
 from course_nn.optim import SGD, Adam
 
 SURFACE_CASES = {

@@ -21,8 +21,8 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
-from course_nn.explorers import activations, initialization, kernels, losses, neuron, optimizers, rnn  # noqa: E402  # noqa: E402
-from course_nn.playground import Playground  # noqa: E402
+from course_nn.lab.explorers import activations, initialization, kernels, losses, neuron, optimizers, rnn  # noqa: E402  # noqa: E402
+from course_nn.lab.playground import Playground  # noqa: E402
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 SRC = Path(__file__).resolve().parent.parent / "src" / "course_nn"

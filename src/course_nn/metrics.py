@@ -13,7 +13,6 @@ refused, as ``torch.nn.functional.one_hot`` refuses them.
 
 import numpy as np
 
-from . import sequences
 from ._validate import as_array, check_allocation, check_int, check_positive_int
 
 _LARGEST_LABEL = 2**53  # above it float labels are no longer exact integers
@@ -54,10 +53,19 @@ def _labels(y, name, n_classes=None):
 
 def one_hot(labels, n_classes):
     """(N,) integer labels -> (N, n_classes) float64 rows with a single 1 at the label
-    (``sequences.one_hot`` does the same for token ids of any shape). Allocates only the
-    (N, n_classes) result, and refuses one above 2 GiB."""
+    (``course_nn.lab.sequences.one_hot`` does the same for token ids of any shape). Allocates
+    only the (N, n_classes) result, and refuses one above 2 GiB."""
     n_classes = check_positive_int(n_classes, "n_classes")
-    return sequences.one_hot(_labels(labels, "labels", n_classes), n_classes)
+    return scatter_ones(_labels(labels, "labels", n_classes), n_classes, "one_hot")
+
+
+def scatter_ones(ids, n_classes, name):
+    """Checked int64 ids of any shape S (each in [0, n_classes)) -> float64 S + (n_classes,),
+    with one 1 per id: the core of every one-hot encoding. Refuses a result above 2 GiB."""
+    check_allocation(ids.shape + (n_classes,), np.float64, name)
+    out = np.zeros(ids.shape + (n_classes,))
+    out.reshape(-1, n_classes)[np.arange(ids.size), ids.reshape(-1)] = 1.0
+    return out
 
 
 def confusion_matrix(y_true, y_pred, n_classes=None):
