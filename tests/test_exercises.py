@@ -34,7 +34,8 @@ CHAPTER_TESTS = {path.stem.removeprefix("test_exercises_"): import_module(path.s
 
 MIN_CASES = 20  # fixed edge cases, then random ones
 FEWER_CASES = {"initialization.he_normal": 8,  # judged statistically, on a few large draws
-               "fashion.train_to_target": 1}  # one training run on 4,000 Fashion-MNIST images
+               "fashion.train_to_target": 1,  # one training run on 4,000 Fashion-MNIST images
+               "playground.train_spirals": 1}  # one training run on the spirals' 300 points
 
 
 def _min_cases(exercise_id):

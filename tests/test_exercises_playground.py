@@ -1,8 +1,8 @@
 """Chapter 18 (the playground): every exercise checker accepts a plain-numpy solution and
-rejects the typical wrong answers (the mesh in the wrong order, x and y swapped, forgotten
-biases or output layer, argmax over the wrong axis, probabilities instead of labels, W
-instead of W.T, a forgotten bias or activation). The references agree with the Playground
-itself: its grid, its model's parameter count, its accuracy and its hidden_outputs.
+rejects the typical wrong answers (the debug exercise's two planted bugs, alone and together,
+the mesh in the wrong order, W instead of W.T, a forgotten bias or activation, wrong feature
+counts, an untrained or half-trained spiral network). The references agree with the
+Playground itself: its grid, its hidden_outputs, and what its runs measure.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -11,12 +11,12 @@ IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exer
 import numpy as np
 import pytest
 
-from course_nn.lab.exercises import exercises
+import course_nn as nn
+from course_nn.lab.exercises import evaluate, exercises
 from course_nn.lab.playground import Playground
-from course_nn.train import accuracy, predict
 
-IDS = ("playground.decision_grid", "playground.count_parameters", "playground.predict_class",
-       "playground.first_layer_units", "playground.features_needed")
+IDS = ("playground.decision_grid", "playground.first_layer_units", "playground.features_needed",
+       "playground.train_spirals")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -24,15 +24,6 @@ IDS = ("playground.decision_grid", "playground.count_parameters", "playground.pr
 def decision_grid(xmin, xmax, ymin, ymax, n):
     xx, yy = np.meshgrid(np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n))
     return np.column_stack([xx.ravel(), yy.ravel()])
-
-
-def count_parameters(hidden):
-    widths = [2, *hidden, 2]
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(widths[:-1], widths[1:]))
-
-
-def predict_class(scores):
-    return np.argmax(scores, axis=1)
 
 
 def first_layer_units(points, weight, bias):
@@ -49,8 +40,24 @@ def features_needed(dataset, features):
     return 1 if f & rising else 0
 
 
-SOLUTIONS = dict(zip(IDS, (decision_grid, count_parameters, predict_class, first_layer_units,
-                           features_needed)))
+def train_spirals(X_train, y_train, seed):
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(2, 32, rng=rng), nn.Tanh(), nn.Linear(32, 32, rng=rng), nn.Tanh(),
+                          nn.Linear(32, 2, rng=rng))
+    loss_fn = nn.CrossEntropyLoss()
+    opt = nn.optim.Adam(model.parameters(), lr=0.03)
+    for _ in range(100):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(X_train), 32):
+            idx = order[start:start + 32]
+            opt.zero_grad()
+            loss_fn(model(X_train[idx]), y_train[idx])
+            model.backward(loss_fn.backward())
+            opt.step()
+    return model
+
+
+SOLUTIONS = dict(zip(IDS, (decision_grid, first_layer_units, features_needed, train_spirals)))
 
 
 # --- wrong answers ----------------------------------------------------------------------
@@ -79,8 +86,44 @@ def _grid_mesh_arrays(xmin, xmax, ymin, ymax, n):
     return np.stack([xx, yy])
 
 
-def _params(widths, bias=True):
-    return sum(a * b + (b if bias else 0) for a, b in zip(widths[:-1], widths[1:]))
+def _grid_as_given(xmin, xmax, ymin, ymax, n):
+    xs, ys = np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n)
+    xx, yy = np.meshgrid(ys, xs)
+    return np.stack([xx, yy]).reshape(-1, 2)
+
+
+def _grid_only_pairs_fixed(xmin, xmax, ymin, ymax, n):
+    xs, ys = np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n)
+    xx, yy = np.meshgrid(ys, xs)
+    return np.stack([xx, yy], axis=-1).reshape(-1, 2)
+
+
+def _grid_only_meshgrid_fixed(xmin, xmax, ymin, ymax, n):
+    xs, ys = np.linspace(xmin, xmax, n), np.linspace(ymin, ymax, n)
+    xx, yy = np.meshgrid(xs, ys)
+    return np.stack([xx, yy]).reshape(-1, 2)
+
+
+def _untrained(X_train, y_train, seed):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Tanh(), nn.Linear(16, 2, rng=rng))
+
+
+def _too_short(X_train, y_train, seed):
+    """The playground's default network after three epochs: a tilted plane."""
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Tanh(), nn.Linear(16, 16, rng=rng), nn.Tanh(),
+                          nn.Linear(16, 2, rng=rng))
+    loss_fn, opt = nn.CrossEntropyLoss(), nn.optim.Adam(model.parameters(), lr=0.03)
+    for _ in range(3):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(X_train), 32):
+            idx = order[start:start + 32]
+            opt.zero_grad()
+            loss_fn(model(X_train[idx]), y_train[idx])
+            model.backward(loss_fn.backward())
+            opt.step()
+    return model
 
 
 WRONG = {
@@ -100,27 +143,19 @@ WRONG = {
         "True and False instead of a count": lambda d, f: features_needed(d, f) > 0,
     },
     "playground.decision_grid": {
+        "the function as given (both bugs)": _grid_as_given,
+        "only the stacking fixed (meshgrid(ys, xs) left)": _grid_only_pairs_fixed,
+        "only the meshgrid fixed (stack then reshape left)": _grid_only_meshgrid_fixed,
         "y varies fastest (indexing='ij')": _grid_y_fastest,
         "x and y ranges swapped": _grid_xy_swapped,
         "np.arange steps: the upper end is missing": _grid_arange,
         "the x range used for y as well": _grid_x_range_for_both,
         "the two mesh arrays instead of the points": _grid_mesh_arrays,
     },
-    "playground.count_parameters": {
-        "weights only, no biases": lambda hidden: _params([2, *hidden, 2], bias=False),
-        "no output layer": lambda hidden: _params([2, *hidden]),
-        "one output score (a single logit)": lambda hidden: _params([2, *hidden, 1]),
-        "hidden units only (the widths summed)": lambda hidden: int(sum(hidden)),
-        "one bias per layer": lambda hidden: _params([2, *hidden, 2], bias=False) + len(hidden) + 1,
-    },
-    "playground.predict_class": {
-        "argmax over axis 0": lambda s: np.argmax(s, axis=0),
-        "argmin": lambda s: np.argmin(s, axis=1),
-        "the largest score, not its index": lambda s: np.max(s, axis=1),
-        "the probabilities (softmax)": lambda s: np.exp(s) / np.exp(s).sum(axis=1, keepdims=True),
-        "two-class shortcut s[:, 1] > s[:, 0]": lambda s: (s[:, 1] > s[:, 0]).astype(int),
-        "float labels": lambda s: np.argmax(s, axis=1).astype(float),
-        "ties go to the last class": lambda s: s.shape[1] - 1 - np.argmax(s[:, ::-1], axis=1),
+    "playground.train_spirals": {
+        "an untrained network": _untrained,
+        "three epochs: still on the plateau": _too_short,
+        "the scores of the training points instead of a model": lambda X, y, seed: np.zeros((len(X), 2)),
     },
     "playground.first_layer_units": {
         "W instead of W.T": lambda p, w, b: np.tanh(p @ w + b),
@@ -145,21 +180,6 @@ def test_grid_reference_is_the_playground_grid():
     points, xx, yy = pg.grid(resolution=7, margin=0.3)
     ref = exercises()["playground.decision_grid"].reference(xx.min(), xx.max(), yy.min(), yy.max(), 7)
     np.testing.assert_allclose(ref, points, rtol=0, atol=1e-12)
-
-
-@pytest.mark.parametrize("hidden", [(1,), (16, 16), (5, 3, 2)])
-def test_parameter_count_matches_the_built_model(hidden):
-    pg = Playground(dataset="xor", hidden=hidden)
-    assert exercises()["playground.count_parameters"].reference(hidden) == sum(
-        p.data.size for p in pg.model.parameters())
-
-
-def test_predicted_classes_give_the_playground_accuracy():
-    pg = Playground(dataset="spirals").step(5)
-    X, y = pg.train_data
-    labels = exercises()["playground.predict_class"].reference(predict(pg.model, X))
-    assert np.mean(labels == y) == pytest.approx(pg.accuracy("train"))
-    assert np.mean(labels == y) == pytest.approx(accuracy(predict(pg.model, X), y))
 
 
 def test_first_layer_reference_is_hidden_outputs():
@@ -192,3 +212,37 @@ def test_features_needed_reference_is_what_the_playground_measures():
             sizes = [len(sub) for sub in small if separates[sub] and set(sub) <= set(features)]
             assert reference(dataset, features) == min(sizes, default=0), (dataset, features)
             assert (reference(dataset, features) > 0) == separates[features], (dataset, features)
+
+
+@pytest.mark.parametrize("fn,slip", [
+    (_grid_as_given, "both planted bugs"),
+    (_grid_only_pairs_fixed, "x and y are swapped"),
+    (_grid_only_meshgrid_fixed, "pair up the wrong numbers"),
+    (lambda *a: decision_grid(*a).reshape(a[-1], a[-1], 2).transpose(1, 0, 2).reshape(-1, 2),
+     "y varies fastest"),
+])
+def test_grid_checker_names_each_planted_bug(fn, slip):
+    result = evaluate("playground.decision_grid", fn)
+    assert not result.passed and slip in result.message, result.message
+
+
+def test_the_swapped_meshgrid_passes_a_square_box():
+    """The story of the debug exercise: on a square box the swapped meshgrid is right."""
+    args = (-1.5, 1.5, -1.5, 1.5, 4)
+    np.testing.assert_array_equal(_grid_only_pairs_fixed(*args), decision_grid(*args))
+
+
+@pytest.mark.parametrize("fn,slip", [(_untrained, "plateau"), (_too_short, "plateau")])
+def test_spiral_checker_explains_a_weak_model(fn, slip):
+    result = evaluate("playground.train_spirals", fn)
+    assert not result.passed and slip in result.message, result.message
+
+
+def test_spiral_case_is_the_playgrounds_data():
+    from course_nn.lab.exercises.playground import SPIRAL_DATA_SEED
+    from course_nn.lab.playground import Playground
+
+    (case,) = exercises()["playground.train_spirals"].fixed
+    pg = Playground(dataset="spirals", data_seed=SPIRAL_DATA_SEED)
+    np.testing.assert_array_equal(case[0], pg.train_data[0])
+    np.testing.assert_array_equal(case[1], pg.train_data[1])

@@ -1,12 +1,10 @@
 """Chapter 18 exercises: the playground.
 
-playground.decision_grid      the (n*n, 2) grid of points a decision-boundary picture is
-                              evaluated on, in the order of course_nn.Playground.grid
-                              (x varies fastest)
-playground.count_parameters   trainable numbers of a 2-input, 2-class Playground network
-                              with the given hidden widths (weights and biases)
-playground.predict_class      the class a network predicts from its (N, C) scores: the
-                              argmax of each row, as integer labels
+playground.decision_grid      debug: a grid of points for a decision-region picture that passed
+                              on square boxes; its meshgrid takes the y values for x, and its
+                              points pair up the wrong numbers (np.stack then reshape). The
+                              checker compares with Playground.grid's order (x varies fastest)
+                              and names each planted bug it still sees
 playground.first_layer_units  what the first-layer tanh units compute at some points,
                               tanh(points @ W.T + b), as Playground.hidden_outputs(points, 0)
 playground.features_needed    predict, then run: how many of the given input features does a
@@ -15,55 +13,95 @@ playground.features_needed    predict, then run: how many of the given input fea
                               choice of them is enough)? The rule is the measured one:
                               tests/test_exercises_playground.py runs the Playground on every
                               set of one or two features and on all seven, for two seeds
+playground.train_spirals      train: a network of the learner's choice, trained by the
+                              learner's own loop on the spirals' training points, must reach
+                              SPIRAL_TARGET validation accuracy on the points it never saw
 
-Fixed cases hold the traps: a non-square box (x and y swapped, or the mesh in the wrong
-order), n = 2, one hidden layer of width 1 (a forgotten bias or output layer shows), ties
-between scores (the first class wins, as np.argmax decides), three classes, a single point,
-and a first layer whose width is not 2 (so W and W.T cannot be confused silently).
+Fixed cases hold the traps: non-square boxes (x and y swapped shows only there), n = 2, a box
+far from the origin, and a first layer whose width is not 2 (so W and W.T cannot be confused
+silently).
 """
 
-from types import SimpleNamespace
+import hashlib
 
 import numpy as np
 
 from ...activations import Tanh
 from ...linear import Linear
+from ...module import Module
+from ...train import predict
 from ..playground import FEATURES, Playground
-from . import Exercise, _default_compare, register
+from . import Exercise, _default_compare, _describe, register
+
+# ---------------------------------------------------------------------------------------------
+# Debug: the grid behind a decision-region picture
+# ---------------------------------------------------------------------------------------------
+
+def _grid_points(xs, ys):
+    """(len(xs) * len(ys), 2) points, x varying fastest, as Playground.grid orders them."""
+    xx, yy = np.meshgrid(xs, ys)
+    return np.column_stack([xx.ravel(), yy.ravel()])
+
+
+class _Grid(np.ndarray):
+    """The reference grid, carrying what each recognized bug (or pair of bugs) gives."""
+
+    slips = ()
+
+
+GRID_SLIPS = {
+    "both": "both planted bugs are still there: the meshgrid's arguments are swapped, and "
+            "np.stack([xx, yy]).reshape(-1, 2) pairs up the wrong numbers",
+    "swapped": "x and y are swapped: np.meshgrid(ys, xs) puts the y values in the first column; "
+               "np.meshgrid(xs, ys) (x first) is what Playground.grid does",
+    "pairs": "the points pair up the wrong numbers: np.stack([xx, yy]) has shape (2, n, n), and "
+             "reshape(-1, 2) then takes two neighbours of xx as one point; stack along the last "
+             "axis, np.stack([xx, yy], axis=-1), or np.column_stack([xx.ravel(), yy.ravel()])",
+    "ij": "y varies fastest: indexing='ij' (or the transposed mesh) gives the points in the other "
+          "order, so a picture reshaped to (n, n) comes out mirrored across its diagonal",
+    "arrays": "that is the two mesh arrays, shape (2, n, n): the picture needs the (n * n, 2) "
+              "points, one row per point",
+}
 
 
 def _decision_grid(xmin, xmax, ymin, ymax, n):
     # Playground.grid spans the data's bounding box plus a margin: give it a stand-in whose
     # data are the box's two corners, and no margin.
+    from types import SimpleNamespace
+
     corners = np.array([[xmin, ymin], [xmax, ymax]], dtype=float)
     stand_in = SimpleNamespace(train_data=(corners, None), val_data=(np.empty((0, 2)), None))
     points, _, _ = Playground.grid(stand_in, resolution=int(n), margin=0.0)
-    return points
+    out = points.view(_Grid)
+    xs, ys = np.linspace(xmin, xmax, int(n)), np.linspace(ymin, ymax, int(n))
+    swapped = np.meshgrid(ys, xs)
+    slips = [("both", np.stack(swapped).reshape(-1, 2)),
+             ("swapped", np.column_stack([m.ravel() for m in swapped])),
+             ("pairs", np.stack(np.meshgrid(xs, ys)).reshape(-1, 2)),
+             ("ij", _grid_points(xs, ys).reshape(int(n), int(n), 2).transpose(1, 0, 2).reshape(-1, 2)),
+             ("arrays", np.stack(np.meshgrid(xs, ys)))]
+    kept = []  # a slip that gives the right grid (or an earlier slip's) on this box says nothing
+    for key, wrong in slips:
+        if all(wrong.shape != seen.shape or not np.allclose(wrong, seen)
+               for seen in [points] + [w for _, w in kept]):
+            kept.append((key, wrong))
+    out.slips = tuple(kept)
+    return out
 
 
-def _count_parameters(hidden):
-    # the network Playground builds: 2 inputs, the hidden layers, 2 output scores
-    pg = Playground(dataset="circles", hidden=tuple(int(w) for w in hidden), n_samples=8)
-    return int(pg.model.num_parameters())
-
-
-def _predict_class(scores):
-    return np.argmax(np.asarray(scores, dtype=float), axis=1)
-
-
-def _compare_labels(expected, got):
-    got_arr = np.asarray(got)
-    if got_arr.shape != expected.shape:
-        return f"expected shape {expected.shape}, got shape {got_arr.shape}"
-    if not np.issubdtype(got_arr.dtype, np.integer):
-        return f"expected integer class labels, got an array of dtype {got_arr.dtype}"
-    if not np.array_equal(got_arr, expected):
-        return f"expected {expected.tolist()}, got {got_arr.tolist()}"
-    return None
-
-
-def _first_layer_units(points, weight, bias):
-    return Tanh()(Linear.from_weights(weight, bias)(points))
+def _compare_grid(expected, got):
+    want = np.asarray(expected).view(np.ndarray)
+    reason = _default_compare(want, got, 1e-6, 1e-9)
+    if reason is None:
+        return None
+    try:
+        mine = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return reason
+    for key, wrong in expected.slips:
+        if mine.shape == wrong.shape and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9):
+            return f"{reason}\n  {GRID_SLIPS[key]}"
+    return reason
 
 
 def _random_box(rng):
@@ -72,65 +110,34 @@ def _random_box(rng):
     return float(xmin), float(xmin + width), float(ymin), float(ymin + height), int(rng.integers(2, 9))
 
 
-def _random_hidden(rng):
-    depth = int(rng.integers(1, 4))
-    return tuple(int(w) for w in rng.integers(1, 65, size=depth))
-
-
-def _random_scores(rng):
-    n, c = int(rng.integers(1, 8)), int(rng.integers(2, 6))
-    return np.round(rng.standard_normal((n, c)) * 3, 1)      # rounded: ties happen
-
-
-def _random_units(rng):
-    n, h = int(rng.integers(1, 7)), int(rng.integers(1, 6))
-    return rng.uniform(-2, 2, size=(n, 2)), rng.standard_normal((h, 2)) * 2, rng.standard_normal(h)
-
-
 register(Exercise(
     id="playground.decision_grid",
-    kind="transcribe",
+    kind="debug",
     reference=_decision_grid,
+    compare=_compare_grid,
     fixed=[
         (-1.0, 1.0, -2.0, 0.0, 3),            # a box whose x and y ranges differ
+        (-1.5, 1.5, -1.5, 1.5, 4),            # a square box centred on 0: x, y swapped passes
         (0.0, 1.0, 0.0, 2.0, 2),              # n = 2: only the corners
-        (-1.5, 1.5, -1.5, 1.5, 4),
         (0.0, 4.0, 10.0, 12.0, 5),            # a box far from the origin
     ],
     random=_random_box,
     arg_names=("xmin", "xmax", "ymin", "ymax", "n"),
 ))
 
-register(Exercise(
-    id="playground.count_parameters",
-    kind="transcribe",
-    reference=_count_parameters,
-    fixed=[
-        ((1,),),                              # 2*1 + 1 + 1*2 + 2 = 7
-        ((16, 16),),                          # the playground's default network
-        ((4,),),
-        ((8, 4, 2),),
-        ((3, 1),),
-    ],
-    random=lambda rng: (_random_hidden(rng),),
-    arg_names=("hidden",),
-))
 
-register(Exercise(
-    id="playground.predict_class",
-    kind="transcribe",
-    reference=_predict_class,
-    fixed=[
-        (np.array([[2.0, -1.0], [-0.5, 0.5], [0.1, 0.0]]),),
-        (np.array([[1.0, 1.0], [-3.0, -3.0]]),),                 # ties: the first class wins
-        (np.array([[0.2, 1.5, -0.3], [4.0, 0.0, 4.5], [-1.0, -2.0, -0.5]]),),   # three classes
-        (np.array([[-7.0, -2.0]]),),                             # one point, negative scores
-        (np.array([[0.0, 1.0], [1.0, 0.0], [3.0, 2.0], [2.0, 3.0]]),),
-    ],
-    random=lambda rng: (_random_scores(rng),),
-    arg_names=("scores",),
-    compare=_compare_labels,
-))
+# ---------------------------------------------------------------------------------------------
+# The first hidden layer's pictures
+# ---------------------------------------------------------------------------------------------
+
+def _first_layer_units(points, weight, bias):
+    return Tanh()(Linear.from_weights(weight, bias)(points))
+
+
+def _random_units(rng):
+    n, h = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+    return rng.uniform(-2, 2, size=(n, 2)), rng.standard_normal((h, 2)) * 2, rng.standard_normal(h)
+
 
 register(Exercise(
     id="playground.first_layer_units",
@@ -209,4 +216,105 @@ register(Exercise(
     random=_random_features,
     arg_names=("dataset", "features"),
     compare=_compare_count,
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# Train: the spirals, with your own network and your own loop
+# ---------------------------------------------------------------------------------------------
+
+SPIRAL_TARGET = 0.9
+"""Validation accuracy that ``playground.train_spirals`` must reach on the held-out points."""
+SPIRAL_DATA_SEED = 3
+"""The data seed of the case the checker uses (a draw on which the default width needs more
+than a hundred epochs)."""
+
+_SPIRAL_HELD_OUT = {}  # the validation points of each case, by a fingerprint of its training points
+
+
+def _spiral_fingerprint(X, y):
+    return hashlib.sha256(np.ascontiguousarray(X).tobytes()
+                          + np.ascontiguousarray(y).tobytes()).hexdigest()
+
+
+def spiral_case(data_seed=SPIRAL_DATA_SEED, seed=0):
+    """(X_train (300, 2), y_train (300,), seed): the training points of
+    ``Playground(dataset="spirals", data_seed=data_seed)``; its validation points are kept for
+    judging."""
+    pg = Playground(dataset="spirals", data_seed=data_seed)
+    X, y = pg.train_data
+    _SPIRAL_HELD_OUT[_spiral_fingerprint(X, y)] = pg.val_data
+    return X.copy(), y.copy(), seed
+
+
+class _SpiralTarget:
+    """The reference's answer: the held-out points, the target, and how to train the reference
+    network (only when the reference itself is judged; a learner's check never waits for it)."""
+
+    def __init__(self, X, y, target, train):
+        self.X, self.y, self.target, self.train = X, y, target, train
+
+
+def _train_spirals_reference_model(X_train, y_train, seed):
+    """2-32-32-2 tanh network, Adam 0.03, batches of 32, 100 epochs: the learner-style loop."""
+    from ...losses import CrossEntropyLoss
+    from ...module import Sequential
+    from ...optim import Adam
+
+    rng = np.random.default_rng(seed)
+    model = Sequential(Linear(2, 32, rng=rng), Tanh(), Linear(32, 32, rng=rng), Tanh(),
+                       Linear(32, 2, rng=rng))
+    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=0.03)
+    for _ in range(100):
+        order = rng.permutation(len(X_train))
+        for start in range(0, len(X_train), 32):
+            idx = order[start:start + 32]
+            opt.zero_grad()
+            loss_fn(model(X_train[idx]), y_train[idx])
+            model.backward(loss_fn.backward())
+            opt.step()
+    return model
+
+
+def _train_spirals_reference(X_train, y_train, seed):
+    X_val, y_val = _SPIRAL_HELD_OUT[_spiral_fingerprint(X_train, y_train)]
+    return _SpiralTarget(X_val, y_val, SPIRAL_TARGET,
+                         lambda: _train_spirals_reference_model(X_train, y_train, seed))
+
+
+def _judge_spirals(expected, got):
+    if isinstance(got, _SpiralTarget):  # the reference, judged by its own checker
+        got = got.train()
+    if not isinstance(got, Module):
+        what = f"text, {_describe(got)}" if isinstance(got, str) else _describe(got)
+        return (f"expected your function to return the trained course_nn model (a Module such as "
+                f"a Sequential), got {what}")
+    try:
+        scores = predict(got, expected.X)
+    except Exception as err:  # a model that cannot take (N, 2) points
+        return f"your model could not score points of shape (N, 2): {type(err).__name__}: {err}"
+    if not isinstance(scores, np.ndarray) or scores.shape != (len(expected.X), 2):
+        return f"expected 2 scores per point, (N, 2), got shape {np.shape(scores)}"
+    acc = float(np.mean(np.argmax(scores, axis=1) == expected.y))
+    if acc >= expected.target:
+        return None
+    if acc < 0.8:
+        hint = ("no better than a tilted plane or a few lines: the run stopped on its plateau "
+                "(train longer, or give the network more units), or it does not train at all "
+                "(does your loop call opt.step() after backward, and take X and y with the same "
+                "indices?)")
+    else:
+        hint = "nearly there: a few more epochs, or a few more units"
+    return (f"your model's accuracy on the {len(expected.X)} validation points is {acc:.2f}, "
+            f"below the target {expected.target}: {hint}")
+
+
+register(Exercise(
+    id="playground.train_spirals",
+    kind="train",
+    reference=_train_spirals_reference,
+    fixed=[spiral_case()],
+    arg_names=("X_train", "y_train", "seed"),
+    compare=_judge_spirals,
+    time_limit=30.0,
 ))
