@@ -17,10 +17,17 @@ from exercise_helpers import rejected
 import course_nn as nn
 from course_nn.autograd import Value
 from course_nn.lab.exercises import evaluate
-from course_nn.lab.exercises.autograd import NEURON_GRAPH, run_backward
+from course_nn.lab.exercises.autograd import (
+    EXPRESSIONS,
+    NEURON_GRAPH,
+    buggy_add,
+    buggy_pow,
+    run_backward,
+    with_ops,
+)
 
-IDS = ["autograd.mul_backward", "autograd.tanh_backward", "autograd.div_backward",
-       "autograd.topological_sort", "autograd.shared_node_grads"]
+IDS = ["autograd.fix_closures", "autograd.div_backward", "autograd.topological_sort",
+       "autograd.shared_node_grads"]
 
 
 def dfs_sort(graph):
@@ -55,9 +62,40 @@ def kahn_sort(graph):
     return order
 
 
+def fixed_add(p, q):
+    out = Value(p.data + q.data, (p, q), "+")
+
+    def _backward():
+        p.grad += out.grad
+        q.grad += out.grad
+
+    out._backward = _backward
+    return out
+
+
+def fixed_mul(p, q):
+    out = Value(p.data * q.data, (p, q), "*")
+
+    def _backward():
+        p.grad += q.data * out.grad
+        q.grad += p.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def fixed_pow(p, n):
+    out = Value(p.data**n, (p,), f"**{n:g}")
+
+    def _backward():
+        p.grad += n * p.data ** (n - 1) * out.grad
+
+    out._backward = _backward
+    return out
+
+
 SOLUTIONS = {
-    "autograd.mul_backward": lambda a, b, g: (b * g, a * g),
-    "autograd.tanh_backward": lambda x, g: (1 - math.tanh(x) ** 2) * g,
+    "autograd.fix_closures": with_ops(fixed_add, fixed_mul, fixed_pow),
     "autograd.div_backward": lambda a, b, g: (g / b, -g * a / b**2),
     "autograd.topological_sort": dfs_sort,
     "autograd.shared_node_grads": lambda a, b: (2 * (a + a * b) * (1 + b), 2 * (a + a * b) * a),
@@ -72,24 +110,99 @@ def test_a_different_correct_order_is_accepted():
 
 # --- the backward rules ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("wrong", [
-    lambda a, b, g: (a * g, b * g),          # swapped
-    lambda a, b, g: (b, a),                  # forgot the upstream gradient
-    lambda a, b, g: (b * g, b * g),          # copy-paste
-    lambda a, b, g: [b * g, a * g][0],       # only one gradient
-])
-def test_mul_backward_rejects_wrong_rules(wrong):
-    rejected("autograd.mul_backward", wrong, "wrong answer", "on input: a = ")
+def _op(forward, local):
+    """A recorded binary operation with the given local derivatives (d/dp, d/dq)."""
+    def op(p, q):
+        out = Value(forward(p.data, q.data), (p, q), "op")
+
+        def _backward():
+            dp, dq = local(p.data, q.data)
+            p.grad += dp * out.grad
+            q.grad += dq * out.grad
+
+        out._backward = _backward
+        return out
+    return op
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda x, g: (1 - x**2) * g,             # derivative in terms of the input, not tanh(x)
-    lambda x, g: 1 - math.tanh(x) ** 2,      # forgot the upstream gradient
-    lambda x, g: (1 - math.tanh(x)) * g,     # forgot the square
-    lambda x, g: math.tanh(x) * g,           # the forward value
+def _half_fixed_add(p, q):                    # += for p, still = for q
+    out = Value(p.data + q.data, (p, q), "+")
+
+    def _backward():
+        p.grad += out.grad
+        q.grad = out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _pow_without_n(p, n):
+    out = Value(p.data**n, (p,), "**")
+
+    def _backward():
+        p.grad += p.data ** (n - 1) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def test_the_chapter_bugs_hide_on_the_chapter_f_only_partly():
+    """The handed-over add's bug does not change f = (ab + a)^2; the power's does."""
+    grads = {}
+    for name, add in (("buggy", buggy_add), ("fixed", fixed_add)):
+        a, b = Value(0.5), Value(1.5)
+        fixed_pow(add(fixed_mul(a, b), a), 2).backward()
+        grads[name] = (a.grad, b.grad)
+    assert grads["buggy"] == grads["fixed"] == pytest.approx((6.25, 1.25))
+    a, b = Value(0.5), Value(1.5)
+    buggy_pow(fixed_add(fixed_mul(a, b), a), 2).backward()
+    assert (a.grad, b.grad) != pytest.approx((6.25, 1.25))
+
+
+@pytest.mark.parametrize("ops, fragments", [
+    ((buggy_add, fixed_mul, buggy_pow), ("expression = 'a + a'", "add still assigns")),
+    ((buggy_add, fixed_mul, fixed_pow), ("expression = 'a + a'", "add still assigns")),
+    ((_half_fixed_add, fixed_mul, fixed_pow), ("add still assigns",)),
+    ((fixed_add, fixed_mul, buggy_pow), ("expression = 'a ** 3'", "not n * p**n")),
+    ((fixed_add, fixed_mul, _pow_without_n), ("lost its factor n",)),
 ])
-def test_tanh_backward_rejects_wrong_rules(wrong):
-    rejected("autograd.tanh_backward", wrong, "wrong answer")
+def test_fix_closures_names_the_bug_left(ops, fragments):
+    rejected("autograd.fix_closures", with_ops(*ops), "wrong answer", *fragments)
+
+
+def test_fix_closures_names_the_bugs_on_a_mixed_expression_too():
+    from course_nn.lab.exercises.autograd import _compare_fix, fix_closures_reference
+
+    expected = fix_closures_reference("(a * b + a) ** 2", 0.5, 1.5)
+    both = with_ops(buggy_add, fixed_mul, buggy_pow)("(a * b + a) ** 2", 0.5, 1.5)
+    assert "pow's local derivative" in _compare_fix(expected, both)
+    expected = fix_closures_reference("(a + b) * a", 1.5, 2.0)
+    assert "add still assigns" in _compare_fix(expected, with_ops(buggy_add, fixed_mul, buggy_pow)(
+        "(a + b) * a", 1.5, 2.0))
+
+
+@pytest.mark.parametrize("ops", [
+    (fixed_add, _op(lambda x, y: x * y, lambda x, y: (x, y)), fixed_pow),      # mul swapped
+    (fixed_add, _op(lambda x, y: x * y, lambda x, y: (y, y)), fixed_pow),      # mul copy-paste
+    (_op(lambda x, y: x + y, lambda x, y: (1.0, 0.0)), fixed_mul, fixed_pow),  # q forgotten
+    (fixed_add, fixed_mul, lambda p, n: fixed_mul(p, p)),                      # every power a square
+])
+def test_fix_closures_rejects_other_broken_operations(ops):
+    rejected("autograd.fix_closures", with_ops(*ops), "wrong answer")
+
+
+def test_fix_closures_says_when_an_operation_returns_no_value():
+    rejected("autograd.fix_closures", with_ops(lambda p, q: p.data + q.data, fixed_mul, fixed_pow),
+             "not a Value")
+
+
+def test_fix_closures_covers_every_expression_with_the_reference():
+    for expression in EXPRESSIONS:
+        got = with_ops(fixed_add, fixed_mul, fixed_pow)(expression, 0.7, 1.3)
+        va, vb = Value(0.7), Value(1.3)
+        EXPRESSIONS[expression](lambda p, q: p + q, lambda p, q: p * q, lambda p, n: p**n,
+                                va, vb).backward()
+        assert got == pytest.approx((va.grad, vb.grad), rel=1e-14)
 
 
 @pytest.mark.parametrize("wrong", [

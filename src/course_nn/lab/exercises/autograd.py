@@ -1,14 +1,15 @@
 """Exercises of chapter 9, autograd (ids "autograd.<name>").
 
-The first three ask for the ``_backward`` rule of one operation of course_nn's scalar engine,
-written as a plain function of numbers: given the inputs of the operation and the gradient
-``grad_out`` that arrived at its output, return the gradients it passes to its inputs. The
-references build the operation with ``course_nn.autograd.Value``, seed the output's gradient
-with ``grad_out`` and run the recorded closures, so they are the engine's own rules.
-
-- ``autograd.mul_backward``: out = a * b.
-- ``autograd.tanh_backward``: out = tanh(x).
-- ``autograd.div_backward``: out = a / b (recorded by the engine as a * b**-1).
+- ``autograd.fix_closures``: debug: the chapter hands over three operations of a scalar engine,
+  add, mul and pow, two of them broken (add's closure assigns the gradient instead of adding
+  it; pow's local derivative keeps the exponent n); the learner finds and fixes them. The
+  checker builds small expressions with the learner's operations, compares the gradients with
+  course_nn's ``Value`` operators, and names the bug an answer still shows.
+- ``autograd.div_backward``: derive the one-step backward rule of out = a / b (recorded by the
+  engine as a * b**-1), as a plain function of numbers: given a, b and the gradient
+  ``grad_out`` that arrived at the output, return (grad_a, grad_b). The reference builds the
+  operation with ``Value``, seeds the output's gradient with ``grad_out`` and runs the
+  recorded closures, so it is the engine's own rule.
 - ``autograd.topological_sort``: order the nodes of a graph so that every node comes after
   the nodes it is computed from; judged by that property, since many orders are correct.
 - ``autograd.shared_node_grads``: predict, then run: de/da and de/db for c = a * b,
@@ -38,55 +39,159 @@ def _floats(*values):
 
 
 # ---------------------------------------------------------------------------------------------
-# Multiplication
+# Debug: two broken closures
 # ---------------------------------------------------------------------------------------------
 
-def mul_backward_reference(a, b, grad_out):
-    """out = a * b: returns (d/da, d/db) = (b * grad_out, a * grad_out)."""
+def buggy_add(p, q):
+    """The chapter's broken addition: the closure assigns (=) the gradient instead of adding."""
+    out = Value(p.data + q.data, (p, q), "+")
+
+    def _backward():
+        p.grad = out.grad
+        q.grad = out.grad
+
+    out._backward = _backward
+    return out
+
+
+def buggy_pow(p, n):
+    """The chapter's broken power: the local derivative keeps the exponent n, not n - 1."""
+    out = Value(p.data**n, (p,), f"**{n:g}")
+
+    def _backward():
+        p.grad += n * p.data**n * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _pow_without_n(p, n):
+    """A typical incomplete fix: the exponent is n - 1, but the factor n is lost."""
+    out = Value(p.data**n, (p,), f"**{n:g}")
+
+    def _backward():
+        p.grad += p.data ** (n - 1) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _mul(p, q):
+    return p * q
+
+
+def _add(p, q):
+    return p + q
+
+
+def _pow(p, n):
+    return p**n
+
+
+# expression -> how to build it from (add, mul, pow) and the two leaves a, b
+EXPRESSIONS = {
+    "a + b": lambda add, mul, pow_, a, b: add(a, b),
+    "a + a": lambda add, mul, pow_, a, b: add(a, a),
+    "(a + b) * a": lambda add, mul, pow_, a, b: mul(add(a, b), a),
+    "a * b": lambda add, mul, pow_, a, b: mul(a, b),
+    "a * a": lambda add, mul, pow_, a, b: mul(a, a),
+    "a ** 3": lambda add, mul, pow_, a, b: pow_(a, 3),
+    "b ** -1": lambda add, mul, pow_, a, b: pow_(b, -1),
+    "b ** 0.5": lambda add, mul, pow_, a, b: pow_(b, 0.5),
+    "(a * b + a) ** 2": lambda add, mul, pow_, a, b: pow_(add(mul(a, b), a), 2),
+    "a * b ** 2 + b": lambda add, mul, pow_, a, b: add(mul(a, pow_(b, 2)), b),
+}
+
+
+def _grads(expression, a, b, add, mul, pow_):
+    """(d/da, d/db) of ``expression`` at (a, b), built with the given operations."""
     va, vb = Value(float(a)), Value(float(b))
-    run_backward(va * vb, grad_out)
+    root = EXPRESSIONS[expression](add, mul, pow_, va, vb)
+    if not isinstance(root, Value):
+        raise TypeError(f"the expression {expression!r} built with your operations gave "
+                        f"{type(root).__name__}, not a Value: each operation must return its "
+                        "output Value")
+    root.backward()
     return va.grad, vb.grad
 
 
+def with_ops(add, mul, pow_):
+    """The function the checker of ``autograd.fix_closures`` calls: (expression, a, b) ->
+    (d/da, d/db), the expression built with the learner's add(p, q), mul(p, q) and pow_(p, n)."""
+
+    def gradients(expression, a, b):
+        return _grads(expression, a, b, add, mul, pow_)
+
+    return gradients
+
+
+_ADD_SLIP = ("add still assigns: its closure must add (+=) out.grad into p.grad and q.grad; "
+             "with =, a node used twice (a + a), or used by another operation as well, keeps "
+             "only the last contribution")
+_POW_SLIP = ("pow's local derivative is n * p**(n - 1), not n * p**n: the power rule lowers "
+             "the exponent by one")
+_POW_N_SLIP = ("pow's local derivative lost its factor n: d(p**n)/dp = n * p**(n - 1)")
+_SLIP_OPS = [  # (add, pow), what the answer still gets wrong; one bug first, then both
+    ((buggy_add, _pow), _ADD_SLIP),
+    ((_add, buggy_pow), _POW_SLIP),
+    ((_add, _pow_without_n), _POW_N_SLIP),
+    ((buggy_add, buggy_pow), f"both bugs are still there: {_ADD_SLIP}; and {_POW_SLIP}"),
+    ((buggy_add, _pow_without_n), f"{_ADD_SLIP}; and {_POW_N_SLIP}"),
+]
+
+
+class _Grads(tuple):
+    """(d/da, d/db) from the engine's own operations, carrying what each known bug gives."""
+
+    def __new__(cls, grads, slips):
+        out = super().__new__(cls, grads)
+        out.slips = slips
+        return out
+
+
+def fix_closures_reference(expression, a, b):
+    """(d/da, d/db) of ``expression`` built with course_nn's Value operators, with the values
+    the known bugs would give on the same input."""
+    slips = [(_grads(expression, a, b, add, _mul, pow_), why) for (add, pow_), why in _SLIP_OPS]
+    return _Grads(_grads(expression, a, b, _add, _mul, _pow), slips)
+
+
+def _compare_fix(expected, got):
+    reason = _default_compare(tuple(expected), got, 1e-9, 1e-12)
+    if reason is None:
+        return None
+    for values, slip in expected.slips:
+        if (_default_compare(tuple(expected), values, 1e-9, 1e-12) is not None
+                and _default_compare(values, got, 1e-9, 1e-12) is None):
+            return f"{reason}\n  hint: {slip}"
+    return reason
+
+
+def _fix_random(rng):
+    expression = str(rng.choice(list(EXPRESSIONS)))
+    a = float(rng.uniform(-2.0, 2.0))
+    b = float(rng.uniform(0.5, 2.0))       # b > 0: b ** 0.5 is real, b ** -1 defined
+    return expression, a, b
+
+
 register(Exercise(
-    id="autograd.mul_backward",
-    kind="transcribe",
-    reference=mul_backward_reference,
+    id="autograd.fix_closures",
+    kind="debug",
+    reference=fix_closures_reference,
     fixed=[
-        (2.0, -3.0, 1.0),      # a != b: swapped gradients are caught
-        (0.5, 4.0, -2.0),      # grad_out != 1: forgetting it is caught
-        (-1.5, 0.0, 3.0),      # a zero factor: its partner gets no gradient
-        (3.0, 3.0, 0.5),       # the same value twice
+        ("a + b", 1.5, 2.0),              # fresh leaves: = and += agree here
+        ("a * a", 3.0, 1.0),              # mul is not broken
+        ("a + a", 3.0, 1.0),              # the overwrite bug: 1 instead of 2
+        ("(a + b) * a", 1.5, 2.0),        # a used by two operations
+        ("a ** 3", 2.0, 1.0),             # the exponent bug: 3 a^3 instead of 3 a^2
+        ("b ** -1", 1.0, 0.5),
+        ("b ** 0.5", 1.0, 4.0),
+        ("(a * b + a) ** 2", 0.5, 1.5),
+        ("a * b ** 2 + b", -1.0, 1.5),
     ],
-    random=lambda rng: _floats(*rng.uniform(-3.0, 3.0, size=3)),
-    arg_names=("a", "b", "grad_out"),
-))
-
-
-# ---------------------------------------------------------------------------------------------
-# tanh
-# ---------------------------------------------------------------------------------------------
-
-def tanh_backward_reference(x, grad_out):
-    """out = tanh(x): returns d/dx = (1 - tanh(x)^2) * grad_out."""
-    vx = Value(float(x))
-    run_backward(vx.tanh(), grad_out)
-    return vx.grad
-
-
-register(Exercise(
-    id="autograd.tanh_backward",
-    kind="transcribe",
-    reference=tanh_backward_reference,
-    fixed=[
-        (0.0, 1.0),            # slope 1 at the origin
-        (0.5, 1.0),            # 1 - x^2 instead of 1 - tanh(x)^2 is caught here
-        (-2.0, 3.0),
-        (1.2, -0.7),
-        (20.0, 1.0),           # saturated: almost no gradient passes
-    ],
-    random=lambda rng: _floats(rng.uniform(-3.0, 3.0), rng.uniform(-2.0, 2.0)),
-    arg_names=("x", "grad_out"),
+    random=_fix_random,
+    arg_names=("expression", "a", "b"),
+    compare=_compare_fix,
 ))
 
 
