@@ -43,7 +43,20 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
     fi
 fi
 
+# axe-core, the accessibility checker the browser test runs on every page of the website
+# (tests/test_website.py serves it to Chromium from its own local server): the npm package,
+# into node_modules/ in this checkout (ignored by git). Without npm those checks skip.
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+    if command -v npm >/dev/null; then
+        npm install --silent --no-save --no-audit --no-fund --no-package-lock --prefix "$PWD" axe-core@4.10 \
+            || echo "setup: npm could not install axe-core; the accessibility checks of the website will skip."
+    else
+        echo "setup: npm not found; the accessibility checks of the website (axe-core) will skip."
+    fi
+fi
+
 rm -rf _build
 # one BLAS thread: the notebooks' matrices are small, and extra threads only compete
 OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" "$(dirname "$py")/jupyter-book" build . -W --keep-going
-echo "setup: website built: open _build/html/index.html"
+echo "setup: website built into _build/html (with the course bundle, course_nn-bundle.zip);"
+echo "       read it at http://localhost:8000 after: $(dirname "$py")/python -m http.server -d _build/html 8000"
