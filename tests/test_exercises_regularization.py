@@ -1,5 +1,6 @@
 """Chapter 12 (generalization and regularization): every exercise checker accepts a
-plain-numpy solution and rejects the typical wrong answers (lam * w instead of 2 lam w, no
+plain-numpy solution and rejects the typical wrong answers (weight decay under momentum
+predicted as plain SGD's factor or with lam w instead of 2 lam w, no
 1 / (1 - p) rescaling, the wrong shift direction, np.roll's wrap-around, an off-by-one
 patience, ties counted as improvements, peeking at future epochs, batch norm's mean and
 variance held constant or the unbiased variance, a dropout backward that re-draws its mask or
@@ -15,16 +16,22 @@ from exercise_helpers import rejected
 import course_nn as nn
 from course_nn.lab.exercises import exercises
 from course_nn.lab.generalization import BASELINE, digits_task, train_setup
+from course_nn.train import fit
 
-IDS = ("regularization.l2_penalty_grad", "regularization.dropout_moments",
+IDS = ("regularization.momentum_decay", "regularization.dropout_moments",
        "regularization.shift_image", "regularization.early_stopping_epoch",
        "regularization.batchnorm_backward", "regularization.dropout_backward")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
 
-def l2_penalty_grad(w, lam):
-    return 2.0 * lam * w
+def momentum_decay(eta, lam, momentum, steps):
+    w, v = 1.0, None
+    for _ in range(steps):
+        g = 2 * lam * w                       # the data gradient is 0: only the penalty's
+        v = g if v is None else momentum * v + g
+        w = w - eta * v
+    return w
 
 
 def dropout_moments(x, p):
@@ -139,7 +146,7 @@ class _ByTheOutput(BuggyDropout):
         return grad_out * self.out          # d(x m / (1 - p))/dx is not the output
 
 
-SOLUTIONS = dict(zip(IDS, (l2_penalty_grad, dropout_moments, shift_image, early_stopping_epoch,
+SOLUTIONS = dict(zip(IDS, (momentum_decay, dropout_moments, shift_image, early_stopping_epoch,
                            [batchnorm_backward, batchnorm_backward_staged],
                            _run(FixedDropout))))
 
@@ -160,18 +167,38 @@ def _stops_at_best(val_losses, patience):
     return best, best
 
 
+def _lagging(eta, lam, momentum, steps):
+    w, v = 1.0, 0.0
+    for _ in range(steps):
+        w, v = w - eta * v, momentum * v + 2 * lam * w
+    return w
+
+
+def _velocity(eta, lam, momentum, steps):
+    w, v = 1.0, None
+    for _ in range(steps):
+        g = 2 * lam * w
+        v = g if v is None else momentum * v + g
+        w = w - eta * v
+    return v
+
+
 def _one_based(val_losses, patience):
     best, last = early_stopping_epoch(val_losses, patience)
     return best + 1, last + 1
 
 
 WRONG = {
-    "regularization.l2_penalty_grad": {
-        "lam * w (the lam/2 convention)": lambda w, lam: lam * w,
-        "lam * sign(w) (that is L1)": lambda w, lam: lam * np.sign(w),
-        "returns the penalty value": lambda w, lam: lam * float(np.sum(w**2)),
-        "wrong sign": lambda w, lam: -2.0 * lam * w,
-        "w * (1 - 2 lam): the decayed weight, not the gradient": lambda w, lam: w * (1 - 2 * lam),
+    "regularization.momentum_decay": {
+        "plain SGD's (1 - 2 eta lam)^T": lambda e, lam, m, t: (1 - 2 * e * lam) ** t,
+        "effective rate eta / (1 - momentum) from the first step":
+            lambda e, lam, m, t: (1 - 2 * e * lam / (1 - m)) ** t,
+        "lam w (the lam/2 convention)": lambda e, lam, m, t: momentum_decay(e, lam / 2, m, t),
+        "one step too many": lambda e, lam, m, t: momentum_decay(e, lam, m, t + 1),
+        "one step too few": lambda e, lam, m, t: momentum_decay(e, lam, m, t - 1),
+        "the velocity starts at 0 and the update uses the old one":
+            lambda e, lam, m, t: _lagging(e, lam, m, t),
+        "the factor of the velocity, not of the weight": lambda e, lam, m, t: _velocity(e, lam, m, t),
     },
     "regularization.dropout_moments": {
         "second moment, not the variance": lambda x, p: (x, x ** 2 / (1 - p)),
@@ -311,9 +338,31 @@ def test_the_fixed_shift_cases_alone_catch_the_direction():
 
 # --- the references agree with course_nn's layers and training loop -------------------------
 
-def test_l2_reference_is_the_penalty_gradient():
-    w = np.random.default_rng(0).standard_normal((3, 4))
-    assert np.array_equal(exercises()["regularization.l2_penalty_grad"].reference(w, 0.3), 0.6 * w)
+def test_momentum_decay_reference_is_what_training_does_to_a_weight_without_data_gradient():
+    """The reference against course_nn's fit: the first-layer weights of the pixels that are 0
+    in every training image shrink by exactly the reference's factor under SGD with momentum."""
+    task = digits_task(200, seed=0)
+    dead = np.flatnonzero(np.all(task.train[0] == 0, axis=0))
+    assert dead.size > 0
+    net = nn.Sequential(nn.Linear(64, 16, rng=np.random.default_rng(0)), nn.ReLU(),
+                        nn.Linear(16, 10, rng=np.random.default_rng(1)))
+    w0 = net[0].weight.data[:, dead].copy()
+    fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net.parameters(), lr=0.05, momentum=0.9),
+        task.train, epochs=3, batch_size=32, rng=np.random.default_rng(1),
+        penalty=nn.L2Penalty(1e-2), penalty_params=nn.weights_only(net), progress=False)
+    factor = exercises()["regularization.momentum_decay"].reference(0.05, 1e-2, 0.9, 3 * 7)
+    np.testing.assert_allclose(net[0].weight.data[:, dead] / w0, factor, rtol=1e-12)
+    assert factor < (1 - 2 * 0.05 * 1e-2) ** 21            # momentum decays faster
+
+
+def test_momentum_decay_names_the_slips():
+    wrong = WRONG["regularization.momentum_decay"]
+    rejected("regularization.momentum_decay", wrong["plain SGD's (1 - 2 eta lam)^T"], "plain SGD's")
+    rejected("regularization.momentum_decay",
+             wrong["effective rate eta / (1 - momentum) from the first step"], "already built up")
+    rejected("regularization.momentum_decay", wrong["lam w (the lam/2 convention)"], "not lam w")
+    rejected("regularization.momentum_decay", wrong["one step too many"], "one step too many")
+    rejected("regularization.momentum_decay", wrong["one step too few"], "one step too few")
 
 
 def test_dropout_moments_reference_equals_course_nn_dropout():

@@ -1,6 +1,10 @@
 """Chapter 12 exercises: generalization and regularization.
 
-regularization.l2_penalty_grad       d/dw of lam * sum(w^2), i.e. 2 lam w (course_nn.L2Penalty)
+regularization.momentum_decay       predict, then run: the factor w_T / w_0 of a weight that gets
+                                     no data gradient, after T steps of SGD with momentum and
+                                     the L2 penalty lam * sum(w^2) (course_nn.optim.SGD and
+                                     course_nn.L2Penalty; the chapter measures it on the digits
+                                     network's blank-pixel weights)
 regularization.dropout_moments       predict, then run: the mean and the variance of inverted
                                      dropout's training-mode output for an input x (the
                                      chapter's measurement on course_nn.Dropout answers it)
@@ -16,12 +20,12 @@ regularization.batchnorm_backward    (dx, dgamma, dbeta) of batch normalization 
 regularization.dropout_backward      debug: a dropout layer's (output, dx) for a seed, after the
                                      learner fixed its backward (course_nn.Dropout, same seed)
 
-Fixed cases hold the traps: lam = 0, p = 0 (no scaling), shifts by 0, by more than the image
-and along one axis only, ties in the validation loss, a patience that is never exhausted, a
-batch of two rows, a constant feature and a large eps for batch norm. The two backward
-exercises add a hint to the message when the answer shows a typical mistake (a dx whose
-columns do not sum to 0; a dropout gradient through other units than the forward kept, or
-scaled by the wrong factor).
+Fixed cases hold the traps: no momentum and a single step, p = 0 (no scaling), shifts by 0,
+by more than the image and along one axis only, ties in the validation loss, a patience that
+is never exhausted, a batch of two rows, a constant feature and a large eps for batch norm.
+The two backward exercises add a hint to the message when the answer shows a typical mistake
+(a dx whose columns do not sum to 0; a dropout gradient through other units than the forward
+kept, or scaled by the wrong factor).
 """
 
 import numpy as np
@@ -31,13 +35,61 @@ from ...augment import shift_images
 from ...batchnorm import BatchNorm1d
 from ...dropout import Dropout
 from ...linear import Linear
+from ...module import Parameter
 from ...regularization import L2Penalty
 from ...train import fit
 from . import Exercise, _default_compare, _slip_hint, register
 
 
-def _l2_penalty_grad(w, lam):
-    return L2Penalty(lam).gradient(w)
+class _Factor(float):
+    """The reference's factor w_T / w_0, carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _decay(eta, lam, momentum, steps, penalty_scale=2.0):
+    """w_T / w_0 under w <- w - eta v, v = momentum v + penalty_scale lam w (v = g at first)."""
+    w, v = 1.0, None
+    for _ in range(steps):
+        g = penalty_scale * lam * w
+        v = g if v is None else momentum * v + g
+        w = w - eta * v
+    return w
+
+
+def _momentum_decay(eta, lam, momentum, steps):
+    """w_T / w_0 for a weight whose data gradient is 0, trained by course_nn's SGD (lr eta,
+    momentum) with course_nn's L2Penalty(lam) for ``steps`` steps."""
+    w = Parameter(np.ones(1))
+    opt = optim.SGD([w], lr=eta, momentum=momentum)
+    penalty = L2Penalty(lam)
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        penalty.backward([w])
+        opt.step()
+    out = _Factor(float(w.data[0]))
+    steps = int(steps)
+    out.slips = tuple((np.asarray(float(value)), why) for value, why in (
+        ((1 - 2 * eta * lam) ** steps,
+         "that is plain SGD's (1 - 2 eta lam)^T: with momentum the penalty's gradient goes into "
+         "the velocity, which keeps adding past gradients"),
+        ((1 - 2 * eta * lam / (1 - momentum)) ** steps,
+         "that is the factor of a velocity that has already built up (an effective learning rate "
+         "eta / (1 - momentum) from the first step); the velocity starts at the first gradient "
+         "(v = g) and grows toward that over the first steps"),
+        (_decay(eta, lam, momentum, steps, penalty_scale=1.0),
+         "the gradient of lam * sum(w^2) is 2 lam w, not lam w (that is the lam / 2 convention)"),
+        (_decay(eta, lam, momentum, steps + 1), "that is one step too many"),
+        (_decay(eta, lam, momentum, steps - 1) if steps > 1 else np.nan,
+         "that is one step too few"),
+    ))
+    return out
+
+
+def _compare_decay(expected, got):
+    want = np.asarray(float(expected))
+    return _slip_hint(_default_compare(float(expected), got, 1e-9, 1e-12), got, want,
+                      expected.slips, rtol=1e-9, atol=1e-12)
 
 
 def _dropout_forward(x, p, mask):
@@ -114,9 +166,9 @@ def _early_stopping_epoch(val_losses, patience):
     return int(history.best_epoch), history.epochs - 1
 
 
-def _random_l2(rng):
-    shape = (int(rng.integers(1, 5)), int(rng.integers(1, 6)))
-    return rng.standard_normal(shape), float(rng.choice([1e-4, 0.01, 0.5, 3.0]))
+def _random_decay(rng):
+    return (float(rng.choice([0.01, 0.05, 0.1, 0.5])), float(rng.choice([1e-4, 1e-3, 0.01, 0.1])),
+            float(rng.choice([0.0, 0.5, 0.9, 0.99])), int(rng.integers(1, 200)))
 
 
 def _random_shift(rng):
@@ -143,16 +195,19 @@ _DIGIT = np.array([[0, 0, 5, 13, 9, 1, 0, 0],
 
 
 register(Exercise(
-    id="regularization.l2_penalty_grad",
-    kind="transcribe",
-    reference=_l2_penalty_grad,
+    id="regularization.momentum_decay",
+    kind="predict",
+    reference=_momentum_decay,
     fixed=[
-        (np.array([[0.5, -1.0], [2.0, 0.0]]), 0.1),
-        (np.array([[1.0, 2.0, 3.0]]), 0.0),                  # lam = 0: no penalty, zero gradient
-        (np.array([[-0.3], [0.7]]), 1.0),
+        (0.05, 1e-3, 0.9, 70),     # the chapter: 10 epochs of 7 steps, the baseline's momentum
+        (0.05, 1e-3, 0.0, 70),     # no momentum: (1 - 2 eta lam)^T
+        (0.1, 0.01, 0.9, 1),       # one step: the velocity is the first gradient
+        (0.1, 0.05, 0.5, 20),
+        (0.5, 0.5, 0.9, 25),       # strong decay: the weight overshoots zero and oscillates
     ],
-    random=_random_l2,
-    arg_names=("w", "lam"),
+    random=_random_decay,
+    arg_names=("eta", "lam", "momentum", "steps"),
+    compare=_compare_decay,
 ))
 
 class _Moments(tuple):
