@@ -1,6 +1,7 @@
 """Chapter 7 (optimizers): every exercise checker accepts a plain-numpy solution and rejects
-the typical wrong answers (no bias correction, v updated with g instead of g^2, momentum with
-the wrong sign, eps inside the square root, state not accumulated, ...).
+the typical wrong answers (momentum with the wrong sign; a stable-learning-rate factor guessed
+as 1 / (1 - beta) or given as a learning rate; RMSProp's start-up bias forgotten in a
+prediction; the chapter's broken Adam step fixed only halfway, ...), naming the slip.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -11,10 +12,12 @@ import math
 import numpy as np
 import pytest
 
+from course_nn import optim
+from course_nn.lab import surfaces
 from course_nn.lab.exercises import evaluate
 
-IDS = ("optimizers.momentum_step", "optimizers.adagrad_step", "optimizers.rmsprop_step",
-           "optimizers.adam_step")
+IDS = ("optimizers.momentum_step", "optimizers.stable_lr_factor", "optimizers.step_lengths",
+       "optimizers.adam_step")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
@@ -24,14 +27,53 @@ def momentum_step(w, v, grad, lr, beta):
     return w - lr * v, v
 
 
-def adagrad_step(w, G, grad, lr, eps):
-    G = G + grad**2
-    return w - lr * grad / (np.sqrt(G) + eps), G
+def stable_lr_factor(surface, beta):
+    """The notebook's solution: bisect the rule (value after 200 steps above the start, or
+    outside the ball of radius 1e6) between 1 / lam_max and 4 / lam_max, for beta and for plain
+    GD, with the update rule written out in numpy (a run of course_nn.optim costs more)."""
+    lam_max = np.linalg.eigvalsh(surface.H)[-1]
+    f0 = surface.value(surface.start)
+
+    def diverges(lr, b):
+        w, v = surface.start.copy(), np.zeros_like(surface.start)
+        for _ in range(200):
+            v = b * v + surface.grad(w)
+            w = w - lr * v
+            if np.abs(w).max() > 1e6:
+                return True
+        return surface.value(w) > f0
+
+    def largest_stable_lr(b):
+        lo, hi = 1 / lam_max, 4 / lam_max
+        while hi - lo > 1e-3 * lo:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if diverges(mid, b) else (mid, hi)
+        return (lo + hi) / 2
+
+    return largest_stable_lr(beta) / largest_stable_lr(0.0)
 
 
-def rmsprop_step(w, s, grad, lr, alpha, eps):
-    s = alpha * s + (1 - alpha) * grad**2
-    return w - lr * grad / (np.sqrt(s) + eps), s
+def stable_lr_factor_with_course_nn(surface, beta):
+    """The same measurement with surfaces.run_optimizer and optim.SGD, as the chapter runs it."""
+    lam_max = np.linalg.eigvalsh(surface.H)[-1]
+
+    def diverges(lr, b):
+        path = surfaces.run_optimizer(optim.SGD, surface.start, 200, surface=surface, lr=lr, momentum=b)
+        return len(path) < 201 or surface.value(path[-1]) > surface.value(surface.start)
+
+    def largest_stable_lr(b):
+        lo, hi = 1 / lam_max, 4 / lam_max
+        while hi - lo > 1e-3 * lo:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if diverges(mid, b) else (mid, hi)
+        return (lo + hi) / 2
+
+    return largest_stable_lr(beta) / largest_stable_lr(0.0)
+
+
+def step_lengths(alpha, ts):
+    t = np.asarray(ts, dtype=float)
+    return np.array([1 / np.sqrt(t), 1 / np.sqrt(1 - alpha**t)])
 
 
 def adam_step(w, m, v, grad, t, lr, b1, b2, eps):
@@ -42,10 +84,17 @@ def adam_step(w, m, v, grad, t, lr, b1, b2, eps):
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+def chapter_broken_adam_step(w, m, v, grad, t, lr, beta1, beta2, eps):
+    """The broken step the chapter hands over (its learner cell, verbatim)."""
+    m_new = beta1 * m + (1 - beta1) * grad
+    v_new = beta1 * v + (1 - beta1) * grad**2
+    return w - lr * m_new / (np.sqrt(v_new) + eps), m_new, v_new
+
+
 SOLUTIONS = {
     "optimizers.momentum_step": momentum_step,
-    "optimizers.adagrad_step": adagrad_step,
-    "optimizers.rmsprop_step": rmsprop_step,
+    "optimizers.stable_lr_factor": (stable_lr_factor, stable_lr_factor_with_course_nn),
+    "optimizers.step_lengths": step_lengths,
     "optimizers.adam_step": adam_step,
 }
 
@@ -76,12 +125,18 @@ def test_pytorch_form_of_the_adam_denominator_is_accepted():
     assert evaluate("optimizers.adam_step", torch_form).passed
 
 
+def test_the_theory_of_the_stable_learning_rate_is_accepted():
+    """A learner who knows 2 (1 + beta) / lam_max may return 1 + beta: the measurement agrees."""
+    assert evaluate("optimizers.stable_lr_factor", lambda surface, beta: 1 + beta).passed
+
+
 # --- wrong answers ----------------------------------------------------------------------
 
 def _adam(w, m, v, grad, t, lr, b1, b2, eps, *, correct=True, square=True, t_shift=0,
-          eps_inside=False, return_hats=False, v_first=False):
+          eps_inside=False, return_hats=False, v_first=False, v_beta=None):
+    bv = b2 if v_beta is None else b1
     m = b1 * m + (1 - b1) * grad
-    v = b2 * v + (1 - b2) * (grad**2 if square else grad)
+    v = bv * v + (1 - bv) * (grad**2 if square else grad)
     tt = t + t_shift
     m_hat = m / (1 - b1**tt) if correct else m
     v_hat = v / (1 - b2**tt) if correct else v
@@ -92,6 +147,21 @@ def _adam(w, m, v, grad, t, lr, b1, b2, eps, *, correct=True, square=True, t_shi
     if v_first:
         return w, v, m
     return w, m, v
+
+
+def _lengths(adagrad, rmsprop):
+    def predict(alpha, ts):
+        t = np.asarray(ts, dtype=float)
+        return np.array([adagrad(t, alpha), rmsprop(t, alpha)])
+    return predict
+
+
+def _right_adagrad(t, a):
+    return 1 / np.sqrt(t)
+
+
+def _right_rmsprop(t, a):
+    return 1 / np.sqrt(1 - a**t)
 
 
 WRONG = {
@@ -108,37 +178,31 @@ WRONG = {
             lambda w, v, g, lr, b: (w + (b * v - lr * g), b * v - lr * g),
         "no momentum at all": lambda w, v, g, lr, b: (w - lr * g, g),
     },
-    "optimizers.adagrad_step": {
-        "G replaced, not accumulated":
-            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(g**2) + eps), g**2),
-        "G accumulates g, not g^2":
-            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(G + g) + eps), G + g),
-        "no square root":
-            lambda w, G, g, lr, eps: (w - lr * g / (G + g**2 + eps), G + g**2),
-        "eps inside the square root":
-            lambda w, G, g, lr, eps: (w - lr * g / np.sqrt(G + g**2 + eps), G + g**2),
-        "old G in the denominator":
-            lambda w, G, g, lr, eps: (w - lr * g / (np.sqrt(G) + eps), G + g**2),
+    "optimizers.stable_lr_factor": {
+        "guessed 1 / (1 - beta), the top-speed factor": lambda surface, beta: 1 / (1 - beta),
+        "guessed that momentum changes nothing": lambda surface, beta: 1.0,
+        "returns momentum's learning rate, not the ratio":
+            lambda surface, beta: 2 * (1 + beta) / np.linalg.eigvalsh(surface.H)[-1],
+        "the ratio upside down": lambda surface, beta: 1 / (1 + beta),
+        "2 (1 + beta), the threshold of lr * lam_max": lambda surface, beta: 2 * (1 + beta),
     },
-    "optimizers.rmsprop_step": {
-        "s updated with g, not g^2":
-            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt(a * s + (1 - a) * g) + eps),
-                                         a * s + (1 - a) * g),
-        "no (1 - alpha) factor":
-            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt(a * s + g**2) + eps), a * s + g**2),
-        "alpha on the wrong term":
-            lambda w, s, g, lr, a, eps: (w - lr * g / (np.sqrt((1 - a) * s + a * g**2) + eps),
-                                         (1 - a) * s + a * g**2),
-        "eps inside the square root":
-            lambda w, s, g, lr, a, eps: (w - lr * g / np.sqrt(a * s + (1 - a) * g**2 + eps),
-                                         a * s + (1 - a) * g**2),
-        "Adam-style bias correction added":
-            lambda w, s, g, lr, a, eps: (
-                w - lr * g / (np.sqrt((a * s + (1 - a) * g**2) / (1 - a)) + eps),
-                a * s + (1 - a) * g**2),
+    "optimizers.step_lengths": {
+        "RMSProp predicted at one lr from the start":
+            _lengths(_right_adagrad, lambda t, a: np.ones_like(t)),
+        "RMSProp without the square root": _lengths(_right_adagrad, lambda t, a: 1 / (1 - a**t)),
+        "RMSProp's first step for every step":
+            _lengths(_right_adagrad, lambda t, a: np.full_like(t, 1 / np.sqrt(1 - a))),
+        "RMSProp predicted like AdaGrad": _lengths(_right_adagrad, lambda t, a: 1 / np.sqrt(t)),
+        "AdaGrad predicted at one lr": _lengths(lambda t, a: np.ones_like(t), _right_rmsprop),
+        "AdaGrad without the square root": _lengths(lambda t, a: 1 / t, _right_rmsprop),
+        "rows swapped": _lengths(_right_rmsprop, _right_adagrad),
+        "a list of two rows of the wrong length": lambda alpha, ts: [[1.0], [10.0]],
     },
     "optimizers.adam_step": {
-        "no bias correction": lambda *a: _adam(*a, correct=False),
+        "the chapter's broken step, unchanged": chapter_broken_adam_step,
+        "only the bias correction fixed (v still decays with beta1)":
+            lambda *a: _adam(*a, v_beta="b1"),
+        "only beta2 fixed (no bias correction)": lambda *a: _adam(*a, correct=False),
         "v updated with g, not g^2": lambda *a: _adam(*a, square=False),
         "bias correction with t - 1": lambda *a: _adam(*a, t_shift=-1),
         "bias correction with t + 1": lambda *a: _adam(*a, t_shift=1),
@@ -148,16 +212,71 @@ WRONG = {
     },
 }
 
+ADAM_WRONG = WRONG["optimizers.adam_step"]
+
 
 def test_missing_bias_correction_fails_on_the_first_step():
-    msg = evaluate("optimizers.adam_step", WRONG["optimizers.adam_step"]["no bias correction"]).message
+    msg = evaluate("optimizers.adam_step", ADAM_WRONG["only beta2 fixed (no bias correction)"]).message
     assert "t = 1" in msg
+    assert "hint: the bias correction is missing" in msg
+
+
+def test_each_planted_adam_bug_is_named():
+    msg = evaluate("optimizers.adam_step", chapter_broken_adam_step).message
+    assert "hint: nothing is fixed yet" in msg
+    msg = evaluate("optimizers.adam_step",
+                   ADAM_WRONG["only the bias correction fixed (v still decays with beta1)"]).message
+    assert "hint: the second moment v decays with beta1" in msg
+
+    def corrected_with_beta1_for_v(w, m, v, grad, t, lr, b1, b2, eps):
+        m_new = b1 * m + (1 - b1) * grad
+        v_new = b1 * v + (1 - b1) * grad**2
+        return w - lr * (m_new / (1 - b1**t)) / (np.sqrt(v_new / (1 - b1**t)) + eps), m_new, v_new
+
+    msg = evaluate("optimizers.adam_step", corrected_with_beta1_for_v).message
+    assert "hint: the second moment v decays with beta1" in msg
+    for slip, words in (("eps inside the square root", "eps belongs outside"),
+                        ("bias correction with t + 1", "the bias correction uses t + 1")):
+        assert f"hint: {words}" in evaluate("optimizers.adam_step", ADAM_WRONG[slip]).message
 
 
 def test_eps_placement_fails_on_tiny_gradients():
-    msg = evaluate("optimizers.rmsprop_step",
-                   WRONG["optimizers.rmsprop_step"]["eps inside the square root"]).message
+    msg = evaluate("optimizers.adam_step", ADAM_WRONG["eps inside the square root"]).message
     assert "grad = [ 1.e-09, -1.e-09]" in msg
+
+
+def test_stable_lr_factor_slips_are_named():
+    table = WRONG["optimizers.stable_lr_factor"]
+    for slip, words in (("guessed 1 / (1 - beta), the top-speed factor", "speeds up a steady slope"),
+                        ("guessed that momentum changes nothing", "momentum does move the limit"),
+                        ("returns momentum's learning rate, not the ratio", "divide it by")):
+        msg = evaluate("optimizers.stable_lr_factor", table[slip]).message
+        assert words in msg, (slip, msg)
+        assert "the chapter's valley (Hessian eigenvalues [ 1., 20.])" in msg
+
+
+def test_stable_lr_factor_measures_one_plus_beta():
+    """The finding the chapter states after the solution: 1 + beta to well within the tolerance,
+    on every fixed case (the rule's 200 steps shift the threshold by about 1e-3 of it)."""
+    from course_nn.lab.exercises import exercises
+
+    ex = exercises()["optimizers.stable_lr_factor"]
+    for surface, beta in ex.fixed:
+        found = ex.reference(surface, beta)
+        assert abs(found - (1 + beta)) < 3e-3 * (1 + beta)
+        assert abs(found.lr_gd * surface.eigenvalues()[-1] / 2 - 1) < 1e-3
+
+
+def test_step_length_slips_are_named():
+    table = WRONG["optimizers.step_lengths"]
+    for slip, words in (("RMSProp predicted at one lr from the start", "the average s starts at 0"),
+                        ("RMSProp without the square root", "square ROOT of the average"),
+                        ("RMSProp's first step for every step", "only the first step"),
+                        ("RMSProp predicted like AdaGrad", "leaky average forgets"),
+                        ("AdaGrad predicted at one lr", "G only grows"),
+                        ("AdaGrad without the square root", "square ROOT of the sum")):
+        msg = evaluate("optimizers.step_lengths", table[slip]).message
+        assert f"hint: {words}" in msg or words in msg, (slip, msg)
 
 
 def test_first_steps_by_hand():
@@ -171,8 +290,7 @@ def test_first_steps_by_hand():
     np.testing.assert_allclose(m, [0.2])
     np.testing.assert_allclose(v, [0.004])
     # RMSProp's first step from zero state: lr / sqrt(1 - alpha) = 10 lr for alpha = 0.99
-    w, s = rmsprop_step(np.array([1.0]), np.zeros(1), np.array([2.0]), 0.01, 0.99, 1e-8)
-    np.testing.assert_allclose(w, [1.0 - 0.1], atol=1e-8)
+    np.testing.assert_allclose(step_lengths(0.99, (1,))[1], [10.0])
 
 
 # --- the numbers book/07_optimizers.ipynb prints, pinned independently ---------------------
