@@ -196,7 +196,7 @@ def test_object_with_broken_conversions_fails_cleanly():
         def __repr__(self):
             raise RuntimeError("no repr either")
 
-    for exercise_id in ("neurons.dot", "cnn.output_size", "backprop.dense_backward"):
+    for exercise_id in ("neurons.dot", "cnn.receptive_field", "backprop.dense_backward"):
         result = evaluate(exercise_id, lambda *a: Broken())
         assert not result.passed and "wrong answer" in result.message, result.message
 
@@ -205,8 +205,8 @@ def test_messages_say_what_was_expected_and_what_came():
     half = Exercise(id="demo.half", reference=lambda: 0.5, fixed=[()], arg_names=())
     assert "expected a real number, got the string '0.5': return a number, not text" in \
         _evaluate(half, lambda: "0.5").message
-    # cnn.output_size (5, 5, 0, 1) is 1: True is not accepted for it
-    message = evaluate("cnn.output_size", lambda n, k, p, s: True).message
+    # cnn.receptive_field of the empty stack is 1: True is not accepted for it
+    message = evaluate("cnn.receptive_field", lambda layers: True).message
     assert "got True: return a number, not a bool" in message
     message = evaluate("activations.softmax",
                        lambda x: np.exp(x) / np.exp(x).sum(1, keepdims=True) + 0j).message

@@ -1,10 +1,12 @@
 """Chapters 13-14 (convolutions, a CNN on the digits): every exercise checker accepts a
-plain-numpy solution and rejects the wrong answers a learner is likely to write (true
-division instead of floor, a flipped or transposed kernel, gradient spread over a pooling
-window, strides that do not compound, a forgotten bias, a kernel not flipped in dx, dw not
-summed over the batch, swapped channels, overlapping pooling windows overwritten instead of
-added); the two backward references agree with cn.numerical_gradient; the last tests pin, by
-hand arithmetic, the numbers chapter 13 prints.
+plain-numpy solution and rejects the wrong answers a learner is likely to write (a flipped or
+transposed kernel, strides that do not compound, the handed-over max-pooling backward and its
+partial fixes, gradient spread over a pooling window, overlapping pooling windows overwritten
+instead of added, a kernel not flipped in dx, dw not summed over the batch, swapped channels,
+a forgotten bias or pooling in a parameter count, batch statistics per position or per image,
+a scale broadcast along the wrong axis); the checkers name the slips they recognize; the
+backward references agree with cn.numerical_gradient; the last tests pin, by hand arithmetic,
+the numbers chapter 13 prints.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -20,16 +22,12 @@ import course_nn.lab.exercises.cnn as cnn_ex
 from course_nn.conv import conv2d_naive, conv_output_size, receptive_field
 from course_nn.lab.exercises import evaluate
 
-IDS = ("cnn.output_size", "cnn.cross_correlate", "cnn.maxpool_backward", "cnn.avgpool_backward",
-       "cnn.conv2d_backward", "cnn.receptive_field", "cnn.conv_params", "cnn.conv_output_shape",
-       "cnn.flatten_size")
+IDS = ("cnn.cross_correlate", "cnn.maxpool_backward", "cnn.avgpool_backward",
+       "cnn.conv2d_backward", "cnn.receptive_field", "cnn.conv_params", "cnn.cnn_parameters",
+       "cnn.batchnorm2d")
 
 
 # --- plain-numpy solutions, as a learner would write them ---------------------------------
-
-def output_size(n, k, p, s):
-    return (n + 2 * p - k) // s + 1
-
 
 def cross_correlate(image, kernel):
     kh, kw = kernel.shape
@@ -50,15 +48,45 @@ def maxpool_backward(x, grad_out):
     return grad
 
 
+def maxpool_backward_vectorized(x, grad_out):
+    """The handed-over code, fixed: np.repeat, and only the first maximum of each window."""
+    h, w = x.shape
+    windows = x.reshape(h // 2, 2, w // 2, 2).transpose(0, 2, 1, 3).reshape(h // 2, w // 2, 4)
+    first = np.eye(4)[windows.argmax(axis=2)].reshape(h // 2, w // 2, 2, 2)
+    mask = first.transpose(0, 2, 1, 3).reshape(h, w)
+    return np.repeat(np.repeat(grad_out, 2, axis=0), 2, axis=1) * mask
+
+
+def maxpool_handed(x, grad_out):
+    """The chapter's broken code, as handed over."""
+    h, w = x.shape
+    window_max = x.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+    max_up = np.repeat(np.repeat(window_max, 2, axis=0), 2, axis=1)
+    grad_up = np.tile(grad_out, (2, 2))
+    return grad_up * (x == max_up)
+
+
+def maxpool_ties_fixed_only(x, grad_out):
+    return np.tile(grad_out, (2, 2)) * (maxpool_backward(x, np.ones_like(grad_out)) != 0)
+
+
+def maxpool_tile_fixed_only(x, grad_out):
+    h, w = x.shape
+    window_max = x.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+    max_up = np.repeat(np.repeat(window_max, 2, axis=0), 2, axis=1)
+    return np.repeat(np.repeat(grad_out, 2, axis=0), 2, axis=1) * (x == max_up)
+
+
 def avgpool_backward(x, grad_out, k, s, *, overwrite=False, scale=None):
     grad = np.zeros_like(x)
     scale = 1.0 / (k * k) if scale is None else scale
-    for i in range(grad_out.shape[0]):
-        for j in range(grad_out.shape[1]):
+    for i in range(grad_out.shape[2]):
+        for j in range(grad_out.shape[3]):
+            share = grad_out[:, :, i, j][:, :, None, None] * scale
             if overwrite:             # the "= instead of +=" wrong answer below
-                grad[s * i:s * i + k, s * j:s * j + k] = grad_out[i, j] * scale
+                grad[:, :, s * i:s * i + k, s * j:s * j + k] = share
             else:
-                grad[s * i:s * i + k, s * j:s * j + k] += grad_out[i, j] * scale
+                grad[:, :, s * i:s * i + k, s * j:s * j + k] += share
     return grad
 
 
@@ -104,36 +132,35 @@ def conv_params(c_in, c_out, k):
     return c_out * c_in * k * k + c_out
 
 
-def conv_output_shape(shape, out_channels, kernel_size, stride, padding):
-    n, _, h, w = shape
-    return (n, out_channels, (h + 2 * padding - kernel_size) // stride + 1,
-            (w + 2 * padding - kernel_size) // stride + 1)
+def cnn_parameters(c1, c2, hidden, *, bias=True, c_in2=True, side=2, output=True):
+    """The chapter's CNN, counted layer by layer; the keywords make wrong answers."""
+    b = 1 if bias else 0
+    conv1 = c1 * 9 + b * c1
+    conv2 = (c1 if c_in2 else 1) * c2 * 9 + b * c2
+    dense1 = c2 * side * side * hidden + b * hidden
+    dense2 = (hidden * 10 + b * 10) if output else 0
+    return conv1 + conv2 + dense1 + dense2
 
 
-def flatten_size(height, width, layers, *, ceil_pool=False):
-    channels, h, w = 1, height, width
-    for layer in layers:
-        if layer[0] == "conv":
-            _, channels, k, s, p = layer
-            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-        elif ceil_pool:                   # the "ceil in pooling" wrong answer below
-            h, w = -(-h // layer[1]), -(-w // layer[1])
-        else:
-            h, w = h // layer[1], w // layer[1]
-    return channels * h * w
+def batchnorm2d(z, gamma, beta, eps, *, axis=(0, 2, 3), scale_last=False):
+    mu = z.mean(axis=axis, keepdims=True)
+    var = z.var(axis=axis, keepdims=True)
+    z_hat = (z - mu) / np.sqrt(var + eps)
+    if scale_last:                    # the handed-over mis-broadcast
+        return gamma * z_hat + beta
+    return gamma[None, :, None, None] * z_hat + beta[None, :, None, None]
 
 
 SOLUTIONS = {
-    "cnn.output_size": output_size,
     "cnn.cross_correlate": cross_correlate,
-    "cnn.maxpool_backward": maxpool_backward,
+    "cnn.maxpool_backward": [maxpool_backward, maxpool_backward_vectorized],
     "cnn.avgpool_backward": avgpool_backward,
     "cnn.conv2d_backward": [conv2d_backward, conv2d_backward_loops,
                             lambda x, w, g: list(conv2d_backward(x, w, g))],
     "cnn.receptive_field": receptive_field_solution,
     "cnn.conv_params": conv_params,
-    "cnn.conv_output_shape": conv_output_shape,
-    "cnn.flatten_size": flatten_size,
+    "cnn.cnn_parameters": [cnn_parameters, lambda c1, c2, h: float(cnn_parameters(c1, c2, h))],
+    "cnn.batchnorm2d": batchnorm2d,
 }
 
 
@@ -147,24 +174,19 @@ def _replace(result, index, fn):
 
 
 def _max_route(x, grad_out, k, s):
-    """Each window's whole gradient to its maximum (max pooling's backward)."""
+    """Each window's whole gradient to its maximum (max pooling's backward), per image and channel."""
     grad = np.zeros_like(x)
-    for i in range(grad_out.shape[0]):
-        for j in range(grad_out.shape[1]):
-            window = x[s * i:s * i + k, s * j:s * j + k]
-            r, c = np.unravel_index(np.argmax(window), window.shape)
-            grad[s * i + r, s * j + c] += grad_out[i, j]
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(grad_out.shape[2]):
+                for j in range(grad_out.shape[3]):
+                    window = x[n, c, s * i:s * i + k, s * j:s * j + k]
+                    r, q = np.unravel_index(np.argmax(window), window.shape)
+                    grad[n, c, s * i + r, s * j + q] += grad_out[n, c, i, j]
     return grad
 
 
 WRONG = {
-    "cnn.output_size": {
-        "true division": lambda n, k, p, s: (n + 2 * p - k) / s + 1,
-        "padding once": lambda n, k, p, s: (n + p - k) // s + 1,
-        "no +1": lambda n, k, p, s: (n + 2 * p - k) // s,
-        "ceil": lambda n, k, p, s: -(-(n + 2 * p - k) // s) + 1,
-        "stride ignored": lambda n, k, p, s: n + 2 * p - k + 1,
-    },
     "cnn.cross_correlate": {
         "true convolution (flipped kernel)": lambda x, k: cross_correlate(x, k[::-1, ::-1]),
         "transposed kernel": lambda x, k: cross_correlate(x, k.T) if k.shape[0] <= x.shape[0]
@@ -174,10 +196,11 @@ WRONG = {
         "elementwise product only, no sum": lambda x, k: cross_correlate(x, np.ones_like(k)),
     },
     "cnn.maxpool_backward": {
+        "the handed-over code": maxpool_handed,
+        "ties fixed, np.tile kept": maxpool_ties_fixed_only,
+        "np.tile fixed, ties kept": maxpool_tile_fixed_only,
         "average pooling's backward": lambda x, g: np.kron(g, np.ones((2, 2))) / 4,
-        "gradient to every maximum": lambda x, g: np.kron(g, np.ones((2, 2))) * (
-            x == np.kron(x.reshape(x.shape[0] // 2, 2, x.shape[1] // 2, 2).max(axis=(1, 3)),
-                         np.ones((2, 2)))),
+        "gradient to every pixel of the window": lambda x, g: np.kron(g, np.ones((2, 2))),
         "last maximum wins a tie": lambda x, g: maxpool_backward(x[::-1, ::-1], g[::-1, ::-1])[::-1, ::-1],
         "mask only, gradient not multiplied": lambda x, g: maxpool_backward(x, np.ones_like(g)),
     },
@@ -186,10 +209,14 @@ WRONG = {
             x, g, k, s, overwrite=True),
         "no division by the window size": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=1.0),
         "divided by k, not k * k": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=1.0 / k),
+        "divided by s * s, not k * k": lambda x, g, k, s: avgpool_backward(x, g, k, s,
+                                                                          scale=1.0 / (s * s)),
         "1/4 for every window size": lambda x, g, k, s: avgpool_backward(x, g, k, s, scale=0.25),
         "stride taken equal to the kernel": lambda x, g, k, s: avgpool_backward(
-            x, g[:(x.shape[0] - k) // k + 1, :(x.shape[1] - k) // k + 1], k, k),
+            x, g[:, :, :(x.shape[2] - k) // k + 1, :(x.shape[3] - k) // k + 1], k, k),
         "max pooling's routing": lambda x, g, k, s: _max_route(x, g, k, s),
+        "first image and channel only": lambda x, g, k, s: avgpool_backward(
+            x, g, k, s) * (np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1, 1)) == 0),
     },
     "cnn.conv2d_backward": {
         "no kernel flip in dx": lambda x, w, g: conv2d_backward(x, w, g, flip=False),
@@ -210,8 +237,8 @@ WRONG = {
     "cnn.receptive_field": {
         "sum of kernel sizes": lambda layers: sum(k for k, _ in layers) if layers else 1,
         "strides ignored": lambda layers: 1 + sum(k - 1 for k, _ in layers),
-        "stride applied to its own layer": lambda layers: receptive_field_solution(
-            [(k, 1) for k, _ in layers]) + sum((k - 1) * (s - 1) for k, s in layers),
+        "stride applied to its own layer": lambda layers: 1 + sum(
+            (k - 1) * int(np.prod([s for _, s in layers[:i + 1]])) for i, (k, _) in enumerate(layers)),
     },
     "cnn.conv_params": {
         "no bias": lambda c_in, c_out, k: c_out * c_in * k * k,
@@ -219,28 +246,77 @@ WRONG = {
         "one bias per weight": lambda c_in, c_out, k: 2 * c_out * c_in * k * k,
         "k instead of k*k": lambda c_in, c_out, k: c_out * c_in * k + c_out,
     },
-    "cnn.conv_output_shape": {
-        "stride ignored": lambda shape, c, k, s, p: conv_output_shape(shape, c, k, 1, p),
-        "channels kept": lambda shape, c, k, s, p: (shape[0], shape[1]) + conv_output_shape(
-            shape, c, k, s, p)[2:],
-        "padding once": lambda shape, c, k, s, p: shape[:1] + (c,) + tuple(
-            (d + p - k) // s + 1 for d in shape[2:]),
-        "batch axis dropped": lambda shape, c, k, s, p: conv_output_shape(shape, c, k, s, p)[1:],
+    "cnn.cnn_parameters": {
+        "no biases": lambda c1, c2, h: cnn_parameters(c1, c2, h, bias=False),
+        "second convolution without its input channels": lambda c1, c2, h: cnn_parameters(
+            c1, c2, h, c_in2=False),
+        "pooling forgotten (8 x 8 maps)": lambda c1, c2, h: cnn_parameters(c1, c2, h, side=8),
+        "one pooling (4 x 4 maps)": lambda c1, c2, h: cnn_parameters(c1, c2, h, side=4),
+        "output layer forgotten": lambda c1, c2, h: cnn_parameters(c1, c2, h, output=False),
+        "the shape of the flattened maps, not the count": lambda c1, c2, h: cnn_parameters(
+            c1, c2, h, side=1),
     },
-    "cnn.flatten_size": {
-        "channels forgotten": lambda h, w, layers: flatten_size(h, w, [
-            ("conv", 1) + tuple(layer[2:]) if layer[0] == "conv" else layer for layer in layers]),
-        "pooling ignored": lambda h, w, layers: flatten_size(h, w, [
-            layer for layer in layers if layer[0] == "conv"]),
-        "ceil in pooling": lambda h, w, layers: flatten_size(h, w, layers, ceil_pool=True),
+    "cnn.batchnorm2d": {
+        "the handed-over code": lambda z, g, b, eps: batchnorm2d(z, g, b, eps, axis=0,
+                                                                 scale_last=True),
+        "statistics fixed, gamma and beta on the last axis": lambda z, g, b, eps: batchnorm2d(
+            z, g, b, eps, scale_last=True),
+        "gamma and beta fixed, statistics per position": lambda z, g, b, eps: batchnorm2d(
+            z, g, b, eps, axis=0),
+        "statistics per image (instance normalization)": lambda z, g, b, eps: batchnorm2d(
+            z, g, b, eps, axis=(2, 3)),
+        "one mean and variance for all channels": lambda z, g, b, eps: batchnorm2d(
+            z, g, b, eps, axis=None),
+        "unbiased variance": lambda z, g, b, eps: (
+            (z - z.mean(axis=(0, 2, 3), keepdims=True))
+            / np.sqrt(z.var(axis=(0, 2, 3), ddof=1, keepdims=True) + eps)
+            * g[None, :, None, None] + b[None, :, None, None]),
+        "gamma and beta forgotten": lambda z, g, b, eps: batchnorm2d(
+            z, np.ones_like(g), np.zeros_like(b), eps),
     },
 }
 
 
-def test_output_size_accepts_integer_valued_floats_but_says_why_it_rejects():
-    assert evaluate("cnn.output_size", lambda n, k, p, s: float((n + 2 * p - k) // s + 1)).passed
-    result = evaluate("cnn.output_size", WRONG["cnn.output_size"]["true division"])
-    assert "expected 4, got 4.5" in result.message
+def test_maxpool_debug_names_each_bug_and_the_handed_code_passes_the_first_case():
+    x, g = np.array([[1.0, 3.0], [2.0, 0.0]]), np.array([[5.0]])
+    np.testing.assert_array_equal(maxpool_handed(x, g), maxpool_backward(x, g))
+    rejected("cnn.maxpool_backward", maxpool_handed, "np.tile", "np.repeat")
+    rejected("cnn.maxpool_backward", maxpool_ties_fixed_only, "np.tile")
+    rejected("cnn.maxpool_backward", maxpool_tile_fixed_only, "appears twice", "first maximum")
+    rejected("cnn.maxpool_backward", WRONG["cnn.maxpool_backward"]["average pooling's backward"],
+             "average pooling's backward")
+    rejected("cnn.maxpool_backward", WRONG["cnn.maxpool_backward"]["gradient to every pixel of the window"],
+             "max gate routes")
+
+
+def test_batchnorm2d_debug_names_each_bug():
+    wrong = WRONG["cnn.batchnorm2d"]
+    rejected("cnn.batchnorm2d", wrong["the handed-over code"], "two bugs left", "(1, C, 1, 1)")
+    rejected("cnn.batchnorm2d", wrong["statistics fixed, gamma and beta on the last axis"],
+             "statistics are right now", "(1, C, 1, 1)")
+    rejected("cnn.batchnorm2d", wrong["gamma and beta fixed, statistics per position"],
+             "per pixel position", "axis=(0, 2, 3)")
+    rejected("cnn.batchnorm2d", wrong["statistics per image (instance normalization)"],
+             "each image on its own")
+    rejected("cnn.batchnorm2d", wrong["one mean and variance for all channels"], "mixes the channels")
+
+
+def test_cnn_parameters_names_the_slip():
+    wrong = WRONG["cnn.cnn_parameters"]
+    rejected("cnn.cnn_parameters", wrong["no biases"], "expected 13706", "bias")
+    rejected("cnn.cnn_parameters", wrong["second convolution without its input channels"],
+             "c1 * c2 * 9")
+    rejected("cnn.cnn_parameters", wrong["pooling forgotten (8 x 8 maps)"], "not 8 x 8")
+    rejected("cnn.cnn_parameters", wrong["one pooling (4 x 4 maps)"], "two poolings")
+    rejected("cnn.cnn_parameters", wrong["output layer forgotten"], "Linear(hidden, 10)")
+    assert evaluate("cnn.cnn_parameters", lambda c1, c2, h: 13706).message.count("expected") == 1
+
+
+def test_receptive_field_names_the_slip():
+    rejected("cnn.receptive_field", WRONG["cnn.receptive_field"]["strides ignored"], "stride-1 rule")
+    rejected("cnn.receptive_field", WRONG["cnn.receptive_field"]["stride applied to its own layer"],
+             "its own window")
+    rejected("cnn.receptive_field", WRONG["cnn.receptive_field"]["sum of kernel sizes"], "k - 1")
 
 
 def test_conv2d_backward_messages_name_the_wrong_gradient():
@@ -248,18 +324,25 @@ def test_conv2d_backward_messages_name_the_wrong_gradient():
              "dx: expected", "rotated by 180 degrees")
     rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["dw not summed over the batch"],
              "dw: expected shape", "summed over the batch")
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["dw averaged over the batch"],
+             "dw: expected", "not the mean")
     rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["input and output channels swapped in dx"],
-             "dx: expected")
+             "dx: expected", "swapped")
     rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["db not summed over positions"],
              "db: expected shape", "every output position")
+    rejected("cnn.conv2d_backward", WRONG["cnn.conv2d_backward"]["db is the mean, not the sum"],
+             "db: expected", "not a mean")
     rejected("cnn.conv2d_backward", lambda x, w, g: conv2d_backward(x, w, g)[:2],
              "expected a tuple of 3 arrays (dx, dw, db)")
 
 
 def test_avgpool_backward_overwriting_is_caught_where_windows_overlap():
     result = rejected("cnn.avgpool_backward",
-                      WRONG["cnn.avgpool_backward"]["overlapping windows overwrite instead of add"])
+                      WRONG["cnn.avgpool_backward"]["overlapping windows overwrite instead of add"],
+                      "+=, not =")
     assert "s = 1" in result.message        # the first case that overlaps, 2 x 2 windows, stride 1
+    rejected("cnn.avgpool_backward", WRONG["cnn.avgpool_backward"]["divided by s * s, not k * k"],
+             "not by the stride squared")
 
 
 def _numerical_conv_grads(x, w, b, g):
@@ -287,19 +370,27 @@ def test_conv2d_backward_reference_agrees_with_numerical_gradient():
 
 def test_avgpool_backward_reference_agrees_with_numerical_gradient():
     rng = np.random.default_rng(22)
-    for h, wd, k, s in [(5, 5, 2, 1), (6, 7, 3, 2), (5, 4, 2, 2), (4, 6, 2, 3)]:
-        x = rng.standard_normal((h, wd))
-        g = rng.standard_normal((conv_output_size(h, k, s, 0), conv_output_size(wd, k, s, 0)))
+    for n, c, h, wd, k, s in [(1, 1, 5, 5, 2, 1), (2, 3, 6, 7, 3, 2), (1, 2, 5, 4, 2, 2),
+                              (2, 1, 4, 6, 2, 3)]:
+        x = rng.standard_normal((n, c, h, wd))
+        g = rng.standard_normal((n, c, conv_output_size(h, k, s, 0), conv_output_size(wd, k, s, 0)))
         pool = nn.AvgPool2d(k, stride=s)
-        numeric = nn.numerical_gradient(
-            lambda v, pool=pool, g=g: float(np.sum(pool(v[None, None])[0, 0] * g)), x)
-        analytic = cnn_ex._avgpool_backward(x, g, k, s)
+        numeric = nn.numerical_gradient(lambda v, pool=pool, g=g: float(np.sum(pool(v) * g)), x)
+        analytic = np.asarray(cnn_ex._avgpool_backward(x, g, k, s))
         assert nn.rel_error(analytic, numeric) < 1e-8
         assert np.allclose(avgpool_backward(x, g, k, s), analytic, rtol=1e-12, atol=1e-15)
 
 
-def test_conv_output_shape_accepts_a_list():
-    assert evaluate("cnn.conv_output_shape", lambda *a: list(conv_output_shape(*a))).passed
+def test_batchnorm2d_reference_is_the_formula():
+    rng = np.random.default_rng(23)
+    z = rng.standard_normal((3, 4, 5, 2))
+    gamma, beta = rng.uniform(0.5, 2, 4), rng.standard_normal(4)
+    np.testing.assert_allclose(cnn_ex._batchnorm2d(z, gamma, beta, 1e-5),
+                               batchnorm2d(z, gamma, beta, 1e-5), rtol=1e-12, atol=1e-12)
+
+
+def test_cnn_parameters_of_the_chapter():
+    assert cnn_ex._cnn_parameters(16, 32, 64) == 13706 == cnn_ex.digits_cnn(1).num_parameters()
 
 
 # --- numbers chapter 13 prints, by hand arithmetic ----------------------------------------------

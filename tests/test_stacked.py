@@ -1,6 +1,7 @@
 """course_nn.lab.stacked: S networks trained as one. Each slice of a stack computes what its model
-computes alone (forward, gradients, a whole training run with fit's batches), the backward
-passes agree with central differences, and what cannot be stacked faithfully is refused."""
+computes alone (forward, gradients, a whole training run with fit's batches, BatchNorm2d's
+batch and running statistics), the backward passes agree with central differences, and what
+cannot be stacked faithfully is refused."""
 
 import numpy as np
 import pytest
@@ -111,6 +112,65 @@ def test_predict_stacked_with_one_input_set_per_model():
         np.testing.assert_allclose(out[s], predict(m, x[s]), rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError):
         predict_stacked(models, x[:1], per_model=True)
+
+
+def bn_cnn(seed, momentum=0.1):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 3, padding=1, bias=False, rng=rng),  # (a bias before BatchNorm has gradient 0)
+        nn.BatchNorm2d(3, momentum=momentum), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 4 * 4, 3, rng=rng))
+
+
+def test_batchnorm2d_slices_use_their_own_statistics():
+    """Training mode: each slice normalizes with its own batch's statistics (gradients too);
+    evaluation mode: with its own running estimates, which unstack copies back."""
+    models = [bn_cnn(seed) for seed in (1, 2)]
+    for m, shift in zip(models, (0.0, 3.0)):
+        m[1].running_mean = m[1].running_mean + shift      # different running estimates
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 1, 8, 8)) * np.array([1.0, 4.0])[:, None, None, None, None]
+    g = rng.standard_normal((2, 6, 3))
+    net = stack(models)
+    net.train()
+    out, dx = net(x), None
+    dx = net.backward(g)
+    for s, m in enumerate(models):
+        m.train()
+        np.testing.assert_allclose(out[s], m(x[s]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dx[s], m.backward(g[s]), rtol=1e-9, atol=1e-12)
+    net.eval()
+    out = net(x)
+    unstack(net, models)
+    for s, m in enumerate(models):
+        m.eval()
+        np.testing.assert_allclose(out[s], m(x[s]), rtol=1e-10, atol=1e-12)
+    errors = nn.check_module_gradients(stack([bn_cnn(3), bn_cnn(4)]), x, rng=np.random.default_rng(6))
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_fit_stacked_with_batchnorm2d_is_fit_for_every_model():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((45, 1, 8, 8)), rng.integers(0, 3, 45)
+    stacked, alone = [bn_cnn(seed) for seed in (1, 2)], [bn_cnn(seed) for seed in (1, 2)]
+    fit_stacked(stacked, (X, y), epochs=3, batch_size=16,
+                rngs=[np.random.default_rng(7), np.random.default_rng(8)],
+                optimizer=lambda p: nn.optim.Adam(p, lr=1e-2))
+    for m, seed in zip(alone, (7, 8)):
+        fit(m, nn.CrossEntropyLoss(), nn.optim.Adam(m.parameters(), lr=1e-2), (X, y), epochs=3,
+            batch_size=16, rng=np.random.default_rng(seed), progress=False)
+    for a, b in zip(stacked, alone):
+        for p, q in zip(a.parameters(), b.parameters()):
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a[1].running_mean, b[1].running_mean, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(a[1].running_var, b[1].running_var, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(predict_stacked(stacked, X), np.stack([predict(m, X) for m in alone]),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_batchnorm2d_layers_must_agree():
+    with pytest.raises(ValueError):
+        stack([bn_cnn(1), bn_cnn(2, momentum=0.2)])
 
 
 @pytest.mark.parametrize("layer", [nn.Dropout(0.5), nn.BatchNorm1d(4), nn.Softmax(dim=1),

@@ -24,9 +24,10 @@ of N (times the image width) contiguous numbers, instead of the short rows of an
 and a convolution's output comes out of its matrix product already in that layout.
 
 Supported layers: Linear, Conv2d (any kernel, stride and padding), MaxPool2d with
-non-overlapping windows (stride = kernel, no padding), Flatten and the elementwise
-activations (ReLU, Sigmoid, Tanh, ...). Not dropout or batch normalization, whose randomness
-or batch statistics would differ from the lone model's.
+non-overlapping windows (stride = kernel, no padding), BatchNorm2d (each model's statistics
+over its own batch, its own running estimates), Flatten and the elementwise activations
+(ReLU, Sigmoid, Tanh, ...). Not dropout, whose random masks would differ from the lone
+model's.
 """
 
 import copy
@@ -35,6 +36,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_generator, check_positive_int
 from ..activations import _Elementwise
+from ..batchnorm import BatchNorm2d
 from ..conv import Conv2d, Flatten, MaxPool2d, _output_hw
 from ..linear import Linear
 from ..losses import CrossEntropyLoss
@@ -239,6 +241,64 @@ class StackedMaxPool2d(Module):
         return f"kernel_size={self.kernel_size}"
 
 
+class StackedBatchNorm2d(Module):
+    """S BatchNorm2d layers (affine, the same num_features, eps and momentum). x: (S, C, H, W, N)
+    -> the same shape. In training, model s normalizes channel c with the mean and (biased)
+    variance of its own x[s, c] (all H * W * N values, as BatchNorm2d over N, H and W) and moves
+    its own running estimates (unbiased variance, as BatchNorm2d); in evaluation, its running
+    estimates. weight (gamma), bias (beta): (S, C); running_mean, running_var: (S, C)."""
+
+    def __init__(self, layers):
+        _same(layers, lambda m: (m.num_features, m.eps, m.momentum, m.affine), "StackedBatchNorm2d")
+        first = layers[0]
+        if not first.affine:
+            raise ValueError("StackedBatchNorm2d: only affine BatchNorm2d layers (with gamma and beta)")
+        self.models, self.num_features = len(layers), first.num_features
+        self.eps, self.momentum = first.eps, first.momentum
+        self.weight = _stacked_parameter([m.weight.data for m in layers], "StackedBatchNorm2d weight")
+        self.bias = _stacked_parameter([m.bias.data for m in layers], "StackedBatchNorm2d bias")
+        self.running_mean = np.stack([np.asarray(m.running_mean, dtype=float) for m in layers])
+        self.running_var = np.stack([np.asarray(m.running_var, dtype=float) for m in layers])
+        self._cache = None
+
+    def forward(self, x):
+        x = as_float_array(x, "StackedBatchNorm2d input",
+                           shape=(self.models, self.num_features, None, None, None))
+        rows = x.reshape(self.models, self.num_features, -1)      # (S, C, H*W*N)
+        if self.training:
+            m = rows.shape[2]
+            if m < 2:
+                raise ValueError(f"StackedBatchNorm2d input: expected more than 1 value per channel "
+                                 f"in training, got shape {x.shape}")
+            mean, var = rows.mean(axis=2), rows.var(axis=2)
+            k = self.momentum
+            self.running_mean = (1 - k) * self.running_mean + k * mean
+            self.running_var = (1 - k) * self.running_var + k * var * m / (m - 1)
+        else:
+            mean, var = self.running_mean, self.running_var
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = (rows - mean[:, :, None]) * inv_std[:, :, None]
+        out = self.weight.data[:, :, None] * x_hat + self.bias.data[:, :, None]
+        self._cache = (x_hat, inv_std, self.training, x.shape)
+        return out.reshape(x.shape)
+
+    def backward(self, grad_out):
+        """grad_out: (S, C, H, W, N) -> dL/dx of the same shape; accumulates dgamma, dbeta."""
+        self._require_cache("_cache")
+        x_hat, inv_std, training, shape = self._cache
+        g = as_float_array(grad_out, "StackedBatchNorm2d grad_out", shape=shape).reshape(x_hat.shape)
+        self.weight.add_grad((g * x_hat).sum(axis=2))
+        self.bias.add_grad(g.sum(axis=2))
+        d_xhat = g * self.weight.data[:, :, None]
+        if training:  # the batch's mean and variance depend on every value: two centring terms
+            d_xhat = (d_xhat - d_xhat.mean(axis=2, keepdims=True)
+                      - x_hat * (d_xhat * x_hat).mean(axis=2, keepdims=True))
+        return (d_xhat * inv_std[:, :, None]).reshape(shape)
+
+    def extra_repr(self):
+        return f"models={self.models}, {self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
 class StackedFlatten(Module):
     """(S, C, H, W, N) -> (S, C*H*W, N), features in Flatten's (C, H, W) order."""
 
@@ -265,6 +325,8 @@ def _stacked_layer(layers, position):
         return StackedLinear(layers)
     if isinstance(first, Conv2d):
         return StackedConv2d(layers)
+    if isinstance(first, BatchNorm2d):
+        return StackedBatchNorm2d(layers)
     if len({repr(m) for m in layers}) != 1:
         raise ValueError(f"stack: layer {position} has different settings in different models")
     if isinstance(first, MaxPool2d):
@@ -274,7 +336,7 @@ def _stacked_layer(layers, position):
     if isinstance(first, _Elementwise) and not first.parameters():
         return copy.deepcopy(first)  # elementwise: the same in any layout
     raise TypeError(f"stack: layer {position} ({type(first).__name__}) is not supported; "
-                    f"expected Linear, Conv2d, MaxPool2d (non-overlapping), Flatten or an "
+                    f"expected Linear, Conv2d, MaxPool2d (non-overlapping), BatchNorm2d, Flatten or an "
                     f"elementwise activation")
 
 
@@ -302,8 +364,8 @@ def stack(models):
 
 
 def unstack(stacked, models):
-    """Copy slice s of every weight of ``stacked`` (from ``stack``) into models[s]; returns
-    the models."""
+    """Copy slice s of every weight of ``stacked`` (from ``stack``) into models[s], and of
+    every BatchNorm2d's running statistics; returns the models."""
     models = list(models)
     per_model = [_layers(m, "unstack model") for m in models]
     inner = list(stacked)[1:-1]
@@ -317,6 +379,14 @@ def unstack(stacked, models):
                 layers[i].weight.data = layer.weight.data[s]
                 if layer.bias is not None:
                     layers[i].bias.data = layer.bias.data[s]
+        elif isinstance(layer, StackedBatchNorm2d):
+            if layer.models != len(models):
+                raise ValueError(f"unstack: the stack holds {layer.models} models, got {len(models)}")
+            for s, layers in enumerate(per_model):
+                layers[i].weight.data = layer.weight.data[s]
+                layers[i].bias.data = layer.bias.data[s]
+                layers[i].running_mean = layer.running_mean[s].copy()
+                layers[i].running_var = layer.running_var[s].copy()
     return models
 
 
@@ -387,5 +457,5 @@ def predict_stacked(models, X, *, per_model=False):
     return stack(models).eval()(X)
 
 
-__all__ = ["StackedLinear", "StackedConv2d", "StackedMaxPool2d", "StackedFlatten", "stack",
-           "unstack", "fit_stacked", "predict_stacked"]
+__all__ = ["StackedLinear", "StackedConv2d", "StackedMaxPool2d", "StackedBatchNorm2d", "StackedFlatten",
+           "stack", "unstack", "fit_stacked", "predict_stacked"]

@@ -1,23 +1,32 @@
 """Chapters 13 and 14 exercises: convolutions, pooling, and the shapes of a CNN.
 
 Chapter 13 (convolutions):
-cnn.output_size        output length along one axis for input n, kernel k, padding p, stride s
-cnn.cross_correlate    valid, stride-1 cross-correlation of one (H, W) image with a (kh, kw) kernel
-cnn.maxpool_backward   dL/dx of 2x2, stride-2 max pooling: each window's gradient to its maximum
-cnn.avgpool_backward   dL/dx of k x k average pooling with stride s (overlapping windows add)
-cnn.conv2d_backward    (dL/dx, dL/dW, dL/db) of a stride-1, unpadded Conv2d on a batch
-cnn.receptive_field    receptive field of a stack of (kernel_size, stride) layers
+cnn.cross_correlate    transcribe: valid, stride-1 cross-correlation of one (H, W) image with a
+                       (kh, kw) kernel
+cnn.receptive_field    derive: the chapter shows stride-1 stacks (each layer adds k - 1); the
+                       learner works out how strides and pooling compound
+cnn.conv2d_backward    derive: the chapter derives one image, one channel (the flipped-kernel
+                       picture); the learner derives (dL/dx, dL/dW, dL/db) for a batch with
+                       several input and output channels
+cnn.maxpool_backward   debug: a vectorized 2x2 max-pooling backward with two bugs (np.tile
+                       instead of np.repeat, and ties that all get the gradient)
+cnn.avgpool_backward   derive: the chapter derives non-overlapping windows (stride = kernel);
+                       the learner derives any stride (overlapping windows add, gaps get 0) on
+                       an (N, C, H, W) batch
 
 Chapter 14 (a CNN on the digits):
-cnn.conv_params        number of parameters of Conv2d(c_in, c_out, k) with bias
-cnn.conv_output_shape  output shape (N, C_out, Ho, Wo) of a Conv2d applied to an (N, C, H, W) batch
-cnn.flatten_size       number of features after Flatten, for a stack of conv and pool layers
+cnn.conv_params        transcribe: number of parameters of Conv2d(c_in, c_out, k) with bias
+cnn.cnn_parameters     predict: the parameter count of the chapter's CNN with c1 and c2 filters
+                       and `hidden` dense units, before the table counts it
+cnn.batchnorm2d        debug: a BatchNorm2d forward pass (training mode) that takes its
+                       statistics per pixel position and scales along the wrong axis
 
-References are course_nn's own layers and functions (Conv2d, MaxPool2d, conv_output_size,
-receptive_field); fixed cases hold the traps (floor division, asymmetric kernels that expose
-a flipped or transposed answer, ties inside a pooling window, strides that compound,
-overlapping pooling windows, as many input as output channels so that swapped channels keep
-the right shape).
+References are course_nn's own layers and functions (Conv2d, MaxPool2d, AvgPool2d,
+BatchNorm2d, receptive_field, the chapter-14 recipe); fixed cases hold the traps (asymmetric
+kernels that expose a flipped or transposed answer, ties inside a pooling window, strides that
+compound, overlapping pooling windows, as many input as output channels so that swapped
+channels keep the right shape, as many channels as columns so that a mis-broadcast scale
+keeps the right shape). The checkers name the slips they recognize.
 
 The chapter-14 recipe (``digits_cnn``, ``digits_image_split``, ``train_digits_cnn``) lives
 here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
@@ -26,11 +35,12 @@ here too, so the notebook and ``tests/test_cnn_digits.py`` run the same code.
 
 import numpy as np
 
+from ...batchnorm import BatchNorm2d
 from ...conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, conv_output_size
 from ...conv import receptive_field as _receptive_field
 from ...module import Sequential
 from ..threads import one_blas_thread
-from . import Exercise, _default_compare, _describe, _format, _show, _whole_number, register
+from . import Exercise, _default_compare, _describe, _format, _show, _slip_hint, _whole_number, register
 
 
 def _quiet_rng():
@@ -53,50 +63,45 @@ def _compare_integer(expected, got):
     return f"expected {int(expected)}, got {_show(got)}"
 
 
-def _compare_shape(expected, got):
-    """Accept a tuple or list of whole numbers equal to the expected shape."""
-    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-        return f"expected a tuple of {len(expected)} whole numbers {expected}, got {_show(got)}"
-    for axis, (e, g) in enumerate(zip(expected, got)):
-        reason = _compare_integer(e, g)
-        if reason:
-            return f"axis {axis}: {reason} (expected shape {expected}, got {_show(tuple(got))})"
-    return None
+class _Count(int):
+    """The reference count, with the counts of typical slips and what each one missed."""
+
+    def __new__(cls, value, slips):
+        out = super().__new__(cls, value)
+        out.slips = slips
+        return out
+
+
+def _compare_count(expected, got):
+    """_compare_integer, then the hint of the first known slip that ``got`` equals."""
+    reason = _compare_integer(expected, got)
+    if reason is None:
+        return None
+    mine = _whole_number(got)
+    for value, why in expected.slips:
+        if value != int(expected) and mine == value:
+            return f"{reason}\n  hint: {why}"
+    return reason
+
+
+class _Grad(np.ndarray):
+    """A reference gradient, carrying what each recognized slip would give."""
+
+    slips = ()
+
+
+def _with_slips(array, slips):
+    out = np.asarray(array, dtype=float).view(_Grad)
+    out.slips = tuple(slips)
+    return out
+
+
+def _compare_with_slips(expected, got, rtol=1e-6, atol=1e-9):
+    want = np.asarray(expected).view(np.ndarray)
+    return _slip_hint(_default_compare(want, got, rtol, atol), got, want, expected.slips, rtol, atol)
 
 
 # --- chapter 13 -----------------------------------------------------------------------------
-
-def _output_size(n, k, p, s):
-    return conv_output_size(n, k, s, p)
-
-
-def _random_output_size(rng):
-    k = int(rng.integers(1, 8))
-    p = int(rng.integers(0, 4))
-    s = int(rng.integers(1, 5))
-    n = int(rng.integers(max(1, k - 2 * p), 40))
-    return n, k, p, s
-
-
-register(Exercise(
-    id="cnn.output_size",
-    kind="transcribe",
-    reference=_output_size,
-    fixed=[
-        (3, 2, 0, 1),      # the 3x3 input with a 2x2 kernel: 2
-        (8, 3, 1, 1),      # "same" padding: 8
-        (8, 3, 1, 2),      # stride 2: 4
-        (8, 3, 0, 2),      # floor: (8 - 3) / 2 + 1 = 3.5 -> 3
-        (224, 3, 1, 1),    # 224
-        (7, 5, 2, 3),      # floor with padding
-        (5, 5, 0, 1),      # kernel as large as the input: 1
-        (1, 3, 1, 1),      # a single pixel, padded
-    ],
-    random=_random_output_size,
-    arg_names=("n", "k", "p", "s"),
-    compare=_compare_integer,
-))
-
 
 def _cross_correlate(image, kernel):
     conv = _conv(1, 1, kernel.shape, bias=False)
@@ -127,72 +132,139 @@ register(Exercise(
 ))
 
 
+def _up(a):
+    """Each entry of a (Ho, Wo) array copied onto its 2 x 2 window: (2 Ho, 2 Wo)."""
+    return np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)
+
+
 def _maxpool_backward(x, grad_out):
+    """dL/dx of 2 x 2, stride-2 max pooling on one (H, W) input, from MaxPool2d.backward, with
+    the answers of the handed-over code and of its partial fixes as recognized slips."""
     pool = MaxPool2d(2)
     pool(x[None, None])
-    return pool.backward(grad_out[None, None])[0, 0]
+    want = pool.backward(grad_out[None, None])[0, 0]
+    pool(x[None, None])
+    first = pool.backward(np.ones((1, 1) + grad_out.shape))[0, 0]    # 1 at each first maximum
+    h, w = x.shape
+    window_max = _up(x.reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3)))
+    tiled, routed = np.tile(grad_out, (2, 2)), _up(grad_out)
+    ties = x == window_max
+    tile_hint = ("np.tile(grad_out, (2, 2)) lays whole copies of grad_out side by side, so a "
+                 "window receives another window's gradient: entry (i, j) must fill the block "
+                 "x[2i:2i+2, 2j:2j+2] (np.repeat along both axes, or np.kron with a 2 x 2 block "
+                 "of ones)")
+    if np.array_equal(ties, first != 0):         # no window holds its maximum twice
+        slips = [(tiled * ties, tile_hint)]
+    else:
+        slips = [(tiled * ties, "two bugs left: " + tile_hint + "; and a window whose maximum "
+                                "appears twice sends its gradient to both"),
+                 (tiled * first, "the ties are handled, but " + tile_hint)]
+    return _with_slips(want, slips + [
+        (routed * ties, "the gradient now reaches the right windows, but a window whose maximum "
+                        "appears twice gives it to both, so the gradient is counted twice; max "
+                        "pooling took one value (the first maximum in reading order, as np.argmax "
+                        "and PyTorch), and only that position gets the gradient"),
+        (routed, "every pixel of a window gets the window's gradient: that is a sum's backward "
+                 "(add distributes); a max gate routes it to the maximum only"),
+        (routed / 4, "that is average pooling's backward (a quarter to every pixel); max pooling "
+                     "routes the whole gradient to the maximum"),
+    ])
 
 
 def _random_maxpool(rng):
     h, w = 2 * int(rng.integers(1, 5)), 2 * int(rng.integers(1, 5))
-    return rng.standard_normal((h, w)), rng.standard_normal((h // 2, w // 2))
+    x = rng.integers(-3, 4, size=(h, w)).astype(float)        # small integers: ties happen
+    return x, rng.standard_normal((h // 2, w // 2))
 
 
 register(Exercise(
     id="cnn.maxpool_backward",
-    kind="transcribe",
+    kind="debug",
     reference=_maxpool_backward,
     fixed=[
-        (np.array([[1.0, 3.0], [2.0, 0.0]]), np.array([[5.0]])),
-        (np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 4.0]])),
+        (np.array([[1.0, 3.0], [2.0, 0.0]]), np.array([[5.0]])),      # the handed code passes
+        (np.arange(16.0).reshape(4, 4), np.array([[1.0, 2.0], [3.0, 4.0]])),   # tile != repeat
         (np.array([[0.0, -1.0, 4.0, 4.0],                                   # a tie: 4 and 4
                    [-2.0, -3.0, 1.0, 4.0]]), np.array([[1.0, -2.0]])),
         (np.array([[-5.0, -1.0], [-2.0, -3.0], [7.0, 7.0], [7.0, 7.0]]),     # all four tie
          np.array([[0.5], [-1.5]])),
         (np.array([[2.0, 1.0, 0.0, 9.0, 3.0, 8.0],
-                   [1.0, 0.0, 1.0, 2.0, 3.0, 1.0]]), np.array([[1.0, 1.0, 1.0]])),
+                   [1.0, 0.0, 1.0, 2.0, 3.0, 1.0]]), np.array([[1.0, 2.0, 3.0]])),
     ],
     random=_random_maxpool,
     arg_names=("x", "grad_out"),
+    compare=_compare_with_slips,
 ))
 
 
 def _avgpool_backward(x, grad_out, k, s):
+    """dL/dx of AvgPool2d(k, stride=s) on an (N, C, H, W) batch, with typical slips."""
     pool = AvgPool2d(k, stride=s)
-    pool(x[None, None])
-    return pool.backward(grad_out[None, None])[0, 0]
+    pool(x)
+    want = pool.backward(grad_out)
+    ho, wo = grad_out.shape[2:]
+    overwrite, by_s = np.zeros(x.shape), np.zeros(x.shape)
+    for i in range(ho):
+        for j in range(wo):
+            overwrite[:, :, s * i:s * i + k, s * j:s * j + k] = grad_out[:, :, i:i + 1, j:j + 1] / (k * k)
+            by_s[:, :, s * i:s * i + k, s * j:s * j + k] += grad_out[:, :, i:i + 1, j:j + 1] / (s * s)
+    return _with_slips(want, [
+        (overwrite, "where windows overlap (stride < kernel) a pixel belongs to several windows "
+                    "and must collect a share from each: +=, not ="),
+        (by_s, "each window averages k * k pixels: divide by k * k, not by the stride squared "
+               "(the two agree only when the windows tile the input)"),
+        (want * k, "each window averages k * k pixels: divide by k * k, not by k"),
+        (want * k * k, "the mean divides by k * k: each pixel receives 1 / (k * k) of its "
+                       "window's gradient"),
+    ])
 
 
 def _pool_case(x, k, s, rng=None):
-    """(x, grad_out, k, s) with grad_out of the pooled shape (integers unless rng is given)."""
-    ho, wo = conv_output_size(x.shape[0], k, s, 0), conv_output_size(x.shape[1], k, s, 0)
-    g = (np.arange(1.0, ho * wo + 1).reshape(ho, wo) if rng is None
-         else rng.standard_normal((ho, wo)))
+    """(x, grad_out, k, s) for an (N, C, H, W) x, with grad_out of the pooled shape (integers
+    unless rng is given)."""
+    n, c = x.shape[:2]
+    ho, wo = conv_output_size(x.shape[2], k, s, 0), conv_output_size(x.shape[3], k, s, 0)
+    g = (np.arange(1.0, n * c * ho * wo + 1).reshape(n, c, ho, wo) if rng is None
+         else rng.standard_normal((n, c, ho, wo)))
     return x, g, k, s
 
 
 def _random_avgpool(rng):
     k, s = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
     h, w = int(rng.integers(k, 10)), int(rng.integers(k, 10))
-    return _pool_case(rng.standard_normal((h, w)), k, s, rng)
+    return _pool_case(rng.standard_normal((n, c, h, w)), k, s, rng)
+
+
+def _image(h, w, n=1, c=1, mod=None):
+    x = np.arange(float(n * c * h * w)).reshape(n, c, h, w)
+    return x if mod is None else x % mod
 
 
 register(Exercise(
     id="cnn.avgpool_backward",
-    kind="transcribe",
+    kind="derive",
     reference=_avgpool_backward,
     fixed=[
-        _pool_case(np.arange(16.0).reshape(4, 4), 2, 2),        # the chapter's 2 x 2, stride 2
-        _pool_case(np.arange(9.0).reshape(3, 3), 2, 1),         # overlapping windows: add
-        _pool_case(np.arange(25.0).reshape(5, 5) % 7, 3, 2),    # overlap on the middle row/column
-        _pool_case(np.arange(36.0).reshape(6, 6), 3, 3),        # 1/9, not 1/4
-        _pool_case(np.arange(20.0).reshape(5, 4), 2, 2),        # the last row is in no window: 0
-        _pool_case(np.arange(24.0).reshape(4, 6), 2, 3),        # stride > kernel: gaps get 0
-        _pool_case(np.arange(6.0).reshape(2, 3), 1, 1),         # 1 x 1 windows: the identity
+        _pool_case(_image(4, 4), 2, 2),             # the chapter's case: windows tile the input
+        _pool_case(_image(3, 3), 2, 1),             # overlapping windows: add
+        _pool_case(_image(5, 5, mod=7), 3, 2),      # overlap on the middle row/column
+        _pool_case(_image(6, 6), 3, 3),             # 1/9, not 1/4
+        _pool_case(_image(5, 4), 2, 2),             # the last row is in no window: 0
+        _pool_case(_image(4, 6), 2, 3),             # stride > kernel: gaps get 0
+        _pool_case(_image(4, 5, n=2, c=3), 2, 1),   # a batch with channels, overlapping
+        _pool_case(_image(2, 3), 1, 1),             # 1 x 1 windows: the identity
     ],
     random=_random_avgpool,
     arg_names=("x", "grad_out", "k", "s"),
+    compare=_compare_with_slips,
 ))
+
+
+class _ConvGrads(tuple):
+    """(dx, dw, db), with {name: ((wrong array, hint), ...)} for the slips recognized."""
+
+    slips = {}
 
 
 def _conv2d_backward(x, w, grad_out):
@@ -200,7 +272,26 @@ def _conv2d_backward(x, w, grad_out):
     conv.weight.data[...] = w
     conv(x)
     dx = conv.backward(grad_out)
-    return dx, conv.weight.grad.copy(), conv.bias.grad.copy()
+    out = _ConvGrads((dx, conv.weight.grad.copy(), conv.bias.grad.copy()))
+    kh, kw = w.shape[2:]
+    padded = np.pad(grad_out, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    g_windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+    x_windows = np.lib.stride_tricks.sliding_window_view(x, grad_out.shape[2:], axis=(2, 3))
+    slips = {"dx": [(np.einsum("nopquv,ocuv->ncpq", g_windows, w),
+                     "the kernel is not flipped: collecting the gradient at a pixel lays the "
+                     "kernel rotated by 180 degrees over the padded grad_out (w[:, :, ::-1, ::-1])")],
+             "dw": [(out[1] / len(x), "dw is the sum over the batch, not the mean: every image "
+                                      "adds its own share (the loss already holds the 1/N, in G)"),
+                    (np.einsum("ncuvij,noij->ocuv", x_windows[:1], grad_out[:1]),
+                     "that is the first image's share only: sum over the batch")],
+             "db": [(grad_out.mean(axis=(0, 2, 3)), "db is a sum over the batch and the "
+                                                     "positions, not a mean")]}
+    if w.shape[0] == w.shape[1]:
+        slips["dx"].append((np.einsum("nopquv,couv->ncpq", g_windows, w[:, :, ::-1, ::-1]),
+                            "input and output channels are swapped: input channel c collects "
+                            "from every output channel o through w[o, c], not w[c, o]"))
+    out.slips = slips
+    return out
 
 
 _CONV_HINTS = {
@@ -229,6 +320,10 @@ def _compare_conv_grads(expected, got, rtol=1e-6, atol=1e-9):
                 reason = (f"expected {_format(e)}, got {_format(g_arr)}; {int(wrong.sum())} of "
                           f"{e.size} entries differ, the first is {name}[{', '.join(map(str, where))}]"
                           f": expected {_format(float(e[where]))}, got {_format(float(g_arr[where]))}")
+            slips = getattr(expected, "slips", {}).get(name, ())
+            hinted = _slip_hint(reason, g, e, slips, rtol, atol)
+            if hinted != reason:
+                return f"{name}: {hinted}"
             return f"{name}: {reason}. Hint: {_CONV_HINTS[name]}"
     return None
 
@@ -275,22 +370,36 @@ def _random_stack(rng):
     return [(int(rng.integers(1, 8)), int(rng.integers(1, 4))) for _ in range(int(rng.integers(1, 6)))]
 
 
+def _receptive_field_reference(layers):
+    own = 1 + sum((k - 1) * int(np.prod([s for _, s in layers[:i + 1]])) for i, (k, _) in enumerate(layers))
+    return _Count(_receptive_field(layers), [
+        (1 + sum(k - 1 for k, _ in layers),
+         "that is the stride-1 rule: after a layer with stride s, neighbouring elements are s "
+         "input steps apart, so every later layer's k - 1 steps are s times longer"),
+        (own, "a layer's own stride does not widen its own window: the first layer's k - 1 "
+              "steps are single pixels; its stride multiplies the steps of the layers after it"),
+        (sum(k for k, _ in layers) if layers else 1,
+         "adding kernel sizes counts the overlap twice: each layer adds k - 1 steps, not k"),
+    ])
+
+
 register(Exercise(
     id="cnn.receptive_field",
-    kind="transcribe",
-    reference=lambda layers: _receptive_field(layers),
+    kind="derive",
+    reference=_receptive_field_reference,
     fixed=[
         ([],),
         ([(3, 1)],),
         ([(3, 1), (3, 1)],),
-        ([(3, 1), (3, 1), (3, 1)],),
+        ([(3, 2)],),                                # one layer: its own stride adds nothing
+        ([(3, 1), (2, 2), (3, 1)],),                # a pooling layer in the middle: 8
         ([(3, 1), (2, 2), (3, 1), (2, 2)],),        # the chapter-14 CNN: 10
         ([(7, 2), (3, 2), (3, 1)],),                # strides compound: 7 + 2*2 + 2*4 = 19
         ([(1, 1), (1, 2), (5, 1)],),                # 1x1 layers add nothing, but their stride counts
     ],
     random=lambda rng: (_random_stack(rng),),
     arg_names=("layers",),
-    compare=_compare_integer,
+    compare=_compare_count,
 ))
 
 
@@ -318,89 +427,106 @@ register(Exercise(
 ))
 
 
-def _conv_output_shape(shape, out_channels, kernel_size, stride, padding):
-    conv = _conv(shape[1], out_channels, kernel_size, stride, padding)
-    return tuple(int(d) for d in conv(np.zeros(shape)).shape)
-
-
-def _random_conv_shape(rng):
-    k = int(rng.integers(1, 6))
-    p = int(rng.integers(0, 3))
-    s = int(rng.integers(1, 4))
-    low = max(1, k - 2 * p)
-    shape = (int(rng.integers(1, 5)), int(rng.integers(1, 4)),
-             int(rng.integers(low, 13)), int(rng.integers(low, 13)))
-    return shape, int(rng.integers(1, 9)), k, s, p
+def _cnn_parameters(c1, c2, hidden):
+    """Parameters of digits_cnn(channels=(c1, c2), hidden=hidden), counted by course_nn, with
+    the counts of typical slips."""
+    want = digits_cnn(0, channels=(c1, c2), hidden=hidden).num_parameters()
+    conv1, conv2 = 9 * c1 + c1, 9 * c1 * c2 + c2
+    dense = 4 * c2 * hidden + hidden + 10 * hidden + 10
+    return _Count(want, [
+        (want - c1 - c2 - hidden - 10,
+         "every Conv2d and Linear layer has a bias: one per output channel or unit"),
+        (conv1 + 9 * c2 + c2 + dense,
+         "each of the c2 filters of the second convolution has one 3 x 3 slice per input "
+         "channel: c1 * c2 * 9 weights"),
+        (conv1 + conv2 + 64 * c2 * hidden + hidden + 10 * hidden + 10,
+         "Flatten sees c2 maps of 2 x 2, not 8 x 8: each max pooling halves height and width"),
+        (conv1 + conv2 + 16 * c2 * hidden + hidden + 10 * hidden + 10,
+         "there are two poolings: 8 -> 4 -> 2, so Flatten sees c2 * 2 * 2 features"),
+        (conv1 + conv2 + 4 * c2 * hidden + hidden,
+         "the output layer Linear(hidden, 10) has parameters too"),
+        (conv1 + conv2 + 4 * c2 * hidden + hidden + 10 * hidden + 10 + 2 * c1 + 2 * c2,
+         "ReLU, MaxPool2d and Flatten have no parameters"),
+    ])
 
 
 register(Exercise(
-    id="cnn.conv_output_shape",
-    kind="transcribe",
-    reference=_conv_output_shape,
+    id="cnn.cnn_parameters",
+    kind="predict",
+    reference=_cnn_parameters,
     fixed=[
-        ((32, 1, 8, 8), 16, 3, 1, 1),        # the chapter's first layer on a batch of 32
-        ((32, 16, 4, 4), 32, 3, 1, 1),       # its second layer
-        ((5, 3, 10, 7), 4, 3, 1, 0),         # H != W
-        ((2, 3, 9, 9), 6, 3, 2, 0),          # stride 2: 4
-        ((1, 2, 8, 6), 5, 4, 3, 1),          # floor in both axes
-        ((4, 1, 3, 3), 2, 2, 1, 0),          # the 3 x 3 example
+        (16, 32, 64),      # the chapter's network: 13,706
+        (8, 16, 32),       # half as wide everywhere
+        (32, 16, 64),      # c1 > c2
+        (16, 16, 10),      # c1 = c2
+        (1, 1, 1),
+        (32, 64, 128),
     ],
-    random=_random_conv_shape,
-    arg_names=("shape", "out_channels", "kernel_size", "stride", "padding"),
-    compare=_compare_shape,
+    random=lambda rng: (int(rng.integers(1, 41)), int(rng.integers(1, 41)), int(rng.integers(1, 129))),
+    arg_names=("c1", "c2", "hidden"),
+    compare=_compare_count,
 ))
 
 
-def _build_stack(layers):
-    modules, channels = [], 1
-    for spec in layers:
-        if spec[0] == "conv":
-            _, c_out, k, s, p = spec
-            modules.append(_conv(channels, c_out, k, s, p))
-            channels = c_out
-        else:
-            modules.append(MaxPool2d(spec[1]))
-    return Sequential(*modules, Flatten())
+def _batchnorm2d(z, gamma, beta, eps):
+    """BatchNorm2d's training-mode forward pass on z: (N, C, H, W) with the given gamma, beta
+    (C,) and eps, from course_nn's layer, with the outputs of the handed code and its partial
+    fixes as recognized slips."""
+    c = z.shape[1]
+    layer = BatchNorm2d(c, eps=eps)
+    layer.weight.data[...] = gamma
+    layer.bias.data[...] = beta
+    want = layer(z)
+
+    def normalize(axis):
+        mu, var = z.mean(axis=axis, keepdims=True), z.var(axis=axis, keepdims=True)
+        return (z - mu) / np.sqrt(var + eps)
+
+    per_position, per_channel = normalize(0), normalize((0, 2, 3))
+    slips = [(gamma[:, None, None] * per_position + beta[:, None, None],
+              "the statistics are still per pixel position (axis 0 only, BatchNorm1d's rule for "
+              "features); a channel is one filter applied everywhere: take its mean and variance "
+              "over the batch and every position, axis=(0, 2, 3)"),
+             (gamma[None, :, None, None] * normalize((2, 3)) + beta[None, :, None, None],
+              "that normalizes each image on its own (axis=(2, 3)): batch normalization takes "
+              "the statistics of a channel over the whole batch, axis=(0, 2, 3)"),
+             (gamma[None, :, None, None] * normalize(None) + beta[None, :, None, None],
+              "one mean and variance for everything mixes the channels: one pair per channel, "
+              "axis=(0, 2, 3)")]
+    if z.shape[3] == c:       # gamma (C,) broadcasts along the last axis W: right shape, wrong numbers
+        slips = [(gamma * per_position + beta,
+                  "two bugs left: the statistics are per pixel position (axis 0 only) instead of "
+                  "per channel over the batch and every position (axis=(0, 2, 3)); and gamma and "
+                  "beta, of shape (C,), broadcast along the last axis (W), not the channels: "
+                  "reshape them to (1, C, 1, 1)"),
+                 (gamma * per_channel + beta,
+                  "the statistics are right now, but gamma and beta, of shape (C,), broadcast "
+                  "along the last axis (the columns W, here as many as the channels), not along "
+                  "the channels: reshape them to (1, C, 1, 1)")] + slips
+    return _with_slips(want, slips)
 
 
-def _flatten_size(height, width, layers):
-    return int(_build_stack(layers)(np.zeros((1, 1, height, width))).shape[1])
+def _bn_case(rng, n, c, h, w):
+    z = 2.0 * rng.standard_normal((n, c, h, w)) + rng.standard_normal((1, c, 1, 1)) * 3
+    return z, rng.uniform(0.5, 2.0, c), rng.standard_normal(c), 1e-5
 
 
-def _random_flatten(rng):
-    h, w = int(rng.integers(6, 20)), int(rng.integers(6, 20))
-    layers, hh, ww = [], h, w
-    for _ in range(int(rng.integers(1, 5))):
-        if rng.random() < 0.6:
-            k, s, p = int(rng.choice([1, 3, 5])), int(rng.integers(1, 3)), int(rng.integers(0, 3))
-            if min(hh, ww) + 2 * p < k:
-                continue
-            layers.append(("conv", int(rng.integers(1, 9)), k, s, p))
-            hh, ww = conv_output_size(hh, k, s, p), conv_output_size(ww, k, s, p)
-        else:
-            k = int(rng.choice([2, 3]))
-            if min(hh, ww) < k:
-                continue
-            layers.append(("pool", k))
-            hh, ww = hh // k, ww // k
-    return h, w, layers
-
-
+_BN_RNG = np.random.default_rng(14)
 register(Exercise(
-    id="cnn.flatten_size",
-    kind="transcribe",
-    reference=_flatten_size,
+    id="cnn.batchnorm2d",
+    kind="debug",
+    reference=_batchnorm2d,
     fixed=[
-        (8, 8, [("conv", 16, 3, 1, 1), ("pool", 2), ("conv", 32, 3, 1, 1), ("pool", 2)]),  # 128
-        (8, 8, []),                                                                        # 64
-        (28, 28, [("conv", 6, 5, 1, 2), ("pool", 2), ("conv", 16, 5, 1, 0), ("pool", 2)]),  # LeNet-5: 400
-        (9, 7, [("conv", 4, 3, 1, 0), ("pool", 2)]),                                       # floors
-        (12, 10, [("conv", 3, 3, 2, 1), ("conv", 5, 1, 1, 0)]),                            # stride 2, 1x1
-        (8, 8, [("pool", 2), ("pool", 2), ("pool", 2)]),                                   # 1 channel: 1
+        _bn_case(_BN_RNG, 4, 3, 5, 3),        # C = W: the mis-broadcast gamma keeps the shape
+        _bn_case(_BN_RNG, 2, 3, 4, 5),        # C != W
+        _bn_case(_BN_RNG, 1, 2, 3, 3),        # one image: still statistics over positions
+        _bn_case(_BN_RNG, 8, 4, 2, 2),
+        (np.ones((2, 2, 2, 2)), np.array([1.0, 2.0]), np.array([0.5, -0.5]), 1e-5),  # constant
     ],
-    random=_random_flatten,
-    arg_names=("height", "width", "layers"),
-    compare=_compare_integer,
+    random=lambda rng: _bn_case(rng, int(rng.integers(1, 6)), int(rng.integers(1, 5)),
+                                int(rng.integers(1, 5)), int(rng.integers(1, 5))),
+    arg_names=("z", "gamma", "beta", "eps"),
+    compare=_compare_with_slips,
 ))
 
 
