@@ -35,7 +35,9 @@ CHAPTER_TESTS = {path.stem.removeprefix("test_exercises_"): import_module(path.s
 MIN_CASES = 20  # fixed edge cases, then random ones
 FEWER_CASES = {"initialization.he_normal": 8,  # judged statistically, on a few large draws
                "fashion.train_to_target": 1,  # one training run on 4,000 Fashion-MNIST images
-               "playground.train_spirals": 1}  # one training run on the spirals' 300 points
+               "playground.train_spirals": 1,  # one training run on the spirals' 300 points
+               "training.train_digits": 1,  # one training run on 1,257 digits
+               "training.choose_learning_rate": 6}  # each case trains at 4 to 7 learning rates
 
 
 def _min_cases(exercise_id):

@@ -1,7 +1,8 @@
 """Chapter 10 (weight initialization): every exercise checker accepts a plain-numpy solution and
 rejects the wrong answers a learner is likely to write (a variance for a standard deviation,
-fan_out for fan_in, a uniform distribution for a normal one, ...); the last tests pin, with
-large samples and by arithmetic, the numbers and claims the chapter prints.
+fan_out for fan_in, a uniform distribution for a normal one, a ReLU stack without its factor
+1/2, ...); the last tests pin, with large samples and by arithmetic, the numbers and claims the
+chapter prints.
 
 IDS, SOLUTIONS and WRONG feed the checks every exercise gets, in tests/test_exercises.py
 (registered, reference and solutions pass, each wrong answer rejected).
@@ -18,14 +19,28 @@ from course_nn.activations import relu
 from course_nn.lab.exercises import evaluate
 from course_nn.lab.exercises.initialization import SeededGenerator, compare_he_normal
 
-IDS = ("initialization.xavier_uniform_bound", "initialization.he_std",
-       "initialization.layer_output_std", "initialization.he_normal")
+IDS = ("initialization.xavier_uniform_bound", "initialization.deep_std",
+       "initialization.he_normal")
+
+
+def deep_std(depth, width, w_std, activation):
+    """The std of layer `depth`'s pre-activations: sqrt(n) w for the first layer, then
+    sqrt(n / 2) w (ReLU) or sqrt(n) w (identity) per further layer."""
+    half = 0.5 if activation == "relu" else 1.0
+    return math.sqrt(width) * w_std * math.sqrt(width * half * w_std**2) ** (depth - 1)
+
+
+def deep_std_loop(depth, width, w_std, activation):
+    var = width * w_std**2                       # Var(z_1), inputs of variance 1
+    for _ in range(depth - 1):
+        second_moment = var / 2 if activation == "relu" else var
+        var = width * w_std**2 * second_moment
+    return math.sqrt(var)
 
 
 SOLUTIONS = {
     "initialization.xavier_uniform_bound": lambda n_in, n_out: math.sqrt(6.0 / (n_in + n_out)),
-    "initialization.he_std": lambda n_in: math.sqrt(2.0 / n_in),
-    "initialization.layer_output_std": lambda n, w, x: math.sqrt(n) * w * x,
+    "initialization.deep_std": [deep_std, deep_std_loop],
     "initialization.he_normal": lambda shape, rng: math.sqrt(2.0 / shape[1]) * rng.standard_normal(shape),
 }
 
@@ -47,19 +62,15 @@ WRONG = {
         "sqrt(3/(n_in+n_out))": lambda a, b: math.sqrt(3.0 / (a + b)),
         "product instead of sum": lambda a, b: math.sqrt(6.0 / (a * b)),
     },
-    "initialization.he_std": {
-        "the variance 2/n_in": lambda n: 2.0 / n,
-        "LeCun sqrt(1/n_in)": lambda n: math.sqrt(1.0 / n),
-        "sqrt(2/n_in) read as a variance": lambda n: (2.0 / n) ** 0.25,
-        "the uniform bound sqrt(6/n_in)": lambda n: math.sqrt(6.0 / n),
-        "0.01": lambda n: 0.01,
-    },
-    "initialization.layer_output_std": {
-        "n_in instead of sqrt(n_in)": lambda n, w, x: n * w * x,
-        "the variance": lambda n, w, x: n * w**2 * x**2,
-        "forgot x_std": lambda n, w, x: math.sqrt(n) * w,
-        "sqrt of the product of stds": lambda n, w, x: math.sqrt(n * w * x),
-        "forgot n_in": lambda n, w, x: w * x,
+    "initialization.deep_std": {
+        "no factor 1/2 for ReLU": lambda d, n, w, a: deep_std(d, n, w, "identity"),
+        "1/2 at the first layer too": lambda d, n, w, a: (
+            math.sqrt(n / 2) * w * math.sqrt(n / 2 * w**2) ** (d - 1) if a == "relu"
+            else deep_std(d, n, w, a) * 2),
+        "the variance": lambda d, n, w, a: deep_std(d, n, w, a) ** 2,
+        "one layer only": lambda d, n, w, a: math.sqrt(n) * w * (1.5 if d == 1 else 1.0),
+        "one layer too many": lambda d, n, w, a: deep_std(d + 1, n, w, a),
+        "n w instead of sqrt(n) w": lambda d, n, w, a: n * w * (n / 2 * w) ** (d - 1),
     },
     "initialization.he_normal": {
         "std 2/n_in (a variance)": lambda s, r: (2.0 / s[1]) * r.standard_normal(s),
@@ -75,6 +86,47 @@ WRONG = {
         "all zeros": lambda s, r: np.zeros(s),
     },
 }
+
+
+def he_normal_broken(shape, rng):
+    """The chapter's handed-over version: fan_in read from shape[0], the variance used as std."""
+    n_in = shape[0]
+    return 2.0 / n_in * rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("fn,words", [
+    (he_normal_broken, "2 / fan_out"),
+    (lambda s, r: math.sqrt(2.0 / s[0]) * r.standard_normal(s), "fan_in is shape[1]"),
+    (lambda s, r: 2.0 / s[1] * r.standard_normal(s), "the variance"),
+])
+def test_he_normal_slips_are_named(fn, words):
+    result = evaluate("initialization.he_normal", fn)
+    assert not result.passed and words in result.message, result.message
+
+
+@pytest.mark.parametrize("fn,words", [
+    (WRONG["initialization.deep_std"]["no factor 1/2 for ReLU"], "half of the second moment"),
+    (WRONG["initialization.deep_std"]["1/2 at the first layer too"], "first layer receives"),
+    (WRONG["initialization.deep_std"]["the variance"], "the variance"),
+])
+def test_deep_std_slips_are_named(fn, words):
+    result = evaluate("initialization.deep_std", fn)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_deep_std_tolerance_is_honest():
+    """The ideal value lies within the checker's tolerance of course_nn's measurement on other
+    seeds too (a finite stack's std drifts from it, more with depth)."""
+    from course_nn.lab.exercises.initialization import _stack_std, deep_tolerance
+
+    for depth, width, w_std, act in [(10, 128, 0.13, "relu"), (10, 256, 0.0884, "relu"),
+                                     (8, 128, 0.09, "identity"), (3, 128, 0.15, "relu"),
+                                     (2, 256, 0.1, "relu"), (5, 256, 0.05, "identity")]:
+        tol = deep_tolerance(depth, width)
+        worst = max(abs(math.log(deep_std(depth, width, w_std, act)
+                                 / _stack_std(depth, width, w_std, act, 1000 + seed)))
+                    for seed in range(20))
+        assert worst < 0.9 * tol, (depth, width, worst, tol)
 
 
 def test_he_normal_messages_name_the_problem():

@@ -113,3 +113,38 @@ def test_fit_many_refuses_what_it_cannot_train(tasks):
     with pytest.raises(ValueError, match="patience"):
         fit_many([a, c], [nn.optim.SGD(m.parameters(), lr=0.1) for m in (a, c)], trains, patience=2,
                  **common)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_fit_many_with_tanh_and_residual_blocks_is_fit(batchnorm):
+    """Tanh layers, nested Sequentials and Residual blocks (x + block(x); backward g +
+    block.backward(g)) train bit for bit as fit trains each model, batch-norm statistics too."""
+    X, y = load_digits()
+    splits = [train_val_test_split(X[:500], y[:500], rng=np.random.default_rng(s))[:2] for s in (0, 1)]
+
+    def model(seed):
+        r = np.random.default_rng(seed)
+        blocks = [nn.Residual(nn.Sequential(nn.Linear(16, 16, rng=r), nn.Tanh())) for _ in range(3)]
+        inner = [nn.Linear(16, 16, rng=r)]
+        if batchnorm:
+            inner += [nn.BatchNorm1d(16), nn.ReLU()]
+        return nn.Sequential(nn.Linear(64, 16, rng=r), nn.Tanh(), *blocks,
+                             nn.Sequential(nn.Linear(16, 16, rng=r), nn.Tanh()),   # a plain nested block
+                             nn.Residual(nn.Sequential(*inner)), nn.Linear(16, 10, rng=r))
+
+    alone = [model(s) for s in (3, 4)]
+    hist_alone = [fit(m, nn.CrossEntropyLoss(), nn.optim.SGD(m.parameters(), lr=0.05, momentum=0.9),
+                      sp[0], sp[1], epochs=3, batch_size=32, rng=np.random.default_rng(s), progress=False)
+                  for m, sp, s in zip(alone, splits, (5, 6))]
+    together = [model(s) for s in (3, 4)]
+    hist = fit_many(together, [nn.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in together],
+                    [sp[0] for sp in splits], [sp[1] for sp in splits], epochs=3, batch_size=32,
+                    rngs=[np.random.default_rng(s) for s in (5, 6)])
+    for a, b, h_a, h_b in zip(alone, together, hist_alone, hist):
+        assert h_a.val_loss == h_b.val_loss and h_a.train_loss == h_b.train_loss
+        for p, q in zip(a.parameters(), b.parameters()):
+            np.testing.assert_array_equal(p.data, q.data)
+        if batchnorm:
+            bn_a, bn_b = a.layers[-2].block[1], b.layers[-2].block[1]
+            np.testing.assert_array_equal(bn_a.running_mean, bn_b.running_mean)
+            np.testing.assert_array_equal(bn_a.running_var, bn_b.running_var)

@@ -14,7 +14,8 @@ order (the same mini-batches, dropout masks, penalty and optimizer updates, earl
 restoring), so a run agrees with ``fit`` to round-off (``tests/test_multiseed.py``).
 ``train_setups`` is ``generalization.train_setup`` for many (task, seed) pairs.
 
-Supported: ``Sequential`` models made of ``Linear``, ``ReLU``, ``BatchNorm1d`` and ``Dropout``;
+Supported: ``Sequential`` models made of ``Linear``, ``ReLU``, ``Tanh``, ``BatchNorm1d``,
+``Dropout`` and ``Residual`` blocks of these (x + block(x), as ``course_nn.Residual``);
 ``CrossEntropyLoss`` (mean); ``SGD`` (with or without momentum) and ``Adam`` without
 weight_decay, the same hyperparameters for all K; a penalty l1 * sum|w| + l2 * sum w^2 on the
 weight matrices (``weights_only``), optionally as a proximal (soft-threshold) step for l1.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_bool, check_generator, check_number, check_positive_int
-from ..activations import ReLU
+from ..activations import ReLU, Tanh
 from ..batchnorm import BatchNorm1d
 from ..dropout import Dropout
 from ..init import _rng
@@ -34,10 +35,29 @@ from ..linear import Linear
 from ..module import Sequential
 from ..optim import SGD, Adam
 from ..regularization import ElasticNet, L1Penalty, L2Penalty
+from ..residual import Residual
 from ..train import History
 from .threads import one_blas_thread
 
-_KINDS = {Linear: "linear", ReLU: "relu", BatchNorm1d: "bn", Dropout: "dropout"}
+_KINDS = {Linear: "linear", ReLU: "relu", Tanh: "tanh", BatchNorm1d: "bn", Dropout: "dropout"}
+
+
+def _flat_layers(model):
+    """The layers of a Sequential in order, nested Sequentials flattened and a Residual block's
+    layers between two markers: [Linear, Tanh, "res_begin", Linear, Tanh, "res_end", Linear]
+    for Sequential(Linear, Tanh, Residual(Sequential(Linear, Tanh)), Linear). The order of
+    their parameters is model.parameters()'s."""
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, Sequential):
+            out += _flat_layers(layer)
+        elif isinstance(layer, Residual):
+            block = layer.block
+            out += ["res_begin", *(_flat_layers(block) if isinstance(block, Sequential) else [block]),
+                    "res_end"]
+        else:
+            out.append(layer)
+    return out
 
 
 @dataclass
@@ -97,11 +117,14 @@ def _describe(models):
         if not isinstance(model, Sequential):
             raise TypeError(f"fit_many models[{k}]: expected a Sequential, got {type(model).__name__}")
         these = []
-        for layer in model.layers:
+        for layer in _flat_layers(model):
+            if isinstance(layer, str):             # a Residual block's begin or end
+                these.append((layer,))
+                continue
             kind = _KINDS.get(type(layer))
             if kind is None:
                 raise TypeError(f"fit_many models[{k}]: {type(layer).__name__} is not supported "
-                                f"(Linear, ReLU, BatchNorm1d, Dropout)")
+                                f"(Linear, ReLU, Tanh, BatchNorm1d, Dropout, Residual)")
             spec = (kind,)
             if kind == "linear":
                 if layer.bias is None:
@@ -191,8 +214,9 @@ class _Stack:
         self.slots = []           # per layer: indices into params (or None)
         self.bn_stats = {}        # layer index -> [running_mean (K, C), running_var (K, C)]
         self.drop_rngs = {}       # layer index -> list of K generators
+        self.layers = [_flat_layers(m) for m in models]     # per model, indexed like kinds
         for i, spec in enumerate(kinds):
-            layers = [m.layers[i] for m in models]
+            layers = [flat[i] for flat in self.layers]
             if spec[0] in ("linear", "bn"):
                 start = len(self.params)
                 for attr in ("weight", "bias"):
@@ -219,10 +243,19 @@ class _Stack:
 
     def forward(self, x, training):
         """x: (K, B, in) -> scores (K, B, C); in training, caches what backward needs."""
-        cache = []
+        cache, skips = [], []
         for i, spec in enumerate(self.kinds):
             kind = spec[0]
-            if kind == "linear":
+            if kind == "res_begin":
+                cache.append(None)
+                skips.append(x)
+            elif kind == "res_end":
+                cache.append(None)
+                x = skips.pop() + x                        # x + block(x)
+            elif kind == "tanh":
+                cache.append(x)
+                x = np.tanh(x)
+            elif kind == "linear":
                 w, b = (self.params[j] for j in self.slots[i])
                 cache.append(x)
                 x = np.matmul(x, w.transpose(0, 2, 1))
@@ -263,9 +296,16 @@ class _Stack:
     def backward(self, grad):
         """grad: dL/dscores (K, B, C) -> the gradients of every parameter (a list)."""
         grads = [None] * len(self.params)
+        skips = []
         for i in range(len(self.kinds) - 1, -1, -1):
             kind, cached = self.kinds[i][0], self.cache[i]
-            if kind == "linear":
+            if kind == "res_end":
+                skips.append(grad)                         # the identity path's share
+            elif kind == "res_begin":
+                grad = skips.pop() + grad                  # g + block.backward(g)
+            elif kind == "tanh":
+                grad = grad * (1.0 - np.tanh(cached) ** 2)
+            elif kind == "linear":
                 jw, jb = self.slots[i]
                 grads[jw] = np.matmul(grad.transpose(0, 2, 1), cached)
                 grads[jb] = grad.sum(axis=1)
@@ -358,8 +398,8 @@ class _Stack:
             for p, stacked in zip(params, self.params):
                 p.data[...] = stacked[pos]
             for i, (mean, var) in self.bn_stats.items():
-                model.layers[i].running_mean = mean[pos].copy()
-                model.layers[i].running_var = var[pos].copy()
+                self.layers[k][i].running_mean = mean[pos].copy()
+                self.layers[k][i].running_var = var[pos].copy()
 
 
 def _cross_entropy(scores, y):
@@ -382,7 +422,8 @@ def fit_many(models, optimizers, trains, vals=None, *, epochs, batch_size, rngs,
     """Train K course_nn models at once, as ``fit`` trains each (CrossEntropyLoss); return
     their ``ManyHistory`` objects, one per model.
 
-    models: K Sequential models of one architecture (Linear, ReLU, BatchNorm1d, Dropout);
+    models: K Sequential models of one architecture (Linear, ReLU, Tanh, BatchNorm1d, Dropout,
+    Residual blocks of these);
     optimizers: one fresh SGD or Adam per model, built from its parameters, with the same
     hyperparameters; trains, vals: one (X (N, in), y (N,)) pair per model, the same N for all;
     rngs: one generator per model for the mini-batch order. ``penalty`` (L1Penalty, L2Penalty or
@@ -466,8 +507,8 @@ def fit_many(models, optimizers, trains, vals=None, *, epochs, batch_size, rngs,
                     for p, data in zip(models[k].parameters(), state):
                         p.data[...] = data
                     for i, (mean, var) in stack.bn_stats.items():
-                        models[k].layers[i].running_mean = mean[pos].copy()
-                        models[k].layers[i].running_var = var[pos].copy()
+                        stack.layers[k][i].running_mean = mean[pos].copy()
+                        stack.layers[k][i].running_var = var[pos].copy()
                 else:
                     keep.append(pos)
             if len(keep) < len(active):
