@@ -10,11 +10,13 @@ from exercise_helpers import rejected
 
 import course_nn as cn
 from course_nn.lab.exercises import evaluate, exercises
+from course_nn.lab.exercises.rnn import MEMORY_OUTCOMES
+from course_nn.lab.explorers.rnn import gradient_flow_setup, layer_gradient_norms
 
-IDS = ["rnn.make_windows", "rnn.one_hot", "rnn.pad_sequences",
-       "rnn.rnn_step", "rnn.param_count", "rnn.tanh_step_backward", "rnn.rnn_bptt",
-       "rnn.lstm_cell_step", "rnn.gru_step", "rnn.forget_gate_grad",
-       "rnn.lstm_step_backward", "rnn.gru_step_backward"]
+IDS = ["rnn.batch_shapes", "rnn.make_windows", "rnn.pad_sequences",
+       "rnn.rnn_step", "rnn.tanh_step_backward", "rnn.rnn_bptt", "rnn.gradient_window",
+       "rnn.lstm_cell_step", "rnn.gru_step", "rnn.lstm_step_backward", "rnn.gru_step_backward",
+       "rnn.memory_outcomes"]
 
 
 def sigmoid(z):
@@ -29,8 +31,10 @@ def make_windows(series, width):
     return series[idx]
 
 
-def one_hot(ids, vocab_size):
-    return np.eye(vocab_size)[ids]
+def batch_shapes(T, width, lengths, length, vocab_size):
+    n = len(lengths)
+    return ((T - width + 1, width), (n, length), (n, length, vocab_size),
+            sum(min(k, length) for k in lengths))
 
 
 def pad_sequences(seqs, length, value):
@@ -45,9 +49,25 @@ def rnn_step(x, h, W_ih, W_hh, b_ih, b_hh):
     return np.tanh(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
 
 
-def param_count(cell, input_size, hidden_size):
-    gates = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell]
-    return gates * (hidden_size * input_size + hidden_size * hidden_size + 2 * hidden_size)
+def gradient_window(rhos, seed):
+    inside = []
+    for rho in rhos:
+        setup = gradient_flow_setup(rho, 50, hidden_size=32, input_scale=0.01, seed=seed)
+        layer = cn.RNN(4, 32, rng=np.random.default_rng(0))      # its weights are replaced
+        layer.weight_ih.data[...] = setup["weight_ih"]
+        layer.weight_hh.data[...] = setup["weight_hh"]
+        layer.bias_ih.data[...] = 0.0
+        layer.bias_hh.data[...] = 0.0
+        norm = layer_gradient_norms(layer, setup["x"], setup["v"], lags=[50])[1][0]
+        if 0.01 <= norm <= 100:
+            inside.append(rho)
+    return min(inside), max(inside)
+
+
+def memory_outcomes():
+    return {"RNN, default init": "none", "RNN, orthogonal W_hh": "some",
+            "LSTM, default init": "none", "LSTM, gate biases": "all",
+            "GRU, default init": "none", "GRU, gate biases": "all"}
 
 
 def tanh_step_backward(dh, h_new, h_prev, W_hh):
@@ -93,13 +113,6 @@ def gru_step(x, h, W_ih, W_hh, b_ih, b_hh):
     return (1.0 - z) * n + z * h
 
 
-def forget_gate_grad(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
-    _, a_f, _, _ = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
-    f = sigmoid(a_f)
-    da_f = dc_new * c * f * (1.0 - f)
-    return da_f.T @ h
-
-
 def lstm_step_backward(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new):
     a_i, a_f, a_g, a_o = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
     i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
@@ -130,10 +143,11 @@ def gru_step_backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
 
 
 SOLUTIONS = {
-    "rnn.make_windows": make_windows, "rnn.one_hot": one_hot, "rnn.pad_sequences": pad_sequences,
-    "rnn.rnn_step": rnn_step, "rnn.param_count": param_count,
+    "rnn.batch_shapes": batch_shapes, "rnn.make_windows": make_windows,
+    "rnn.pad_sequences": pad_sequences, "rnn.rnn_step": rnn_step,
+    "rnn.gradient_window": gradient_window, "rnn.memory_outcomes": memory_outcomes,
     "rnn.tanh_step_backward": tanh_step_backward, "rnn.lstm_cell_step": lstm_cell_step,
-    "rnn.gru_step": gru_step, "rnn.forget_gate_grad": forget_gate_grad,
+    "rnn.gru_step": gru_step,
     "rnn.rnn_bptt": rnn_bptt, "rnn.lstm_step_backward": lstm_step_backward,
     "rnn.gru_step_backward": gru_step_backward,
 }
@@ -164,15 +178,45 @@ def test_make_windows_rejects_wrong_windows(wrong):
     rejected("rnn.make_windows", wrong, "wrong answer")
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda ids, v: np.eye(ids.max() + 1)[ids],                 # vocabulary from the data
-    lambda ids, v: np.eye(v)[ids].T,                           # transposed
-    lambda ids, v: np.eye(v)[ids.reshape(-1)],                 # a batch flattened
-    lambda ids, v: np.eye(v)[v - 1 - ids],                     # reversed vocabulary
-    lambda ids, v: ids[..., None] * np.ones(v),                # not one-hot
+def test_batch_shapes_matches_course_nn_on_the_chapter_batch():
+    # the chapter's eight sentences have lengths 5, 5, 3, 3, 5, 3, 5, 2
+    assert batch_shapes(7, 3, [5, 5, 3, 3, 5, 3, 5, 2], 5, 8) == ((5, 3), (8, 5), (8, 5, 8), 31)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda T, w, lengths, n, v: ((T - w, w),) + batch_shapes(T, w, lengths, n, v)[1:],
+     "one window short"),
+    (lambda T, w, lengths, n, v: ((T // w, w),) + batch_shapes(T, w, lengths, n, v)[1:],
+     "the windows overlap"),
+    (lambda T, w, lengths, n, v: batch_shapes(T, w, lengths, n, v)[:1] + ((len(lengths), max(lengths)),)
+     + batch_shapes(T, w, lengths, n, v)[2:], "longer sequences are cut"),
+    (lambda T, w, lengths, n, v: batch_shapes(T, w, lengths, n, v)[:2] + ((len(lengths), n),)
+     + batch_shapes(T, w, lengths, n, v)[3:], "one-hot adds an axis"),
+    (lambda T, w, lengths, n, v: batch_shapes(T, w, lengths, n, v)[:3] + (sum(lengths),),
+     "was cut"),
+    (lambda T, w, lengths, n, v: batch_shapes(T, w, lengths, n, v)[:3] + (len(lengths) * n,),
+     "not the filler"),
 ])
-def test_one_hot_rejects_wrong_encodings(wrong):
-    rejected("rnn.one_hot", wrong, "wrong answer")
+def test_batch_shapes_names_the_slip(wrong, hint):
+    rejected("rnn.batch_shapes", wrong, "wrong answer", hint)
+
+
+def test_batch_shapes_wants_four_results():
+    rejected("rnn.batch_shapes", lambda *a: batch_shapes(*a)[:3], "expected a tuple of 4 results")
+    rejected("rnn.batch_shapes", lambda *a: batch_shapes(*a)[:3] + (2.5,), "mask's number")
+
+
+def buggy_pad_sequences(seqs, length, value):
+    # the chapter's buggy version (the learner's cell)
+    out = np.full((len(seqs), length), value, dtype=float)
+    for i, s in enumerate(seqs):
+        s = s[-length:]                      # at most `length` items
+        out[i, length - len(s):] = s
+    return out
+
+
+def test_pad_sequences_names_both_planted_bugs():
+    rejected("rnn.pad_sequences", buggy_pad_sequences, "wrong answer", "both planted bugs")
 
 
 def _pre_pad(seqs, length, value):
@@ -203,6 +247,14 @@ def test_pad_sequences_rejects_wrong_padding(wrong):
     rejected("rnn.pad_sequences", wrong, "wrong answer")
 
 
+@pytest.mark.parametrize("half_fixed, hint", [
+    (_pre_pad, "the filler is still at the start"),
+    (_keep_last, "must keep its first"),
+])
+def test_pad_sequences_names_the_bug_left(half_fixed, hint):
+    rejected("rnn.pad_sequences", half_fixed, "wrong answer", hint)
+
+
 def test_pad_sequences_reports_a_missing_truncation_as_an_error():
     rejected("rnn.pad_sequences", _no_truncation, "raised ValueError")
 
@@ -228,16 +280,37 @@ def test_rnn_step_rejects_a_transposed_input_weight_with_a_message():
     assert "raised ValueError" in result.message or "wrong answer" in result.message
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h + h),     # one bias
-    lambda cell, d, h: h * d + h * h + 2 * h,                                            # gates ignored
-    lambda cell, d, h: {"RNN": 1, "LSTM": 3, "GRU": 4}[cell] * (h * d + h * h + 2 * h),  # LSTM/GRU swapped
-    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h),          # no biases
-    lambda cell, d, h: {"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + 2 * h),          # no W_hh
-    lambda cell, d, h: float({"RNN": 1, "LSTM": 4, "GRU": 3}[cell] * (h * d + h * h + 2 * h)) + 0.5,
+def _window_of(norm_of, low=0.01, high=100.0):
+    def window(rhos, seed):
+        inside = [r for r in rhos if low <= norm_of(r, seed) <= high]
+        return min(inside), max(inside)
+    return window
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_window_of(lambda r, seed: r ** 50), "rho^50"),                    # the linear prediction
+    (_window_of(lambda r, seed: gradient_window_norm(r, seed), low=0.0), "lower end"),
+    (_window_of(lambda r, seed: gradient_window_norm(r, seed), high=np.inf), "upper end"),
 ])
-def test_param_count_rejects_wrong_counts(wrong):
-    rejected("rnn.param_count", wrong, "wrong answer")
+def test_gradient_window_names_the_slip(wrong, hint):
+    rejected("rnn.gradient_window", wrong, "wrong answer", hint)
+
+
+def gradient_window_norm(rho, seed):
+    from course_nn.lab.exercises.rnn import lag_gradient_norm
+    return lag_gradient_norm(rho, seed)
+
+
+def test_gradient_window_is_wider_above_one_than_rho_to_the_50():
+    # the finding: the lower end is rho^50's, the upper end lies beyond it (tanh saturates)
+    from course_nn.lab.exercises.rnn import _WINDOW_GRID
+    for seed in range(5):
+        lo, hi = gradient_window(_WINDOW_GRID, seed)
+        assert lo == 0.95 and 1.15 <= hi <= 1.25
+
+
+def test_gradient_window_wants_a_pair():
+    rejected("rnn.gradient_window", lambda rhos, seed: 1.0, "expected a tuple")
 
 
 @pytest.mark.parametrize("wrong", [
@@ -250,6 +323,21 @@ def test_param_count_rejects_wrong_counts(wrong):
 ])
 def test_tanh_step_backward_rejects_wrong_gradients(wrong):
     rejected("rnn.tanh_step_backward", wrong, "wrong answer")
+
+
+def buggy_tanh_step_backward(dh, h_new, h_prev, W_hh):
+    # the chapter's buggy version (the learner's cell)
+    dz = dh * (1.0 - h_prev**2)
+    return dz @ W_hh.T, dz.T @ h_prev
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (buggy_tanh_step_backward, "both planted bugs"),
+    (lambda dh, hn, hp, W: ((dh * (1 - hn**2)) @ W.T, (dh * (1 - hn**2)).T @ hp), "no transpose"),
+    (lambda dh, hn, hp, W: ((dh * (1 - hp**2)) @ W, (dh * (1 - hp**2)).T @ hp), "1 - h_new**2"),
+])
+def test_tanh_step_backward_names_the_planted_bugs(wrong, hint):
+    rejected("rnn.tanh_step_backward", wrong, "wrong answer", hint)
 
 
 def test_tanh_step_backward_wants_both_results():
@@ -292,6 +380,32 @@ def _bptt_with(carry=True, h_for_dW="prev", accumulate=True, carry_before_tanh=F
 ])
 def test_rnn_bptt_rejects_wrong_backward_passes_naming_the_gradient(wrong, named):
     rejected("rnn.rnn_bptt", wrong, "wrong answer", f"{named}: ")
+
+
+def buggy_rnn_bptt(x, hs, W_ih, W_hh, grad_out):
+    # the chapter's buggy version (the learner's cell)
+    T = x.shape[1]
+    dx = np.zeros_like(x)
+    dW_ih, dW_hh, db = np.zeros_like(W_ih), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])
+    dh_next = np.zeros_like(hs[:, 0])
+    for t in range(T, 0, -1):
+        dh = grad_out[:, t - 1]
+        da = dh * (1.0 - hs[:, t] ** 2)
+        dW_ih = da.T @ x[:, t - 1]
+        dW_hh = da.T @ hs[:, t - 1]
+        db = da.sum(axis=0)
+        dx[:, t - 1] = da @ W_ih
+        dh_next = da @ W_hh
+    return dx, dh_next, dW_ih, dW_hh, db
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (buggy_rnn_bptt, "both planted bugs"),
+    (_bptt_with(carry=False), "add dh_next"),
+    (_bptt_with(accumulate=False), "SUM over the steps"),
+])
+def test_rnn_bptt_names_the_planted_bugs(wrong, hint):
+    rejected("rnn.rnn_bptt", wrong, "wrong answer", hint)
 
 
 def test_rnn_bptt_wants_five_results():
@@ -382,34 +496,6 @@ def test_gru_step_rejects_wrong_cells(wrong):
     rejected("rnn.gru_step", wrong, "wrong answer")
 
 
-def _forget_with(prev="c", block=1, sig_grad=True, transpose=False, source="h"):
-    def grad(x, h, c, W_ih, W_hh, b_ih, b_hh, dc_new):
-        blocks = _lstm_gates(x, h, W_ih, W_hh, b_ih, b_hh)
-        a = blocks[block]
-        s = sigmoid(a)
-        factor = s * (1.0 - s) if sig_grad else 1.0
-        da = dc_new * (c if prev == "c" else h) * factor
-        inp = h if source == "h" else x
-        return inp.T @ da if transpose else da.T @ inp
-    return grad
-
-
-@pytest.mark.parametrize("wrong", [
-    _forget_with(prev="h"),                  # h_prev instead of c_prev
-    _forget_with(block=0),                   # the input gate's rows (wrong gate order)
-    _forget_with(block=3),                   # the output gate's rows
-    _forget_with(sig_grad=False),            # forgot sigmoid'
-    _forget_with(transpose=True),            # (H, H) transposed
-])
-def test_forget_gate_grad_rejects_wrong_gradients(wrong):
-    rejected("rnn.forget_gate_grad", wrong, "wrong answer")
-
-
-def test_forget_gate_grad_rejects_the_input_weight_gradient():
-    # x in place of h: a (H, D) result, a shape error whenever D != H
-    rejected("rnn.forget_gate_grad", _forget_with(source="x"), "wrong answer")
-
-
 def _lstm_backward_with(dh_path=True, order=(0, 1, 2, 3), f_on_dc=True, df_from="c",
                         do_from="tanh", sig_grad=True):
     def backward(x, h, c, W_ih, W_hh, b_ih, b_hh, dh_new, dc_new):
@@ -440,6 +526,16 @@ def test_lstm_step_backward_rejects_wrong_gradients(wrong, named):
     rejected("rnn.lstm_step_backward", wrong, "wrong answer", f"{named}: ")
 
 
+@pytest.mark.parametrize("wrong, hint", [
+    (_lstm_backward_with(dh_path=False), "two paths"),
+    (_lstm_backward_with(do_from="c"), "not dh_new * c_t"),
+    (_lstm_backward_with(order=(0, 1, 3, 2)), "i, f, g, o"),
+    (_lstm_backward_with(f_on_dc=False), "dc_prev = dc * f"),
+])
+def test_lstm_step_backward_names_the_slip(wrong, hint):
+    rejected("rnn.lstm_step_backward", wrong, "wrong answer", hint)
+
+
 def _gru_backward_with(reset_path=True, r_on_hn=True, direct=True, swap_z=False, bias_hh="own"):
     def backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
         r, z, n, h_n = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
@@ -465,6 +561,65 @@ def _gru_backward_with(reset_path=True, r_on_hn=True, direct=True, swap_z=False,
 ])
 def test_gru_step_backward_rejects_wrong_gradients(wrong, named):
     rejected("rnn.gru_step_backward", wrong, "wrong answer", f"{named}: ")
+
+
+def buggy_gru_step_backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
+    # the chapter's buggy version (the learner's cell)
+    r, z, n, n_hat = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
+    dn = dh_new
+    dz = dh_new * (h - n)
+    da_n = dn * (1 - n**2)
+    da_r, da_z = da_n * n_hat * r * (1 - r), dz * z * (1 - z)
+    gx = np.hstack([da_r, da_z, da_n])
+    gh = np.hstack([da_r, da_z, da_n])
+    return (gx @ W_ih, dh_new * z + gh @ W_hh, gx.T @ x, gh.T @ h, gx.sum(axis=0), gh.sum(axis=0))
+
+
+def _gru_half_fixed(one_minus_z):
+    def backward(x, h, W_ih, W_hh, b_ih, b_hh, dh_new):
+        r, z, n, n_hat = _gru_parts(x, h, W_ih, W_hh, b_ih, b_hh)
+        dn = dh_new * (1 - z) if one_minus_z else dh_new
+        dz = dh_new * (h - n)
+        da_n = dn * (1 - n**2)
+        da_r, da_z = da_n * n_hat * r * (1 - r), dz * z * (1 - z)
+        gx = np.hstack([da_r, da_z, da_n])
+        gh = np.hstack([da_r, da_z, da_n if one_minus_z else da_n * r])
+        return (gx @ W_ih, dh_new * z + gh @ W_hh, gx.T @ x, gh.T @ h, gx.sum(axis=0), gh.sum(axis=0))
+    return backward
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (buggy_gru_step_backward, "both planted bugs"),
+    (_gru_half_fixed(one_minus_z=True), "the n block of the gradient is da_n * r"),
+    (_gru_half_fixed(one_minus_z=False), "dn = dh_new * (1 - z)"),
+])
+def test_gru_step_backward_names_the_planted_bugs(wrong, hint):
+    rejected("rnn.gru_step_backward", wrong, "wrong answer", hint)
+
+
+def test_memory_outcomes_are_the_chapters():
+    assert memory_outcomes() == MEMORY_OUTCOMES
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"LSTM, default init": "all"}, "0.5^30"),                # gates help by being there
+    ({"GRU, default init": "some"}, "z = 0.5"),
+    ({"RNN, orthogonal W_hh": "none"}, "scatter"),
+    ({"RNN, orthogonal W_hh": "all"}, "scatter"),
+    ({"LSTM, gate biases": "some"}, "carousel carries"),
+    ({"RNN, default init": "some"}, "vanishing"),
+])
+def test_memory_outcomes_explains_each_wrong_prediction(change, named):
+    result = rejected("rnn.memory_outcomes", lambda: memory_outcomes() | change, "wrong answer",
+                      "1 of 6 predictions", named)
+    assert list(change)[0] in result.message
+
+
+def test_memory_outcomes_wants_the_six_configurations():
+    rejected("rnn.memory_outcomes", lambda: {"LSTM, gate biases": "all"}, "no prediction for")
+    rejected("rnn.memory_outcomes", lambda: memory_outcomes() | {"GRU, gate biases": 5},
+             "expected 'all', 'some' or 'none'")
+    rejected("rnn.memory_outcomes", lambda: ["all"] * 6, "expected a dict")
 
 
 def _step_inputs(rng, gates, N=2, D=3, H=2):

@@ -29,6 +29,8 @@ from .sequences import CELLS, MAX_STEPS, SequenceClassifier, make_memory_task, m
 from .threads import one_blas_thread
 
 _PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "head_weight", "head_bias")
+_TEST_CHUNK = 250
+"""Test sequences per forward pass when the final accuracy is measured."""
 
 
 def _sigmoid(a):
@@ -40,11 +42,17 @@ def _bmm_t(a, w):
     return a @ np.swapaxes(w, -1, -2)
 
 
-def _sum_outer(d, v):
-    """Sum over time and batch of d^T v, per run: d (T, G, M, N, H), v (T, M, N, K) -> (M, G*H, K)."""
+def _runs_first(d):
+    """d (T, G, M, N, H) -> (M, G*H, T*N): per run, one row per gate unit, one column per
+    (time step, sample), the left factor of ``_sum_outer``."""
     t_len, g, m, n, h = d.shape
-    d2 = d.transpose(2, 1, 4, 0, 3).reshape(m, g * h, t_len * n)
-    v2 = v.transpose(1, 0, 2, 3).reshape(m, t_len * n, v.shape[-1])
+    return d.transpose(2, 1, 4, 0, 3).reshape(m, g * h, t_len * n)
+
+
+def _sum_outer(d2, v):
+    """Sum over time and batch of d^T v, per run: d2 = _runs_first(d), v (T, M, N, K) -> (M, G*H, K)."""
+    m = d2.shape[0]
+    v2 = v.transpose(1, 0, 2, 3).reshape(m, -1, v.shape[-1])
     return d2 @ v2
 
 
@@ -211,10 +219,15 @@ class _Stack:
                 dh = dh * z[t]
                 for k in range(3):
                     dh += d_h_side[t, k] @ w_gate[k]
-        g["weight_ih"] = _sum_outer(d_x_side, x)
-        g["weight_hh"] = _sum_outer(d_h_side, hs[:-1])
+        # the RNN and the LSTM use one gradient for both sides: rearranged and summed once
+        same = d_h_side is d_x_side
+        d_x2 = _runs_first(d_x_side)
+        d_h2 = d_x2 if same else _runs_first(d_h_side)
+        g["weight_ih"] = _sum_outer(d_x2, x)
+        g["weight_hh"] = _sum_outer(d_h2, hs[:-1])
         g["bias_ih"] = d_x_side.sum(axis=(0, 3)).transpose(1, 0, 2).reshape(m, G * H)
-        g["bias_hh"] = d_h_side.sum(axis=(0, 3)).transpose(1, 0, 2).reshape(m, G * H)
+        g["bias_hh"] = g["bias_ih"].copy() if same else \
+            d_h_side.sum(axis=(0, 3)).transpose(1, 0, 2).reshape(m, G * H)
         return g
 
     # --- one training step ----------------------------------------------------------------------
@@ -286,6 +299,9 @@ def memory_task_runs(configs, length, seeds, *, steps, batch_size=64, optimizer=
                      n_test=1000):
     """Train ``SequenceClassifier`` runs on ``make_memory_task`` in lockstep, one per config and seed.
 
+    seeds: the seeds of every config (an iterable of ints >= 0), or {label: seeds} to give
+    each config its own (a config with chaotic outcomes may need more seeds than the others;
+    the runs of one cell type still share one stack, so extra configs cost little).
     configs: {label: (cell, init)} with cell "RNN", "LSTM" or "GRU" and init "default"
     (PyTorch's initialization), "memory" (``memory_init``, as ``train_memory_task``'s default)
     or a function ``init(model, rng)`` called with the model's generator after construction.
@@ -305,7 +321,15 @@ def memory_task_runs(configs, length, seeds, *, steps, batch_size=64, optimizer=
             raise ValueError(f"configs[{label!r}]: cell: expected one of {', '.join(CELLS)}, got {cell!r}")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
-    seeds = [check_int(s, "seed", low=0) for s in seeds]
+    if isinstance(seeds, dict):
+        missing = [label for label in configs if label not in seeds]
+        if missing:
+            raise ValueError(f"seeds: no seeds for the config {missing[0]!r}")
+        per_config = {label: [check_int(s, "seed", low=0) for s in seeds[label]] for label in configs}
+    else:
+        common = [check_int(s, "seed", low=0) for s in seeds]
+        per_config = {label: common for label in configs}
+    seeds = sorted(set().union(*per_config.values()))
     length = check_positive_int(length, "length")
     steps = check_int(steps, "steps", low=1, high=MAX_STEPS)
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -315,7 +339,7 @@ def memory_task_runs(configs, length, seeds, *, steps, batch_size=64, optimizer=
     clip = None if clip is None else check_number(clip, "clip", low=0, low_open=True)
     stop_when_learned = check_bool(stop_when_learned, "stop_when_learned")
     n_inputs, n_classes = 8, 4
-    labels = [(label, s) for label in configs for s in seeds]
+    labels = [(label, s) for label in configs for s in per_config[label]]
     groups = {}
     for k, (label, s) in enumerate(labels):
         cell, init = configs[label]
@@ -380,7 +404,11 @@ def memory_task_runs(configs, length, seeds, *, steps, batch_size=64, optimizer=
             stack.p = {n: np.stack([final[k][n] for k in ids]) for n in _PARAMS}
             x = np.stack([tests[labels[k][1]][0] for k in ids]).transpose(2, 0, 1, 3)
             y = np.stack([tests[labels[k][1]][1] for k in ids])
-            accuracy[ids] = (stack.forward(x).argmax(axis=-1) == y).mean(axis=1)
+            correct = np.zeros(len(ids))
+            for lo in range(0, n_test, _TEST_CHUNK):      # in chunks: a smaller cache to fill
+                part = slice(lo, lo + _TEST_CHUNK)
+                correct += (stack.forward(x[:, :, part]).argmax(axis=-1) == y[:, part]).sum(axis=1)
+            accuracy[ids] = correct / n_test
     return MemoryRuns(labels, learned_at, accuracy, [np.array(v) for v in losses],
                       [np.array(v) for v in norms], [configs[lab][0] for lab, _ in labels],
                       [final[k] for k in range(len(labels))])
