@@ -37,7 +37,9 @@ FEWER_CASES = {"initialization.he_normal": 8,  # judged statistically, on a few 
                "fashion.train_to_target": 1,  # one training run on 4,000 Fashion-MNIST images
                "playground.train_spirals": 1,  # one training run on the spirals' 300 points
                "training.train_digits": 1,  # one training run on 1,257 digits
-               "training.choose_learning_rate": 6}  # each case trains at 4 to 7 learning rates
+               "training.choose_learning_rate": 6,  # each case trains at 4 to 7 learning rates
+               "rnn.gradient_window": 6,  # each case measures a sweep of spectral radii
+               "rnn.memory_outcomes": 1}  # one prediction, no inputs
 
 
 def _min_cases(exercise_id):
