@@ -53,6 +53,25 @@ def test_digits_are_bundled_and_scaled():
     assert load_digits(as_images=True)[0].shape == (1797, 8, 8)
 
 
+def test_digits_equal_scikit_learns_without_importing_it():
+    """load_digits reads scikit-learn's own file, so it gives exactly sklearn's digits, and
+    (being quick) does not import scikit-learn."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    X, y = load_digits()
+    bunch = sklearn_digits()
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    assert np.array_equal(X, bunch.data / 16.0) and np.array_equal(y, bunch.target)
+    code = ("import sys; from course_nn.data import load_digits; load_digits(); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_split_is_a_partition():
     X = np.arange(100.0)[:, None]
     y = np.arange(100)

@@ -268,26 +268,3 @@ def test_selecting_the_best_of_many_random_classifiers_is_luck():
     acc = [accuracy(m(X_small), y_small) for m in models]
     best = models[int(np.argmax(acc))]
     assert max(acc) > 0.65 and abs(accuracy(best(X_fresh), y_fresh) - 0.5) < 0.03
-
-
-@pytest.mark.parametrize("value, display", [(0.923, False), ("early stopping", False), (17, True)])
-def test_glue_gives_the_output_of_myst_nb_glue(monkeypatch, value, display):
-    """The chapter's glue (no nbformat import) displays exactly what myst_nb.glue displays."""
-    import IPython.display
-    import myst_nb.ext.glue
-
-    from course_nn.lab.generalization import GLUE_PREFIX, glue
-
-    calls = {}
-
-    def record(who):
-        def fake_display(*args, **kwargs):
-            calls[who] = (args, kwargs)
-        return fake_display
-
-    monkeypatch.setattr(myst_nb.ext.glue, "ipy_display", record("myst_nb"))
-    monkeypatch.setattr(IPython.display, "display", record("course_nn"))
-    myst_nb.ext.glue.glue("name", value, display)
-    glue("name", value, display)
-    assert calls["course_nn"] == calls["myst_nb"]
-    assert GLUE_PREFIX == myst_nb.ext.glue.GLUE_PREFIX

@@ -8,6 +8,10 @@ checked before ``rng`` draws anything, so a failed call leaves the generator unt
 Noise levels and ``turns`` are capped at 1e300: beyond, the data would overflow to inf.
 """
 
+import gzip
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 from ._validate import (
@@ -121,13 +125,33 @@ def load_digits(as_images=False):
     ``as_images=True``) and y: (1797,) int64 labels 0..9.
     """
     as_images = check_bool(as_images, "as_images")
-    from sklearn.datasets import load_digits as sklearn_digits  # imported here: slow to import
-
-    bunch = sklearn_digits()
-    X = bunch.data.astype(np.float64) / 16.0
+    table = _digits_table()
+    X = table[:, :64] / 16.0
     if as_images:
         X = X.reshape(-1, 8, 8)
-    return X, bunch.target.astype(np.int64)
+    return X, table[:, 64].astype(np.int64)
+
+
+def _digits_table():
+    """The (1797, 65) table of scikit-learn's digits (64 pixels 0..16, then the label), read
+    from the file scikit-learn ships (datasets/data/digits.csv.gz) without importing
+    scikit-learn, whose import takes most of a second; through ``sklearn.datasets`` when
+    that file is not where it has always been."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ModuleNotFoundError("load_digits: the 8x8 digits come with scikit-learn; "
+                                  "install it with `pip install scikit-learn`")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if path.is_file():
+        with gzip.open(path) as f:
+            fields = f.read().replace(b"\n", b",").rstrip(b",").split(b",")
+        table = np.array(fields, dtype=np.float64)
+        if table.size == 1797 * 65:
+            return table.reshape(1797, 65)
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    bunch = sklearn_digits()
+    return np.column_stack([bunch.data.astype(np.float64), bunch.target])
 
 
 def _samples(X, y, where):
