@@ -14,12 +14,21 @@ The site must work offline: Chromium resolves no host name but 127.0.0.1 and tal
 network only through a proxy address where nothing listens, so a request to anywhere else
 fails, and every request a page attempts (Chrome's performance log) must be to the local
 server (or a data:/blob: URL). Every HTML page of the build is opened and checked this way.
-Skips with a message when Chromium, chromedriver or Selenium is missing.
+Accessible: axe-core (npm package, installed into node_modules/ by scripts/setup.sh and
+served by the test's own server) finds no serious or critical violation on any page; alt
+texts carry no raw TeX; every page has a favicon and a meta description; the glossary's rows
+and the chapters link to each other. Every explorer or playground cell (its output removed
+on the website) is followed by a static figure before the next heading. Every page links the
+course bundle; with no repository URL configured, no page shows repository, Binder or Colab
+buttons (tests/test_repository_links.py builds with one).
+Skips with a message when Chromium, chromedriver or Selenium is missing; without axe-core
+the axe checks skip (test_axe_core_is_installed says so).
 """
 
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -34,6 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL_PATH = "/_axe/axe.min.js"
+# a cell that shows an explorer or the playground (ipywidgets, output removed on the website)
+EXPLORER_CALL = re.compile(r"\b\w+_explorer\s*\(|Playground\s*\(.*\)\s*\.widget\s*\(\s*\)")
+RAW_TEX = re.compile(r"\\[A-Za-z]|\$|[_^]\{|[{}]")
 APPENDICES = sorted(p.stem for p in (ROOT / "book" / "appendix").glob("*.md"))
 
 pytestmark = pytest.mark.skipif(
@@ -45,7 +59,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def site_dir(tmp_path_factory):
-    """Build the book without executing notebooks; returns the folder of the HTML pages."""
+    """Build the book without executing notebooks; returns the folder of the HTML pages.
+    COURSE_NN_SITE=<folder of HTML pages> checks an existing build instead (e.g. _build/html)."""
+    if os.environ.get("COURSE_NN_SITE"):
+        html = Path(os.environ["COURSE_NN_SITE"]).resolve()
+        assert (html / "book" / "index.html").is_file(), f"no built book in {html}"
+        _add_axe(html)
+        return html
     out = tmp_path_factory.mktemp("site")
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
     config = re.sub(r"execute_notebooks: \w+", "execute_notebooks: \"off\"", config)
@@ -57,7 +77,16 @@ def site_dir(tmp_path_factory):
                              "--path-output", str(out), "-W", "--keep-going"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out / "_build" / "html"
+    html = out / "_build" / "html"
+    _add_axe(html)
+    return html
+
+
+def _add_axe(html):
+    """axe-core, served by the test's own server like the pages."""
+    if AXE.is_file():
+        (html / AXE_URL_PATH.strip("/")).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(AXE, html / AXE_URL_PATH.strip("/"))
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +124,7 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(300)  # axe-core on a long chapter, on a busy machine
     yield driver
     driver.quit()
 
@@ -199,6 +229,87 @@ def _assert_offline_and_quiet(browser, site, page):
     assert not errors, f"{page}: console errors: {errors}"
 
 
+AXE_JS = """
+const [src, done] = [arguments[0], arguments[arguments.length - 1]];
+const run = () => axe.run(document, {resultTypes: ['violations']}).then(
+    r => done(r.violations.map(v => [v.id, v.impact, v.help, v.nodes.length,
+                                     v.nodes.slice(0, 3).map(n => n.target.join(' '))])),
+    e => done([['axe-error', 'critical', String(e), 0, []]]));
+if (window.axe) { run(); } else {
+  const script = document.createElement('script');
+  script.src = src;
+  script.onload = run;
+  script.onerror = () => done([['axe-not-loaded', 'critical', src, 0, []]]);
+  document.head.appendChild(script);
+}
+"""
+
+
+def _axe_serious(browser, page):
+    """axe-core's serious and critical violations on the open page (all its rules: WCAG 2.x
+    A and AA and best practices), as readable lines; [] without axe-core installed."""
+    if not AXE.is_file():
+        return []
+    return [f"{page}: {rule} ({impact}): {help_text}; {count} element(s), e.g. {targets}"
+            for rule, impact, help_text, count, targets in browser.execute_async_script(AXE_JS, AXE_URL_PATH)
+            if impact in ("serious", "critical")]
+
+
+def _explorer_cells(page):
+    """The last line of each explorer/playground call in a chapter's remove-output cells."""
+    notebook = json.loads((ROOT / "book" / f"{page}.ipynb").read_text(encoding="utf-8"))
+    calls = []
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "remove-output" in cell.get("metadata", {}).get("tags", []) \
+                and EXPLORER_CALL.search(source):
+            calls.append([line for line in source.splitlines() if EXPLORER_CALL.search(line)][-1].strip())
+    return calls
+
+
+# for each cell whose output is removed: its input text, and whether an <img> follows it before
+# the next heading (a later sibling that is a heading or a nested section ends the search)
+PICTURED_JS = """
+return Array.from(document.querySelectorAll('div.cell.tag_remove-output')).map(cell => {
+  let node = cell.nextElementSibling, pictured = false;
+  while (node && !/^(H[1-6]|SECTION)$/.test(node.tagName)) {
+    if (node.tagName === 'IMG' || node.querySelector('img')) { pictured = true; break; }
+    node = node.nextElementSibling;
+  }
+  const input = cell.querySelector('.cell_input');
+  return [input ? input.innerText : '', pictured];
+});
+"""
+
+
+# chapters whose explorer is pictured, but not after it (the figure comes before the cell);
+# strict xfail: remove a chapter once its notebook puts the figure after the explorer
+PICTURED_BEFORE = {"02_neurons_and_layers"}
+EXPLORER_CHAPTERS = [page for page in CHAPTERS if _explorer_cells(page)]
+
+
+@pytest.mark.parametrize("page", [
+    pytest.param(page, marks=pytest.mark.xfail(
+        strict=True, reason="the static figure precedes the explorer cell (issue 14 item 4)"))
+    if page in PICTURED_BEFORE else page for page in EXPLORER_CHAPTERS])
+def test_explorers_are_pictured(site, browser, page):
+    """Where an explorer or the playground would be (its cell's output is removed on the
+    website), a static figure follows the cell before the next heading."""
+    _open(browser, f"{site}/book/{page}.html")
+    shown = browser.execute_script(PICTURED_JS)
+    for call in _explorer_cells(page):
+        places = [pictured for text, pictured in shown if call in text]
+        assert places, f"{page}: the explorer cell {call!r} is not on the page"
+        assert all(places), (f"{page}: the explorer cell {call!r} is not followed by a static"
+                             " figure (an image) before the next heading")
+
+
+def test_axe_core_is_installed():
+    if not AXE.is_file():
+        pytest.skip(f"axe-core not installed ({AXE.relative_to(ROOT)}; scripts/setup.sh installs it"
+                    " with npm): the accessibility checks of the website are skipped")
+
+
 def test_every_chapter_and_appendix_is_in_the_site(site, browser):
     _open(browser, site + "/book/index.html")
     links = browser.execute_script(
@@ -229,6 +340,20 @@ def test_page_renders_cleanly(site, browser, page):
     no_alt = [src for src, _, _, alt in images
               if not alt or alt.strip().endswith((".png", ".svg", ".jpg"))]
     assert not no_alt, f"{page}: images without alt text: {no_alt}"
+    tex = [alt[:120] for _, _, _, alt in images if alt and RAW_TEX.search(alt)]
+    assert not tex, f"{page}: alt texts with raw TeX (book/_ext/figure_alt_text.py): {tex}"
+
+    icon, description = browser.execute_script("""
+        const icon = document.querySelector('link[rel~="icon"]');
+        const meta = document.querySelector('meta[name="description"]');
+        return [icon && icon.href, meta && meta.content];
+    """)
+    assert icon, f"{page}: no favicon"
+    with urllib.request.urlopen(icon) as response:
+        assert response.status == 200 and b"<svg" in response.read(), f"{page}: favicon {icon}"
+    assert description and len(description) > 40 and not RAW_TEX.search(description), \
+        f"{page}: meta description {description!r}"
+
 
     outputs = browser.execute_script("""
         return Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText);
@@ -248,6 +373,8 @@ def test_page_renders_cleanly(site, browser, page):
         assert "toggle-hidden" in cls and visible_height == 0, f"{page}: a solution starts open"
 
     _assert_offline_and_quiet(browser, site, page)
+    violations = _axe_serious(browser, page)
+    assert not violations, "axe-core: serious or critical violations:\n" + "\n".join(violations)
     hidden = _hidden_sideways(browser, page)
     assert not hidden, f"{len(hidden)} boxes hide content sideways:\n" + "\n".join(hidden)
     # lean: no saved ipywidgets state (the widgets' outputs are removed; book/_ext/no_widget_state.py)
@@ -264,10 +391,13 @@ def test_every_other_page_is_offline_and_quiet(site_dir, site, browser):
                     if not p.relative_to(site_dir).parts[0].startswith("_"))
     others = [page for page in others if page not in checked]
     assert "search.html" in others and "index.html" in others
+    violations = []
     for page in others:
         _forget_logs(browser)
         _open(browser, f"{site}/{page}")
         _assert_offline_and_quiet(browser, site, page)
+        violations += _axe_serious(browser, page)
+    assert not violations, "axe-core: serious or critical violations:\n" + "\n".join(violations)
 
 
 # matplotlib's defaults: tick labels 10 pt ("medium" of font.size 10) at figure.dpi 100, so
@@ -316,6 +446,61 @@ def test_chapter_can_be_launched_and_downloaded(site, browser, page):
     with urllib.request.urlopen(downloads[0]) as response:
         notebook = json.loads(response.read())
     assert notebook["nbformat"] == 4 and notebook["cells"], f"{page}: the download is not the notebook"
+    # no repository URL in _config.yml: no repository, Binder or Colab button
+    buttons = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.article-header-buttons a')).map(a => a.href)")
+    online = [b for b in buttons if re.search(r"github\.com|mybinder|colab\.research", b)]
+    assert not online, f"{page}: repository buttons without a repository URL: {online}"
+
+
+@pytest.mark.parametrize("page", ["index", CHAPTERS[0], CHAPTERS[-1], "appendix/glossary"])
+def test_page_links_the_course_bundle(site, browser, page):
+    """The download menu of every page (and the landing page's text) links the course bundle:
+    course_nn's wheel, the notebooks, requirements and a README (book/_ext/course_bundle.py)."""
+    _open(browser, f"{site}/book/{page}.html")
+    links = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a.btn-download-bundle-button,"
+        " a.course-bundle-link')).map(a => a.href)")
+    assert links and all(link == f"{site}/course_nn-bundle.zip" for link in links), links
+    if page == "index":
+        assert len(links) == 2, f"the landing page should link the bundle in its text too: {links}"
+    request = urllib.request.Request(links[0], method="HEAD")
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == "application/zip", response.headers
+        assert int(response.headers["Content-Length"]) > 1_000_000, "the bundle is too small"
+
+
+def test_glossary_and_chapters_link_each_other(site_dir):
+    """Each glossary row links to its chapter, most to the term's first use there
+    (book/_ext/glossary_links.py), and every such first use links back to its row."""
+    glossary = (site_dir / "book" / "appendix" / "glossary.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr[^>]*id="(term-[^"]+)"[^>]*>(.*?)</tr>', glossary, re.S)
+    table_rows = [line for line in (ROOT / "book" / "appendix" / "glossary.md").read_text(
+        encoding="utf-8").splitlines() if re.match(r"^\|.*\|\s*\d+\s*\|\s*$", line)]
+    assert len(rows) == len(table_rows), "every glossary row needs its anchor and chapter link"
+    anchored = 0
+    pages = {}
+    for row_id, row in rows:
+        hrefs = re.findall(r'<a class="[^"]*glossary-chapter[^"]*" href="([^"]+)"', row)
+        assert len(hrefs) == 1, f"glossary row {row_id}: no link to its chapter"
+        target, _, fragment = hrefs[0].partition("#")
+        path = (site_dir / "book" / "appendix" / target).resolve()
+        assert path.is_file(), f"glossary row {row_id}: {target} does not exist"
+        if fragment:
+            anchored += 1
+            text = pages.setdefault(path, path.read_text(encoding="utf-8"))
+            assert f'id="{fragment}"' in text, f"glossary row {row_id}: no #{fragment} in {target}"
+            tag = re.search(rf'<a [^>]*id="{fragment}"[^>]*>', text)
+            back = re.search(r'href="([^"]*)"', tag.group(0)) if tag else None
+            assert back and back.group(1).endswith(f"glossary.html#{row_id}"), \
+                f"{target}#{fragment} does not link back to the glossary row {row_id}"
+    assert anchored >= 0.8 * len(rows), f"only {anchored} of {len(rows)} terms found in their chapter"
+    for page in CHAPTERS:
+        text = (site_dir / "book" / f"{page}.html").read_text(encoding="utf-8")
+        terms = re.findall(r'<a class="[^"]*glossary-term[^"]*" href="[^"]*#(term-[^"]+)"', text)
+        assert terms, f"{page}: no term links to the glossary"
+        missing = sorted(set(terms) - {row_id for row_id, _ in rows})
+        assert not missing, f"{page}: links to glossary rows that do not exist: {missing}"
 
 
 @pytest.mark.parametrize("query, page", [("backpropagation", "05_backprop_by_hand"),
