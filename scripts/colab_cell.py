@@ -6,12 +6,13 @@
 Colab opens a chapter straight from the public repository (the Colab button, on when
 `repository: url:` in _config.yml is set; book/_ext/repository_links.py), with no course_nn
 installed and no data folder. The cell clones the repository, installs the package from it
-and moves into book/, where the chapters expect to run; anywhere but Colab it does nothing and
-prints nothing (nbval and the website build run it too). On the website it is removed (tag
-`remove-cell`). The repository URL and branch are read from _config.yml; with no URL set the
-script says so and changes nothing. After inserting, each notebook's MyST twin is synced with
-jupytext. The website build warns (and so fails, with -W) when the URL is set but a chapter's
-first cell is not this one.
+and moves into book/, where the chapters expect to run; anywhere else it prints nothing when
+course_nn is installed (nbval and the website build run it too), and otherwise says how to
+get it (the course bundle, or setup.sh in a checkout) instead of a ModuleNotFoundError. On
+the website it is removed (tag `remove-cell`). The repository URL and branch are read from
+_config.yml; with no URL set the script says so and changes nothing. After inserting, each
+notebook's MyST twin is synced with jupytext. The website build warns (and so fails, with
+-W) when the URL is set but a chapter's first cell is not this one.
 """
 
 import argparse
@@ -26,7 +27,7 @@ CELL_ID = "colab-install"
 MARKER = "# On Google Colab:"
 JB_DEFAULT_URL = "https://github.com/executablebooks/jupyter-book"
 
-TEMPLATE = '''# On Google Colab: fetch the course and install course_nn (anywhere else this does nothing).
+TEMPLATE = '''# On Google Colab: fetch the course and install course_nn (elsewhere: check it is installed).
 import sys
 
 if "google.colab" in sys.modules:
@@ -38,7 +39,14 @@ if "google.colab" in sys.modules:
                         "{url}", "/content/course_nn"], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "/content/course_nn"],
                    check=True)
-    os.chdir("/content/course_nn/book")'''
+    os.chdir("/content/course_nn/book")
+else:
+    import importlib.util
+
+    if importlib.util.find_spec("course_nn") is None:
+        print("course_nn is not installed in this Python: download the course bundle from the"
+              " website (course_nn-bundle.zip) and follow its README, or run scripts/setup.sh"
+              " in a checkout of {url}")'''
 
 
 def repository(config_path=ROOT / "_config.yml"):

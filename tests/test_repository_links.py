@@ -78,7 +78,7 @@ def _links(page):
     return [urljoin(page.as_uri(), html.unescape(h)) for h in re.findall(r'href="([^"]+)"', text)]
 
 
-def test_colab_cell_is_written_once_and_does_nothing_outside_colab(tmp_path):
+def test_colab_cell_is_written_once_and_is_quiet_outside_colab(tmp_path):
     notebook = json.loads((ROOT / "book" / f"{CHAPTERS[0]}.ipynb").read_text(encoding="utf-8"))
     count = len(notebook["cells"])
     assert colab_cell.apply(notebook, URL, BRANCH) and not colab_cell.apply(notebook, URL, BRANCH)
@@ -89,10 +89,14 @@ def test_colab_cell_is_written_once_and_does_nothing_outside_colab(tmp_path):
     assert f'"{URL}"' in source and f'"{BRANCH}"' in source
     # a new URL replaces the cell instead of adding a second one
     assert colab_cell.apply(notebook, URL + "2", BRANCH) and len(notebook["cells"]) == count + 1
-    # outside Colab it runs silently
+    # outside Colab it runs silently where course_nn is installed
     result = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
                             cwd=tmp_path, timeout=60)
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    # and says how to get it where it is not (a Python that cannot import it: -I, no site)
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", source], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0 and "course_nn-bundle.zip" in result.stdout, result.stderr
 
 
 def test_a_repository_url_turns_on_every_link(tmp_path):
