@@ -1,9 +1,11 @@
 """A launch button on every chapter page that opens the notebook in the reader's own JupyterLab.
 
 The reader who ran `scripts/setup.sh` has the course and its kernel on their machine; with
-`jupyter lab` started in the checkout, the button opens the chapter there, ready to run
-(the kernel starts in book/, as when the book is built). Binder and Colab buttons need the
-public repository's URL in `_config.yml` (`repository.url`); this one needs nothing online.
+`jupyter lab --port 8888` started in the checkout's root folder (the browser it opens is
+logged in, so the link needs no token), the button opens the chapter there, ready to run
+(the kernel starts in book/, as when the book is built); README, "Running the chapters in
+JupyterLab". Binder and Colab buttons need the public repository's URL in `_config.yml`
+(`repository.url`); this one needs nothing online.
 The server address is the Sphinx setting `local_jupyterlab_url`.
 """
 
@@ -17,7 +19,8 @@ def _add_button(app, pagename, templatename, context, doctree):
     button = {
         "type": "link",
         "text": "JupyterLab (local)",
-        "tooltip": "Open in your JupyterLab (start it with `jupyter lab` in the course folder)",
+        "tooltip": ("Open in your JupyterLab: start it in the course folder with "
+                    "`jupyter lab --port 8888` (README: Running the chapters in JupyterLab)"),
         "icon": "fas fa-laptop-code",
         "url": url,
         "label": "launch-jupyterlab-local",

@@ -609,11 +609,11 @@ class Playground:
         return f"{values[-1]:.3f}" if values else "-"
 
     def widget(self):
-        """The interactive playground: controls, Step / Play buttons, the network and the
-        live figure."""
+        """The interactive playground: controls, Step / Play buttons, the epoch counter, the
+        network and the live figure."""
         import ipywidgets as w
 
-        from .explorers._figure import new_figure, png
+        from .explorers._figure import new_figure, show
 
         c = self.config
         datasets = [d for d in DATASETS if d != "custom" or self._data is not None]
@@ -647,14 +647,17 @@ class Playground:
         image = w.Image(format="png")  # not an Output widget: see explorers/_figure.py
         network_image = w.Image(format="png")
         status = w.HTML()
+        epoch_label = w.Label(value="epoch 0")   # the run's progress, next to the buttons
+        epoch_label.add_class("course-nn-epoch")
         fig, net_fig = new_figure((11, 6.2)), new_figure((11, 4.5))
 
         def redraw():
             self.draw(fig)
-            image.value = png(fig)
+            show(image, fig)
             net_fig.clear()
             self.draw_network(net_fig.add_subplot(1, 1, 1))
-            network_image.value = png(net_fig)
+            show(network_image, net_fig)
+            epoch_label.value = f"epoch {self.epoch}"
 
         def apply(_=None):
             try:
@@ -675,7 +678,7 @@ class Playground:
         play.observe(lambda change: (self.step(1), redraw()), names="value")
         redraw()
         column = list(controls.values())
-        panel = w.VBox([w.HBox([play, step_button, reset_button]),
+        panel = w.VBox([w.HBox([play, step_button, reset_button, epoch_label]),
                         w.HBox([w.VBox(column[:5]), w.VBox(column[5:10]), w.VBox(column[10:])]),
                         status, network_image, image])
         panel.playground = self

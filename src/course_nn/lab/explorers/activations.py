@@ -18,7 +18,7 @@ import numpy as np
 
 from ... import activations as act
 from ..._validate import as_real_array, check_bool, check_number
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 SHIFT_RANGE = (-5.0, 5.0)   # the shift and scale sliders of activation_explorer
 SCALE_RANGE = (-3.0, 3.0)
@@ -211,7 +211,7 @@ def activation_explorer(name="relu", param=None, show_derivative=True, shift=0.0
         draw_activation(ax, controls["name"].value, param, controls["derivative"].value,
                         controls["shift"].value, controls["scale"].value)
         fig.tight_layout()
-        image.value = png(fig)
+        show(image, fig)
 
     def on_name(_change):
         configure_param()

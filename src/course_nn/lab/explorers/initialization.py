@@ -24,7 +24,7 @@ from ..._validate import check_allocation, check_int, check_positive_int
 from ...activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from ...linear import Linear
 from ...module import Sequential
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ class InitExplorer:
         self.state = init_state(c["scheme"].value, c["activation"].value, c["depth"].value,
                                 c["width"].value)
         draw_init_state(self.fig, self.state)
-        self.image.value = png(self.fig, dpi=80)
+        show(self.image, self.fig, dpi=80)
         return self.state
 
     def _ipython_display_(self):

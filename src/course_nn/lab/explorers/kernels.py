@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._validate import as_real_array, check_int
 from ...conv import Conv2d, conv_output_size
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 PRESETS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
@@ -251,7 +251,7 @@ class KernelExplorer:
         self.state = state
         draw_kernel_state(self.axes, state)
         self.fig.tight_layout()
-        self.image.value = png(self.fig)
+        show(self.image, self.fig)
         return self.state
 
     def _ipython_display_(self):

@@ -18,7 +18,7 @@ import numpy as np
 from ..._validate import as_real_array, check_allocation, check_int, check_number
 from ...activations import softmax
 from ...losses import CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 LOSS_COLORS = {"MSE": "tab:blue", "MAE": "tab:orange", "Huber": "tab:green"}
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0  # 1 / golden ratio
@@ -249,7 +249,7 @@ class _Explorer:
         self.state = self._compute()
         self._draw()
         self.fig.tight_layout()
-        self.image.value = png(self.fig)
+        show(self.image, self.fig)
         return self.state
 
     def _ipython_display_(self):

@@ -14,7 +14,7 @@ import numpy as np
 from ..._validate import check_allocation, check_int, check_number
 from ...activations import Sigmoid
 from ...linear import Linear
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 RANGES = {"w1": (-3.0, 3.0), "w2": (-3.0, 3.0), "b": (-4.0, 4.0)}
 
@@ -74,7 +74,7 @@ def neuron_explorer(w1=1.0, w2=2.0, b=0.0):
     def redraw(_change=None):
         draw_neuron(ax, controls["w1"].value, controls["w2"].value, controls["b"].value)
         fig.tight_layout()
-        image.value = png(fig)
+        show(image, fig)
 
     for control in controls.values():
         control.observe(redraw, names="value")

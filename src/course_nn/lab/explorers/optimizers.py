@@ -25,7 +25,7 @@ import numpy as np
 from ..._validate import check_int, check_number
 from ...optim import SGD, AdaGrad, Adam, RMSProp
 from ..surfaces import MAX_STEPS, make_surface, run_optimizer
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 OPTIMIZER_NAMES = ("GD", "momentum", "AdaGrad", "RMSProp", "Adam")
 COLORS = {"GD": "tab:blue", "momentum": "tab:orange", "AdaGrad": "tab:green",
@@ -259,7 +259,7 @@ class OptimizerExplorer:
         self.state = trajectory_state(**settings)
         draw_trajectories(self.ax_paths, self.ax_values, self.state)
         self.fig.tight_layout()
-        self.image.value = png(self.fig)
+        show(self.image, self.fig)
         return self.state
 
     def _ipython_display_(self):

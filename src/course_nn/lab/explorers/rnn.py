@@ -32,7 +32,7 @@ from ..._validate import (
 )
 from ...recurrent import GRU, LSTM, RNN
 from ..sequences import orthogonal
-from ._figure import new_figure, png
+from ._figure import new_figure, show
 
 MAX_LENGTH = 100_000
 """Longest sequence of one gradient-flow experiment (the explorer's slider stops at 200)."""
@@ -243,7 +243,7 @@ def rnn_gradient_explorer(rho=1.0, length=50, activation="tanh", input_scale=0.0
         draw_gradient_norms(ax, rhos, controls["length"].value, controls["activation"].value,
                             input_scale=controls["input_scale"].value)
         fig.tight_layout()
-        image.value = png(fig)
+        show(image, fig)
 
     for control in controls.values():
         control.observe(redraw, names="value")
