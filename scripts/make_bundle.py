@@ -13,12 +13,14 @@ writes FOLDER/course_nn-bundle.zip (default FOLDER: _build/html), which unpacks 
 
 The wheel is built from a copy of pyproject.toml, README.md and src/ in a temporary folder
 (no build/ or egg-info in the checkout), with the running environment's setuptools and no
-network. The website build calls this (book/_ext/course_bundle.py), and every page links the
-zip from its download menu; tests/test_bundle.py installs a bundle into a fresh venv and runs
+network (where the environment has no setuptools, pip fetches it for an isolated build).
+The website build calls this (book/_ext/course_bundle.py), and every page links the zip from
+its download menu; tests/test_bundle.py installs a bundle into a fresh venv and runs
 a chapter from it.
 """
 
 import argparse
+import importlib.util
 import json
 import re
 import shutil
@@ -67,8 +69,11 @@ def build_wheel(project, out_dir):
             shutil.copy2(project / name, copy / name)
         shutil.copytree(project / "src", copy / "src",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        # offline with this environment's setuptools; without it (Python 3.12+ venvs have
+        # none) pip fetches the build backend into an isolated environment
+        isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *isolation,
              "--wheel-dir", str(out_dir), str(copy)],
             capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
