@@ -31,10 +31,6 @@ ALL = exercises()
 ACTIVE = ("derive", "predict", "debug", "experiment", "train")
 COLUMNS = (*ACTIVE, "transcribe")
 
-# Chapters that do not yet have two kinds among ACTIVE: the rewrite of their transcription
-# exercises is still to do (strict: the mark must go when a chapter meets the rule).
-NOT_YET_TWO_KINDS = set()
-QUARTER_RULE_MET = False
 
 
 def _chapters():
@@ -124,27 +120,19 @@ def test_contributing_tally_equals_the_registry():
                                   "the table should read:\n" + expected)
 
 
-@pytest.mark.parametrize("chapter", [
-    pytest.param(c, marks=pytest.mark.xfail(
-        strict=True, reason=f"{c}: its exercises are transcriptions, or of a single other kind; "
-                            "to be rewritten (issue 13 item 2)"))
-    if c in NOT_YET_TWO_KINDS else c for c in CHAPTERS])
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_has_two_kinds_besides_transcription(chapter):
     kinds = {ALL[i].kind for i in CHAPTERS[chapter]} & set(ACTIVE)
     assert len(kinds) >= 2, f"{chapter}: kinds besides transcription: {sorted(kinds)}"
 
 
-@pytest.mark.xfail(not QUARTER_RULE_MET, strict=True,
-                   reason="most exercises still transcribe a formula shown above them; "
-                          "the rewrite is chapter by chapter (issue 13 item 2)")
 def test_at_most_a_quarter_transcribe():
     n = sum(ex.kind == "transcribe" for ex in ALL.values())
     assert 4 * n <= len(ALL), f"{n} of {len(ALL)} exercises transcribe (at most a quarter)"
 
 
-# Exercises that ask for one formula in several chapters (issue 13 item 2): at most one of each
-# group may stay registered. The groups still open are in chapters other sessions own; strict,
-# so the mark must go when a group is resolved.
+# Exercises that ask for one formula in several chapters: at most one of each group may be
+# registered (one formula, one exercise).
 DUPLICATE_GROUPS = {
     "parameter count of a dense network": ("intro.count_connections", "neurons.count_parameters",
                                           "training.count_parameters",
@@ -153,19 +141,12 @@ DUPLICATE_GROUPS = {
     "convolution output size": ("cnn.output_size", "cnn.conv_output_shape", "cnn.flatten_size"),
     "updates per epoch": ("gradient_descent.steps_per_epoch", "training.iterations_per_epoch"),
 }
-DUPLICATES_OPEN = set()
 
 
-@pytest.mark.parametrize("group", [
-    pytest.param(g, marks=pytest.mark.xfail(strict=True, reason=f"{g}: still asked in several "
-                                                                 "chapters (issue 13 item 2)"))
-    if g in DUPLICATES_OPEN else g for g in DUPLICATE_GROUPS])
+@pytest.mark.parametrize("group", DUPLICATE_GROUPS)
 def test_one_formula_one_exercise(group):
     registered = [i for i in DUPLICATE_GROUPS[group] if i in ALL]
     assert len(registered) <= 1, f"{group}: {registered}"
-
-
-NO_HINTS_YET = set()  # chapters with exercises still without a hint
 
 
 def _hint_before_each_solution(path):
@@ -184,9 +165,7 @@ def _hint_before_each_solution(path):
     return missing
 
 
-@pytest.mark.parametrize("chapter", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=f"{c}: exercises without a hint"))
-    if c in NO_HINTS_YET else c for c in CHAPTERS])
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_a_collapsed_hint_before_each_solution(chapter):
     assert _hint_before_each_solution(BOOK / f"{chapter}.ipynb") == []
 

@@ -282,16 +282,10 @@ return Array.from(document.querySelectorAll('div.cell.tag_remove-output')).map(c
 """
 
 
-# chapters whose explorer is pictured, but not after it (the figure comes before the cell);
-# strict xfail: remove a chapter once its notebook puts the figure after the explorer
-PICTURED_BEFORE = {"02_neurons_and_layers"}
 EXPLORER_CHAPTERS = [page for page in CHAPTERS if _explorer_cells(page)]
 
 
-@pytest.mark.parametrize("page", [
-    pytest.param(page, marks=pytest.mark.xfail(
-        strict=True, reason="the static figure precedes the explorer cell (issue 14 item 4)"))
-    if page in PICTURED_BEFORE else page for page in EXPLORER_CHAPTERS])
+@pytest.mark.parametrize("page", EXPLORER_CHAPTERS)
 def test_explorers_are_pictured(site, browser, page):
     """Where an explorer or the playground would be (its cell's output is removed on the
     website), a static figure follows the cell before the next heading."""
