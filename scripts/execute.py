@@ -5,8 +5,8 @@
 `jupyter execute` stores the state of every widget a notebook created in the notebook's
 metadata (`metadata.widgets`, nbclient's default ``store_widget_state=True``; its command
 line passes no option to turn it off). The committed chapters must not carry it: the website
-drops it anyway (book/_ext/no_widget_state.py), and in JupyterLab a stored state whose models
-no kernel holds only produces "widget model not found" messages. This script runs the same
+drops it anyway (book/_ext/no_widget_state.py), and in JupyterLab it describes models that no
+running kernel has (issue 14 saw "widget model not found" on Run All). This script runs the same
 executor (nbclient, a fresh kernel per notebook, the kernel started in the notebook's folder,
 cells tagged ``skip-execution`` skipped, the first error stops it) with
 ``store_widget_state=False``, drops a state left from an earlier run, collapses the exercise

@@ -1,8 +1,8 @@
 """No chapter stores widget state, and scripts/execute.py executes without storing it.
 
 `jupyter execute --inplace` keeps every widget's state in the notebook's metadata
-(``metadata.widgets``): kilobytes of models no kernel holds, which JupyterLab answers with
-"widget model not found". scripts/execute.py runs the same executor with
+(``metadata.widgets``): tens to hundreds of kilobytes of models that no running kernel has.
+scripts/execute.py runs the same executor with
 ``store_widget_state=False`` (and collapses the exercise solutions).
 """
 
