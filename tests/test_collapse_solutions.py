@@ -4,8 +4,7 @@ The script marks every code cell between a {solution-start} and a {solution-end}
 cell with JupyterLab's ``jupyter.source_hidden`` / ``outputs_hidden`` metadata and nothing
 else; these tests pin which cells it finds, that it is idempotent, that --check reports
 without writing, that the text twins neither carry the metadata nor lose it through a
-jupytext sync, and (strict xfail until the coordinator applies the script to the chapters,
-which other sessions are rewriting) that every chapter is collapsed.
+jupytext sync, and that every chapter is collapsed.
 """
 
 import importlib.util
@@ -128,9 +127,6 @@ def test_twins_do_not_carry_it_and_a_sync_keeps_it(tmp_path):
     assert cs.problems(synced) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the chapters are being rewritten by other sessions: the "
-                   "coordinator runs scripts/collapse_solutions.py book/*.ipynb at the end and "
-                   "then removes this mark")
 def test_every_chapter_has_its_solutions_collapsed():
     result = _run("--check", *CHAPTERS)
     assert result.returncode == 0, result.stdout

@@ -5,7 +5,7 @@ agree cell for cell.
 
 After editing the twin:     jupytext --sync book/twins/NN_name.md   (updates the .ipynb's inputs)
 After editing the notebook: jupytext --sync book/NN_name.ipynb      (updates the twin)
-then re-execute the notebook (jupyter execute --inplace) as usual.
+then re-execute the notebook (python scripts/execute.py book/NN_name.ipynb) as usual.
 """
 
 from pathlib import Path

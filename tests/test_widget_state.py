@@ -20,9 +20,6 @@ execute_script = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(execute_script)
 
 
-@pytest.mark.xfail(strict=True, reason="eight chapters still carry the state `jupyter execute` "
-                   "stored; the coordinator drops it at the end (scripts/execute.py "
-                   "--metadata-only book/*.ipynb, metadata only) and then removes this mark")
 def test_no_chapter_stores_widget_state():
     stored = [p.name for p in CHAPTERS
               if "widgets" in json.loads(p.read_text(encoding="utf-8"))["metadata"]]
