@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "collapse_solutions.py"
 CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
