@@ -274,9 +274,14 @@ def test_changing_an_input_in_place_is_rejected(exercise_id, index, name):
         assert "on input" in result.message
 
 
-@pytest.mark.parametrize("exercise_id", [i for i in IDS if isinstance(_first_case(i)[0], list)
-                                         and _first_case(i)[0]
-                                         and isinstance(_first_case(i)[0][0], np.ndarray)])
+def _list_of_arrays_first(exercise_id):
+    """Whether the exercise's first argument is a non-empty list starting with an array."""
+    args = _first_case(exercise_id)
+    return bool(args) and isinstance(args[0], list) and bool(args[0]) \
+        and isinstance(args[0][0], np.ndarray)
+
+
+@pytest.mark.parametrize("exercise_id", [i for i in IDS if _list_of_arrays_first(i)])
 def test_changing_an_array_inside_a_list_input_is_rejected(exercise_id):
     exercise = ALL[exercise_id]
 

@@ -764,8 +764,13 @@ def memory_outcomes_reference():
 
 
 def _compare_outcomes(expected, got):
+    want = "expected a dict {configuration: 'all', 'some' or 'none'}"
+    if got is None:
+        return f"{want}, got None: did your function forget to `return` its result?"
+    if isinstance(got, (str, bytes, bytearray)):
+        return f"{want}, got {_describe(got)}: return the dict itself, not text"
     if not isinstance(got, dict):
-        return f"expected a dict {{configuration: 'all', 'some' or 'none'}}, got {_describe(got)}"
+        return f"{want}, got {_describe(got)}"
     missing = [k for k in expected if k not in got]
     if missing:
         return f"no prediction for {', '.join(repr(k) for k in missing)}"
