@@ -86,7 +86,8 @@ def build_wheel(project, out_dir):
 
 def requirements(project, wheel_name):
     """What the notebooks need: the project's requirements up to the website's section, with
-    the wheel in place of the editable checkout, plus JupyterLab and its kernel."""
+    the wheel in place of the editable checkout, plus JupyterLab (with MyST rendering) and its
+    kernel."""
     lines = [f"./{wheel_name}"]
     for line in (project / "requirements.txt").read_text(encoding="utf-8").splitlines():
         if line.startswith("# The website"):
@@ -94,7 +95,7 @@ def requirements(project, wheel_name):
         line = line.strip()
         if line and not line.startswith("#") and not line.startswith("-e"):
             lines.append(line)
-    for extra in ("jupyterlab>=4.0,<5", "ipykernel>=6.29"):
+    for extra in ("jupyterlab>=4.0,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"):
         if not any(re.match(re.escape(extra.split(">")[0]) + r"\b", line) for line in lines):
             lines.append(extra)
     return "\n".join(lines) + "\n"
