@@ -31,7 +31,7 @@ from ...linear import Linear
 from ...module import Module
 from ...train import predict
 from ..playground import FEATURES, Playground
-from . import Exercise, _default_compare, _describe, register
+from . import Exercise, _default_compare, _describe, _slip_hint, register
 
 # ---------------------------------------------------------------------------------------------
 # Debug: the grid behind a decision-region picture
@@ -91,17 +91,8 @@ def _decision_grid(xmin, xmax, ymin, ymax, n):
 
 def _compare_grid(expected, got):
     want = np.asarray(expected).view(np.ndarray)
-    reason = _default_compare(want, got, 1e-6, 1e-9)
-    if reason is None:
-        return None
-    try:
-        mine = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return reason
-    for key, wrong in expected.slips:
-        if mine.shape == wrong.shape and np.allclose(mine, wrong, rtol=1e-6, atol=1e-9):
-            return f"{reason}\n  {GRID_SLIPS[key]}"
-    return reason
+    return _slip_hint(_default_compare(want, got, 1e-6, 1e-9), got, want,
+                      [(wrong, GRID_SLIPS[key]) for key, wrong in expected.slips])
 
 
 def _random_box(rng):
