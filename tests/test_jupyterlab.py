@@ -10,9 +10,10 @@ as a learner would:
 
 - chapter 18: MyST is rendered (jupyterlab-myst): no drawn markdown cell shows a role or a
   directive ({doc}, {ref}, {exercise}, {solution-start}, ...) as raw text and its {ref}s are
-  links; every solution code cell is collapsed. The playground's cells run; its widget shows
-  its two figures and the epoch counter at "epoch 0"; pressing play trains: the counter
-  moves past epoch 1 and the figure changes;
+  links; its links to other chapters point at the notebooks (/files/book/03_activations.ipynb,
+  which JupyterLab opens in a new tab); every solution code cell is collapsed. The
+  playground's cells run; its widget shows its two figures and the epoch counter at
+  "epoch 0"; pressing play trains: the counter moves past epoch 1 and the figure changes;
 - chapter 3: the activation explorer's cell runs; switching the activation gives the
   parameter slider the new activation's default after the slider was moved (Swish's beta
   moved off 1.00, then softmax shows c = 0.00; Leaky ReLU's alpha moved off 0.10, then ELU
@@ -282,6 +283,16 @@ _MARKDOWN = """
 """
 
 
+# the paths of the links to files in the drawn markdown cells (JupyterLab points a relative
+# link at /files/<path>?_xsrf=...; a click opens the notebook in a new tab)
+_FILE_LINKS = """
+    const notebook = window.jupyterapp.shell.currentWidget.content;
+    return notebook.widgets.filter(w => w.model.type === 'markdown' && w.rendered && w.node.isConnected)
+        .flatMap(w => Array.from(w.node.querySelectorAll('a[href*="/files/"]'))
+                           .map(a => new URL(a.href).pathname));
+"""
+
+
 def _solution_cells(name):
     spec = importlib.util.spec_from_file_location(
         "collapse_solutions", ROOT / "scripts" / "collapse_solutions.py")
@@ -298,6 +309,11 @@ def test_playground_trains_when_play_is_pressed(lab, browser):
     drawn = _wait(browser, lambda: browser.execute_script(_MARKDOWN), UI, "markdown cells drawn")
     assert not [i for i, raw, _ in drawn if raw], f"raw MyST in cells {drawn}"
     assert sum(links for *_, links in drawn) > 0, "no {ref} link among the drawn cells"
+    # links to other chapters name the notebook (tests/test_chapter_links.py): a {doc} role
+    # would point at /files/book/03_activations, which does not exist
+    files = browser.execute_script(_FILE_LINKS)
+    assert "/files/book/03_activations.ipynb" in files, f"no link to chapter 3 drawn: {files}"
+    assert all(path.endswith((".ipynb", ".md")) for path in files), files
     # the solution code cells are collapsed (as scripts/collapse_solutions.py leaves them)
     solutions = _solution_cells(PLAYGROUND)
     assert solutions, "chapter 18 has exercises with solutions"

@@ -9,7 +9,8 @@ Nothing is hidden sideways: at 1400 px every code input, output, code block, dis
 equation and table fits its box and the content column (scrollWidth against clientWidth),
 also when printed (print media) and, for code and outputs, on a 390 px phone screen, where a
 wide table or equation may scroll inside its own box but the page never scrolls sideways.
-Figures are sharp (2x PNG or SVG) and their tick labels legible at 1400 px.
+Figures are sharp (2x PNG or SVG) and their tick labels legible at 1400 px, and each is
+followed by its numbered caption, "Figure N.k. ...", numbered 1, 2, 3, ... per chapter.
 The site must work offline: Chromium resolves no host name but 127.0.0.1 and talks to the
 network only through a proxy address where nothing listens, so a request to anywhere else
 fails, and every request a page attempts (Chrome's performance log) must be to the local
@@ -424,6 +425,67 @@ def test_figures_are_sharp_and_legible(site, browser, page):
              if TICK_LABEL_PX_1X * shown / width_1x < LEGIBLE_PX]
     assert not small, (f"{page}: figures too wide to show {LEGIBLE_PX} px tick labels at 1400 px"
                        " (fewer panels a row, or a smaller figsize): " + "; ".join(small))
+
+
+# for each cell that outputs images: how many, and the numbered caption that follows it before
+# the next heading or the next cell with images (None if there is none); then every caption
+# on the page, and whether any of them is set in italics (one caption style, upright)
+CAPTIONS_JS = """
+const withImages = c => c.matches('div.cell') && c.querySelector('div.cell_output img');
+const figures = Array.from(document.querySelectorAll('div.cell')).filter(withImages).map(cell => {
+  let node = cell.nextElementSibling, caption = null;
+  while (node && !/^(H[1-6]|SECTION)$/.test(node.tagName) && !withImages(node)) {
+    if (node.matches('p.figure-caption')) { caption = node; break; }
+    node = node.nextElementSibling;
+  }
+  const input = cell.querySelector('.cell_input');
+  return [cell.querySelectorAll('div.cell_output img').length,
+          caption && caption.innerText.replace(/\\s+/g, ' ').trim(),
+          caption && caption.id, input ? input.innerText.slice(0, 80) : ''];
+});
+const captions = Array.from(document.querySelectorAll('p.figure-caption')).map(
+    p => [p.innerText.replace(/\\s+/g, ' ').trim(), getComputedStyle(p).fontStyle]);
+return [figures, captions];
+"""
+CAPTION = re.compile(r"^Figures? (\d+)\.(\d+)(?:(?: and |–)(\d+)\.(\d+))?\. (\S)")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_figures_are_numbered(site, browser, page):
+    """Every figure a chapter's cells output is followed, before the next heading or figure,
+    by its caption in the one style "Figure N.k. <what to see>" (book/_ext/figure_alt_text.py
+    numbers the italic caption paragraphs of the notebooks): N is the chapter's number, the
+    k run 1, 2, 3, ... down the page (a cell of two figures: "Figures N.k and N.k+1."), the
+    text after the number starts with a capital (no "What to see:" or "Figure:" label left)
+    and is upright, and every numbered caption belongs to a figure."""
+    _open(browser, f"{site}/book/{page}.html")
+    figures, captions = browser.execute_script(CAPTIONS_JS)
+    chapter = int(page[:2])
+    assert figures, f"{page}: no figures"
+    uncaptioned = [source for _, caption, _, source in figures if caption is None]
+    assert not uncaptioned, (f"{page}: figures without a numbered caption after them (an italic"
+                             f" paragraph right after the cell): {uncaptioned}")
+    expected = 1
+    for count, caption, anchor, _ in figures:
+        match = CAPTION.match(caption)
+        assert match, f"{page}: caption not in the form 'Figure N.k. Text': {caption[:100]!r}"
+        n, first, n_last, last, initial = match.groups()
+        numbers = [(int(n), int(first))] + ([(int(n_last), int(last))] if last else [])
+        assert all(number == chapter for number, _ in numbers), \
+            f"{page}: figure numbered in chapter {n}, not {chapter}: {caption[:60]!r}"
+        assert numbers[0][1] == expected and numbers[-1][1] == expected + count - 1, \
+            (f"{page}: {caption[:40]!r} should number {count} figure(s) from {chapter}.{expected}"
+             " (numbers run 1, 2, 3, ... down the page)")
+        assert anchor == f"figure-{chapter}-{expected}", f"{page}: caption id {anchor!r}"
+        assert not initial.islower(), f"{page}: caption starts in lower case: {caption[:80]!r}"
+        label = caption[match.start(5):]
+        assert not re.match(r"(What to see|Figure)\b", label), \
+            f"{page}: a caption label is left after the number: {caption[:80]!r}"
+        expected += count
+    assert len(captions) == len(figures), \
+        f"{page}: numbered captions that follow no figure: {len(captions)} for {len(figures)}"
+    italic = [text[:60] for text, style in captions if style != "normal"]
+    assert not italic, f"{page}: captions in italics (one upright style): {italic}"
 
 
 @pytest.mark.parametrize("page", CHAPTERS)

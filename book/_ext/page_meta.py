@@ -17,7 +17,7 @@ def _first_paragraph(doctree):
     from figure_alt_text import _words
 
     for paragraph in doctree.findall(nodes.paragraph):
-        if paragraph.next_node(nodes.image) is not None:
+        if paragraph.next_node(nodes.image) is not None or "figure-caption" in paragraph["classes"]:
             continue
         parent, inside = paragraph.parent, False
         while parent is not None:
