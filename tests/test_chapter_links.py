@@ -23,9 +23,6 @@ CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 DOC_ROLE = re.compile(r"\{doc\}`[^`]*`")
 # a markdown link (not an image) whose target is a relative path: no scheme, no #anchor only
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>(?![a-z][a-z0-9+.-]*:|#)[^)\s]+)\)")
-# chapters still to convert (scripts/doc_links.py) while another change to them is in flight
-NOT_YET_CONVERTED = {"01_introduction", "02_neurons_and_layers", "03_activations",
-                     "05_backprop_by_hand"}
 
 
 def _markdown(path):
@@ -33,13 +30,7 @@ def _markdown(path):
     return [(i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "markdown"]
 
 
-def _params():
-    return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="{doc} roles not yet"
-                                                     " converted (scripts/doc_links.py)"))
-            if p.stem in NOT_YET_CONVERTED else p for p in CHAPTERS]
-
-
-@pytest.mark.parametrize("chapter", _params(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_no_doc_role_in_chapters(chapter):
     found = [(i, m.group(0)) for i, text in _markdown(chapter) for m in DOC_ROLE.finditer(text)]
     assert not found, (f"{chapter.name}: {{doc}} roles (broken in JupyterLab; convert them with"
