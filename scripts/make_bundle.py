@@ -10,6 +10,7 @@ writes FOLDER/course_nn-bundle.zip (default FOLDER: _build/html), which unpacks 
         course_nn-<version>-py3-none-any.whl
         notebooks/NN_name.ipynb            the chapters, executed (the committed notebooks)
         notebooks/data/                    the text chapter 17 reads
+        notebooks/appendix/*.md            the errata, glossary and reading the chapters link
 
 The wheel is built from a copy of pyproject.toml, README.md and src/ in a temporary folder
 (no build/ or egg-info in the checkout), with the running environment's setuptools and no
@@ -130,6 +131,9 @@ def build(out_dir, notebooks, project=ROOT, data_dir=None):
                 for path in sorted(Path(data_dir).rglob("*")):
                     if path.is_file():
                         bundle.write(path, f"{NAME}/notebooks/data/{path.relative_to(data_dir)}")
+            if notebooks:  # the appendix pages the chapters link (errata, glossary, reading)
+                for path in sorted((notebooks[0].parent / "appendix").glob("*.md")):
+                    bundle.write(path, f"{NAME}/notebooks/appendix/{path.name}")
         partial.replace(target)
     return target
 

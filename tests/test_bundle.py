@@ -11,6 +11,7 @@ course_nn from its own site-packages (not this checkout's src/), and nbval, run 
 must re-execute chapter 1 from the bundle's notebooks folder with the saved outputs.
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -35,6 +36,10 @@ def test_bundle_installs_into_a_fresh_venv_and_runs_a_chapter(tmp_path):
     folder = tmp_path / "course_nn-bundle"
     assert sorted(p.name for p in (folder / "notebooks").glob("*.ipynb")) == [p.name for p in CHAPTERS]
     assert (folder / "notebooks" / "data" / "alice_chapters_1-6.txt").is_file(), names
+    for link in re.findall(r"\]\((appendix/[^)#]+)", "".join(
+            "".join(cell["source"]) for nb in CHAPTERS
+            for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"])):
+        assert (folder / "notebooks" / link).is_file(), f"the chapters link {link}, not in the bundle"
     wheels = list(folder.glob("course_nn-*-py3-none-any.whl"))
     assert len(wheels) == 1, names
 
