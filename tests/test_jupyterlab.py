@@ -43,12 +43,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import offline_chromium
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM, CHROMEDRIVER = offline_chromium.CHROMIUM, offline_chromium.CHROMEDRIVER
 PLAYGROUND = "18_playground.ipynb"
 ACTIVATIONS = "03_activations.ipynb"
 SERVER_START = 90        # seconds for JupyterLab to answer
@@ -134,23 +134,9 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                 "--force-device-scale-factor=1",
-                 # offline, as in test_website.py: only 127.0.0.1 is reachable
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(KERNEL_WORK)
+    pytest.importorskip("selenium.webdriver")
+    driver = offline_chromium.start(extra_flags=("--force-device-scale-factor=1",),
+                                    script_timeout=KERNEL_WORK)
     yield driver
     driver.quit()
 

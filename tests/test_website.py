@@ -38,11 +38,11 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import offline_chromium
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM, CHROMEDRIVER = offline_chromium.CHROMIUM, offline_chromium.CHROMEDRIVER
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL_PATH = "/_axe/axe.min.js"
@@ -108,24 +108,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                 # offline: no host name resolves but the local server's address, and
-                 # everything but 127.0.0.1 goes to a proxy where nothing listens (port 9)
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                 "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"):
-        options.add_argument(flag)
-    # "performance" records every network request a page attempts, blocked or not
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(300)  # axe-core on a long chapter, on a busy machine
+    pytest.importorskip("selenium.webdriver")
+    # "performance" records every network request a page attempts, blocked or not;
+    # axe-core on a long chapter, on a busy machine, may take minutes
+    driver = offline_chromium.start(logs=("browser", "performance"), script_timeout=300)
     yield driver
     driver.quit()
 
