@@ -25,9 +25,10 @@ from ...batchnorm import BatchNorm2d
 from ...conv import Conv2d, Flatten, MaxPool2d
 from ...init import he_normal
 from ...linear import Linear
-from ...module import Module, Sequential
+from ...module import Sequential
 from ...train import predict
-from . import Exercise, _default_compare, _describe, register
+from . import Exercise, _default_compare, register
+from ._trained import HeldOut, fingerprint, score_classifier, train_plain
 
 TARGET = 0.8            # held-out accuracy that train_to_target must reach
 N_TRAIN, N_HELD_OUT = 4000, 2000
@@ -84,23 +85,7 @@ def fashion_lenet(seed=0):
 # Train to a target with your own loop
 # ---------------------------------------------------------------------------------------------
 
-class _Target:
-    """The reference's answer to train_to_target: what every answer is judged on (the held-out
-    images and labels, and the target), and how to train the reference model, which happens only
-    when the reference itself is judged (a learner's check never waits for it)."""
-
-    def __init__(self, X, y, target, train):
-        self.X, self.y, self.target, self.train = X, y, target, train
-
-
 _HELD_OUT = {}  # the held-out part of each case, by a fingerprint of its training part
-
-
-def _fingerprint(X_train, y_train):
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(y_train).tobytes()
-                          + np.ascontiguousarray(X_train[:50]).tobytes()).hexdigest()
 
 
 def _target_case(rng):
@@ -113,7 +98,7 @@ def _target_case(rng):
     order = rng.permutation(len(X))
     train, held = order[:N_TRAIN], order[N_TRAIN:]
     X_train, y_train = X[train], y[train]
-    _HELD_OUT[_fingerprint(X_train, y_train)] = (X[held], y[held])
+    _HELD_OUT[fingerprint(X_train, y_train)] = (X[held], y[held])
     return X_train, y_train, int(rng.integers(2 ** 31))
 
 
@@ -125,39 +110,19 @@ def _train_reference(X_train, y_train, seed):
     rng = np.random.default_rng(seed)
     model = Sequential(Linear(784, 64, rng=rng, init=he_normal, dtype=np.float32), ReLU(),
                        Linear(64, 10, rng=rng, dtype=np.float32))
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3)
-    for _ in range(5):
-        order = rng.permutation(len(X_train))
-        for start in range(0, len(X_train), 64):
-            idx = order[start:start + 64]
-            opt.zero_grad()
-            loss_fn(model(X_train[idx]), y_train[idx])
-            model.backward(loss_fn.backward())
-            opt.step()
-    return model
+    return train_plain(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3), X_train,
+                       y_train, epochs=5, batch_size=64, rng=rng)
 
 
 def _train_to_target_reference(X_train, y_train, seed):
-    return _Target(*_HELD_OUT[_fingerprint(X_train, y_train)], TARGET,
+    return HeldOut(*_HELD_OUT[fingerprint(X_train, y_train)], TARGET,
                    lambda: _train_reference(X_train, y_train, seed))
 
 
 def _judge_target(expected, got):
-    if isinstance(got, _Target):  # the reference, judged by its own checker
-        got = got.train()
-    if not isinstance(got, Module):
-        what = f"text, {_describe(got)}" if isinstance(got, str) else _describe(got)
-        return (f"expected your function to return the trained course_nn model (a Module such as "
-                f"a Sequential), got {what}")
-    try:
-        scores = predict(got, expected.X)
-    except Exception as err:  # a model that cannot take (N, 784) images
-        return f"your model could not score images of shape (N, 784): {type(err).__name__}: {err}"
-    if not isinstance(scores, np.ndarray) or scores.shape != (len(expected.X), 10):
-        return f"expected 10 scores per image, (N, 10), got shape {np.shape(scores)}"
-    acc = float(np.mean(np.argmax(scores, axis=1) == expected.y))
-    if acc >= expected.target:
-        return None
+    acc, reason = score_classifier(expected, got, n_classes=10, item="image", example="a Sequential")
+    if reason is not None or acc >= expected.target:
+        return reason
     hint = ""
     if acc < 0.2:
         hint = ("; that is chance level (0.10): does your loop call optimizer.step() after "

@@ -22,16 +22,14 @@ far from the origin, and a first layer whose width is not 2 (so W and W.T cannot
 silently).
 """
 
-import hashlib
 
 import numpy as np
 
 from ...activations import Tanh
 from ...linear import Linear
-from ...module import Module
-from ...train import predict
 from ..playground import FEATURES, Playground
-from . import Exercise, _default_compare, _describe, _slip_hint, register
+from . import Exercise, _default_compare, _slip_hint, register
+from ._trained import HeldOut, fingerprint, score_classifier, train_plain
 
 # ---------------------------------------------------------------------------------------------
 # Debug: the grid behind a decision-region picture
@@ -223,27 +221,14 @@ than a hundred epochs)."""
 _SPIRAL_HELD_OUT = {}  # the validation points of each case, by a fingerprint of its training points
 
 
-def _spiral_fingerprint(X, y):
-    return hashlib.sha256(np.ascontiguousarray(X).tobytes()
-                          + np.ascontiguousarray(y).tobytes()).hexdigest()
-
-
 def spiral_case(data_seed=SPIRAL_DATA_SEED, seed=0):
     """(X_train (300, 2), y_train (300,), seed): the training points of
     ``Playground(dataset="spirals", data_seed=data_seed)``; its validation points are kept for
     judging."""
     pg = Playground(dataset="spirals", data_seed=data_seed)
     X, y = pg.train_data
-    _SPIRAL_HELD_OUT[_spiral_fingerprint(X, y)] = pg.val_data
+    _SPIRAL_HELD_OUT[fingerprint(X, y)] = pg.val_data
     return X.copy(), y.copy(), seed
-
-
-class _SpiralTarget:
-    """The reference's answer: the held-out points, the target, and how to train the reference
-    network (only when the reference itself is judged; a learner's check never waits for it)."""
-
-    def __init__(self, X, y, target, train):
-        self.X, self.y, self.target, self.train = X, y, target, train
 
 
 def _train_spirals_reference_model(X_train, y_train, seed):
@@ -255,40 +240,20 @@ def _train_spirals_reference_model(X_train, y_train, seed):
     rng = np.random.default_rng(seed)
     model = Sequential(Linear(2, 32, rng=rng), Tanh(), Linear(32, 32, rng=rng), Tanh(),
                        Linear(32, 2, rng=rng))
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=0.03)
-    for _ in range(100):
-        order = rng.permutation(len(X_train))
-        for start in range(0, len(X_train), 32):
-            idx = order[start:start + 32]
-            opt.zero_grad()
-            loss_fn(model(X_train[idx]), y_train[idx])
-            model.backward(loss_fn.backward())
-            opt.step()
-    return model
+    return train_plain(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.03), X_train,
+                       y_train, epochs=100, batch_size=32, rng=rng)
 
 
 def _train_spirals_reference(X_train, y_train, seed):
-    X_val, y_val = _SPIRAL_HELD_OUT[_spiral_fingerprint(X_train, y_train)]
-    return _SpiralTarget(X_val, y_val, SPIRAL_TARGET,
+    X_val, y_val = _SPIRAL_HELD_OUT[fingerprint(X_train, y_train)]
+    return HeldOut(X_val, y_val, SPIRAL_TARGET,
                          lambda: _train_spirals_reference_model(X_train, y_train, seed))
 
 
 def _judge_spirals(expected, got):
-    if isinstance(got, _SpiralTarget):  # the reference, judged by its own checker
-        got = got.train()
-    if not isinstance(got, Module):
-        what = f"text, {_describe(got)}" if isinstance(got, str) else _describe(got)
-        return (f"expected your function to return the trained course_nn model (a Module such as "
-                f"a Sequential), got {what}")
-    try:
-        scores = predict(got, expected.X)
-    except Exception as err:  # a model that cannot take (N, 2) points
-        return f"your model could not score points of shape (N, 2): {type(err).__name__}: {err}"
-    if not isinstance(scores, np.ndarray) or scores.shape != (len(expected.X), 2):
-        return f"expected 2 scores per point, (N, 2), got shape {np.shape(scores)}"
-    acc = float(np.mean(np.argmax(scores, axis=1) == expected.y))
-    if acc >= expected.target:
-        return None
+    acc, reason = score_classifier(expected, got, n_classes=2, item="point", example="a Sequential")
+    if reason is not None or acc >= expected.target:
+        return reason
     if acc < 0.8:
         hint = ("no better than a tilted plane or a few lines: the run stopped on its plateau "
                 "(train longer, or give the network more units), or it does not train at all "

@@ -27,10 +27,11 @@ from ...init import he_normal
 from ...linear import Linear
 from ...losses import CrossEntropyLoss
 from ...metrics import confusion_matrix, one_hot
-from ...module import Module, Sequential
+from ...module import Sequential
 from ...optim import Adam
-from ...train import fit, predict
-from . import Exercise, _describe, _show, _slip_hint, register
+from ...train import fit
+from . import Exercise, _show, _slip_hint, register
+from ._trained import HeldOut, fingerprint, score_classifier, train_plain
 
 TARGET = 0.94
 """Accuracy that train_digits' model must reach on the 540 digits the checker keeps (the
@@ -77,13 +78,6 @@ register(Exercise(
 _HELD_OUT = {}
 
 
-def _fingerprint(X, y):
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(X).tobytes()
-                          + np.ascontiguousarray(y).tobytes()).hexdigest()
-
-
 def _digits_case(rng):
     """The 1797 digits split by train_val_test_split with a seed drawn from ``rng``: the learner's
     function gets the 70 % training part, (X_train (1257, 64), y_train, a seed); the other 540
@@ -91,51 +85,28 @@ def _digits_case(rng):
     X, y = load_digits()
     split_seed = int(rng.integers(1000))
     train, val, test = train_val_test_split(X, y, rng=np.random.default_rng(split_seed))
-    _HELD_OUT[_fingerprint(*train)] = (np.concatenate([val[0], test[0]]),
+    _HELD_OUT[fingerprint(*train)] = (np.concatenate([val[0], test[0]]),
                                        np.concatenate([val[1], test[1]]))
     return train[0], train[1], int(rng.integers(2 ** 31))
 
 
 def _train_digits_loop(X, y, seed):
     """The reference: the chapter's recipe (64-128-10, Adam 1e-3, batches of 32) for 20 epochs."""
-    from ...data import iterate_minibatches
-
-    rng = np.random.default_rng(seed)
     model = digits_mlp(128, seed=seed)
-    loss_fn, opt = CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3)
-    for _ in range(20):
-        for xb, yb in iterate_minibatches(X, y, 32, rng=rng):
-            opt.zero_grad()
-            loss_fn(model(xb), yb)
-            model.backward(loss_fn.backward())
-            opt.step()
-    return model
+    return train_plain(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3), X, y,
+                       epochs=20, batch_size=32, rng=np.random.default_rng(seed))
 
 
-class _Digits:
-    """What the learner's model is judged on, and the reference's own training run."""
-
-    def __init__(self, X, y, seed):
-        self.X, self.y = _HELD_OUT[_fingerprint(X, y)]
-        self.train = lambda: _train_digits_loop(X, y, seed)
+def _digits_reference(X, y, seed):
+    """The 540 digits kept back for this training part, and the reference's own training run."""
+    return HeldOut(*_HELD_OUT[fingerprint(X, y)], TARGET, lambda: _train_digits_loop(X, y, seed))
 
 
 def _judge_digits(expected, got):
-    if isinstance(got, _Digits):  # the reference, judged by its own checker
-        got = got.train()
-    if not isinstance(got, Module):
-        what = f"text, {_describe(got)}" if isinstance(got, str) else _describe(got)
-        return (f"expected your function to return the trained course_nn model (a Module such as "
-                f"a cn.Sequential), got {what}")
-    try:
-        scores = predict(got, expected.X)
-    except Exception as err:  # a model that cannot take (N, 64) images
-        return f"your model could not score digits of shape (N, 64): {type(err).__name__}: {err}"
-    if not isinstance(scores, np.ndarray) or scores.shape != (len(expected.X), 10):
-        return f"expected 10 scores per digit, (N, 10), got shape {np.shape(scores)}"
-    acc = float(np.mean(np.argmax(scores, axis=1) == expected.y))
-    if acc >= TARGET:
-        return None
+    acc, reason = score_classifier(expected, got, n_classes=10, item="digit",
+                                   example="a cn.Sequential")
+    if reason is not None or acc >= TARGET:
+        return reason
     if acc < 0.2:
         hint = ("that is chance level (0.10): does your loop call optimizer.step() after "
                 "backward, and zero_grad() before it? Do X and y stay paired when you shuffle?")
@@ -149,7 +120,7 @@ def _judge_digits(expected, got):
 register(Exercise(
     id="training.train_digits",
     kind="train",
-    reference=lambda X, y, seed: _Digits(X, y, seed),
+    reference=_digits_reference,
     random=_digits_case,
     n_random=1,
     arg_names=("X_train", "y_train", "seed"),
