@@ -40,13 +40,13 @@ def features_needed(dataset, features):
     return 1 if f & rising else 0
 
 
-def train_spirals(X_train, y_train, seed):
+def _tanh_net_trained(X_train, y_train, seed, width, epochs):
+    """A learner's loop: 2-width-width-2 tanh network, Adam 0.03, batches of 32."""
     rng = np.random.default_rng(seed)
-    model = nn.Sequential(nn.Linear(2, 32, rng=rng), nn.Tanh(), nn.Linear(32, 32, rng=rng), nn.Tanh(),
-                          nn.Linear(32, 2, rng=rng))
-    loss_fn = nn.CrossEntropyLoss()
-    opt = nn.optim.Adam(model.parameters(), lr=0.03)
-    for _ in range(100):
+    model = nn.Sequential(nn.Linear(2, width, rng=rng), nn.Tanh(), nn.Linear(width, width, rng=rng),
+                          nn.Tanh(), nn.Linear(width, 2, rng=rng))
+    loss_fn, opt = nn.CrossEntropyLoss(), nn.optim.Adam(model.parameters(), lr=0.03)
+    for _ in range(epochs):
         order = rng.permutation(len(X_train))
         for start in range(0, len(X_train), 32):
             idx = order[start:start + 32]
@@ -55,6 +55,10 @@ def train_spirals(X_train, y_train, seed):
             model.backward(loss_fn.backward())
             opt.step()
     return model
+
+
+def train_spirals(X_train, y_train, seed):
+    return _tanh_net_trained(X_train, y_train, seed, width=32, epochs=100)
 
 
 SOLUTIONS = dict(zip(IDS, (decision_grid, first_layer_units, features_needed, train_spirals)))
@@ -111,19 +115,7 @@ def _untrained(X_train, y_train, seed):
 
 def _too_short(X_train, y_train, seed):
     """The playground's default network after three epochs: a tilted plane."""
-    rng = np.random.default_rng(seed)
-    model = nn.Sequential(nn.Linear(2, 16, rng=rng), nn.Tanh(), nn.Linear(16, 16, rng=rng), nn.Tanh(),
-                          nn.Linear(16, 2, rng=rng))
-    loss_fn, opt = nn.CrossEntropyLoss(), nn.optim.Adam(model.parameters(), lr=0.03)
-    for _ in range(3):
-        order = rng.permutation(len(X_train))
-        for start in range(0, len(X_train), 32):
-            idx = order[start:start + 32]
-            opt.zero_grad()
-            loss_fn(model(X_train[idx]), y_train[idx])
-            model.backward(loss_fn.backward())
-            opt.step()
-    return model
+    return _tanh_net_trained(X_train, y_train, seed, width=16, epochs=3)
 
 
 WRONG = {
