@@ -20,6 +20,15 @@ from course_nn.conv import (
 REFERENCE = np.load(Path(__file__).parent / "reference" / "torch_conv.npz")
 
 
+@pytest.fixture(params=[False, True], ids=["batch-first", "batch-last"])
+def layout(request, monkeypatch):
+    """Run a test with Conv2d forced to one column layout (course_nn.conv chooses per layer)."""
+    import course_nn.conv
+
+    monkeypatch.setattr(course_nn.conv, "_batch_last", lambda *args: request.param)
+    return request.param
+
+
 def run_conv(name):
     c_in, c_out, k, s, p, _, _ = CONV_CASES[name]
     x, weight, bias, grad = conv_inputs(name)
@@ -39,7 +48,7 @@ def run_pool(name):
 
 
 @pytest.mark.parametrize("name", sorted(CONV_CASES))
-def test_conv_matches_committed_pytorch_reference(name):
+def test_conv_matches_committed_pytorch_reference(name, layout):
     for key, value in run_conv(name).items():
         np.testing.assert_allclose(value, REFERENCE[f"conv/{name}/{key}"], rtol=0, atol=1e-10)
 
@@ -51,7 +60,7 @@ def test_pool_matches_committed_pytorch_reference(name):
 
 
 @pytest.mark.parametrize("name", sorted(CONV_CASES))
-def test_conv_matches_live_pytorch(name):
+def test_conv_matches_live_pytorch(name, layout):
     pytest.importorskip("torch")
     from make_conv_reference import torch_conv
 
@@ -71,7 +80,7 @@ def test_pool_matches_live_pytorch(name):
 
 
 @pytest.mark.parametrize("name", sorted(CONV_CASES))
-def test_conv_gradients(name):
+def test_conv_gradients(name, layout):
     c_in, c_out, k, s, p, h, w = CONV_CASES[name]
     rng = np.random.default_rng(11)
     conv = Conv2d(c_in, c_out, k, s, p, rng=rng)
@@ -90,7 +99,7 @@ def test_pool_gradients(name):
 
 
 @pytest.mark.parametrize("name", sorted(CONV_CASES))
-def test_naive_loops_equal_the_vectorized_convolution(name):
+def test_naive_loops_equal_the_vectorized_convolution(name, layout):
     _, _, _, s, p, _, _ = CONV_CASES[name]
     x, weight, bias, _ = conv_inputs(name)
     np.testing.assert_allclose(conv2d_naive(x, weight, bias, s, p), run_conv(name)["y"], atol=1e-12)
@@ -176,3 +185,20 @@ def test_fast_non_overlapping_maxpool_breaks_ties_like_pytorch(kernel):
         assert out[n, c, r, q] == window[i, j]
         expected[n, c, r * kernel + i, q * kernel + j] += g[n, c, r, q]
     np.testing.assert_array_equal(grad, expected)
+
+
+def test_column_layout_is_chosen_by_the_measured_rule():
+    """Batch-last columns for many patch rows per channel at small widths (bench/run.py's
+    8->16 at 14x14, the LeNet's 6->16 at 10x10), batch-first for one input channel at 28x28."""
+    from course_nn.conv import _batch_last
+
+    assert _batch_last(8, 16, (3, 3), 14) and _batch_last(6, 16, (5, 5), 10)
+    assert not _batch_last(1, 8, (3, 3), 28) and not _batch_last(1, 6, (5, 5), 28)
+    rng = np.random.default_rng(0)
+    for c_in, c_out, k, size in [(8, 16, 3, 14), (1, 6, 5, 28)]:
+        conv = Conv2d(c_in, c_out, k, padding=k // 2, rng=rng)
+        x = rng.standard_normal((3, c_in, size, size))
+        y = conv(x)
+        np.testing.assert_allclose(y, conv2d_naive(x, conv.weight.data, conv.bias.data, 1, k // 2),
+                                   atol=1e-12)
+        assert conv._cache[-1] == _batch_last(c_in, c_out, (k, k), size)

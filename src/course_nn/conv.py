@@ -136,32 +136,76 @@ def _scatter_windows(grad_windows, padded_shape, stride, padding):
     return grad[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
 
 
-def _im2col(x, kernel, stride, padding, out_hw):
-    """Patches of x (N, C, H, W) as a (C*kh*kw, N*Ho*Wo) matrix, and the padded shape.
+# Column layouts: the (N, H, W) positions of an image batch flattened in the order
+# (N, H, W) ("batch first") or (H, W, N) ("batch last"). Batch last makes im2col's copies and
+# col2im's adds move runs of Wo*N contiguous numbers instead of Wo, but costs full transposes
+# of the input, the output and their gradients; see ``_batch_last`` for when it pays.
+_ORDER = {False: (1, 0, 2, 3), True: (1, 2, 3, 0)}  # (N, C, H, W) -> memory order (C, ...)
+
+
+def _batch_last(c_in, c_out, kernel, out_w):
+    """Whether a convolution uses the batch-last column layout. Batch first, numpy's copies
+    pay a fixed cost per run of out_w numbers, a share of each patch-matrix element that grows
+    as out_w shrinks; batch last pays transposes of in + out channels instead. Measured on
+    bench/run.py's and the book's convolutions, batch last is faster (forward and backward) where
+    C*kh*kw >= 3 * (in + out) * out_w / 16: for 8->16 at 14x14 or 6->16 at 10x10, not for one
+    input channel at 28x28."""
+    return 16 * c_in * kernel[0] * kernel[1] >= 3 * (c_in + c_out) * out_w
+
+
+def _to_columns(a, batch_last):
+    """(N, K, H, W) -> (K, N*H*W) matrix in the column layout (a copy)."""
+    return a.transpose(_ORDER[batch_last]).reshape(a.shape[1], -1)
+
+
+def _from_columns(m, n, hw, batch_last):
+    """(K, N*H*W) matrix in the column layout -> contiguous (N, K, H, W) array."""
+    if batch_last:
+        return np.ascontiguousarray(m.reshape((m.shape[0],) + hw + (n,)).transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(m.reshape((m.shape[0], n) + hw).transpose(1, 0, 2, 3))
+
+
+def _padded(shape_cnhw, dtype, batch_last):
+    """Zeros of shape (C, N, Hp, Wp), stored in the column layout's memory order."""
+    c, n, hp, wp = shape_cnhw
+    if batch_last:
+        return np.zeros((c, hp, wp, n), dtype=dtype).transpose(0, 3, 1, 2)
+    return np.zeros(shape_cnhw, dtype=dtype)
+
+
+def _im2col(x, kernel, stride, padding, out_hw, batch_last):
+    """Patches of x (N, C, H, W) as a (C*kh*kw, N*Ho*Wo) matrix in the column layout, and the
+    padded shape.
 
     Row (c, i, j) holds input channel c shifted by kernel offset (i, j), for every sample and
     output pixel; zero padding is written around a channel-major copy of x first.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
-    xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp = _padded((c, n, h + 2 * ph, w + 2 * pw), x.dtype, batch_last)  # indexed (C, N, Hp, Wp)
     xp[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
+    cols = np.empty((c, kh, kw) + ((ho, wo, n) if batch_last else (n, ho, wo)), dtype=x.dtype)
+    view = cols.transpose(0, 1, 2, 5, 3, 4) if batch_last else cols  # indexed (C, kh, kw, N, Ho, Wo)
     for i in range(kh):  # one vectorized copy per kernel offset
         for j in range(kw):
-            cols[:, i, j] = xp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw]
-    return cols.reshape(c * kh * kw, n * ho * wo), (n, c) + xp.shape[2:]
+            view[:, i, j] = xp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw]
+    return cols.reshape(c * kh * kw, -1), (n, c) + xp.shape[2:]
 
 
-def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw):
+def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw, batch_last):
     """Adjoint of ``_im2col``: add each row of (C*kh*kw, N*Ho*Wo) back at its offset.
 
     Returns dL/dx of shape (N, C, H, W) (the padding's share is dropped)."""
     n, c, hp, wp = padded_shape
-    (ph, pw) = padding
-    patches = grad_cols.reshape((c,) + kernel + (n,) + out_hw).transpose(1, 2, 0, 3, 4, 5)
-    grad = np.zeros((c, n, hp, wp), dtype=grad_cols.dtype)  # channel-major: long runs to add
-    _add_at_offsets(grad, patches, stride)
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
+    if batch_last:
+        patches = grad_cols.reshape(c, kh, kw, ho, wo, n).transpose(0, 1, 2, 5, 3, 4)
+    else:
+        patches = grad_cols.reshape(c, kh, kw, n, ho, wo)
+    grad = _padded((c, n, hp, wp), grad_cols.dtype, batch_last)  # indexed (C, N, Hp, Wp)
+    for i in range(kh):
+        for j in range(kw):
+            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += patches[:, i, j]
     return np.ascontiguousarray(grad[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3))
 
 
@@ -213,19 +257,22 @@ class Conv2d(Module):
         check_allocation((c, n, h + 2 * ph, w + 2 * pw), x.dtype, "Conv2d padded input")
         check_allocation((c * kh * kw, n) + out_hw, x.dtype, "Conv2d im2col matrix")
         check_allocation((self.out_channels, n) + out_hw, x.dtype, "Conv2d output")
-        cols, padded_shape = _im2col(x, self.kernel_size, self.stride, self.padding, out_hw)
+        batch_last = _batch_last(c, self.out_channels, self.kernel_size, out_hw[1])
+        cols, padded_shape = _im2col(x, self.kernel_size, self.stride, self.padding, out_hw,
+                                     batch_last)
         out = self.weight.data.reshape(self.out_channels, -1) @ cols  # (out, N*Ho*Wo)
         if self.bias is not None:
             out += self.bias.data[:, None]
-        self._cache = (cols, padded_shape, out_hw)
-        return np.ascontiguousarray(out.reshape((self.out_channels, n) + out_hw).transpose(1, 0, 2, 3))
+        self._cache = (cols, padded_shape, out_hw, batch_last)
+        return _from_columns(out, n, out_hw, batch_last)
 
     def backward(self, grad_out):
         """grad_out: (N, out, Ho, Wo) -> dL/dx: (N, in, H, W); accumulates dW and db."""
         g = self._accumulate_grads(grad_out)
-        cols, padded_shape, out_hw = self._cache
+        cols, padded_shape, out_hw, batch_last = self._cache
         grad_cols = self.weight.data.reshape(self.out_channels, -1).T @ g  # (C*kh*kw, N*Ho*Wo)
-        return _col2im(grad_cols, padded_shape, self.kernel_size, self.stride, self.padding, out_hw)
+        return _col2im(grad_cols, padded_shape, self.kernel_size, self.stride, self.padding,
+                       out_hw, batch_last)
 
     def backward_params(self, grad_out):
         """Only dL/dW and dL/db, for a first layer whose input is data."""
@@ -234,10 +281,10 @@ class Conv2d(Module):
     def _accumulate_grads(self, grad_out):
         """Add dL/dW = g @ cols.T and dL/db; return g = grad_out as (out, N*Ho*Wo)."""
         self._require_cache("_cache")
-        cols, padded_shape, out_hw = self._cache
+        cols, padded_shape, out_hw, batch_last = self._cache
         grad_out = as_float_array(grad_out, "Conv2d grad_out",
                                   shape=(padded_shape[0], self.out_channels) + out_hw)
-        g = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)
+        g = _to_columns(grad_out, batch_last)
         self.weight.add_grad((cols @ g.T).T.reshape(self.weight.data.shape))  # = g @ cols.T, faster
         if self.bias is not None:
             self.bias.add_grad(g.sum(axis=1))
