@@ -224,7 +224,7 @@ def _fashion_epoch(kind, batch):
         X, y = load_fashion_mnist("train", as_images=kind == "LeNet")
         order = np.random.default_rng(0).permutation(len(X))
         batches = [order[i:i + batch] for i in range(0, len(X), batch)]
-        ours = recipe.fashion_lenet(0) if kind == "LeNet" else recipe.fashion_mlp(0)
+        ours = (recipe.fashion_lenet if kind == "LeNet" else recipe.fashion_mlp)(0, dtype=np.float32)
         loss_fn, opt = cn.CrossEntropyLoss(), cn.optim.SGD(ours.parameters(), lr=0.01)
 
         def epoch_ours():

@@ -4,15 +4,18 @@ The book promises that what it prints is true on the learner's machine, not only
 Each configuration re-executes every chapter with nbval and compares the outputs with the
 committed ones:
 
-    default      this checkout's .venv, OpenBLAS's own kernel choice, one BLAS thread
+    default      this checkout's .venv, OpenBLAS's own kernel choice (OPENBLAS_CORETYPE unset,
+                 even when the shell sets it), one BLAS thread
+    sandybridge  OPENBLAS_CORETYPE=Sandybridge: the AVX kernel of older CPUs
     haswell      OPENBLAS_CORETYPE=Haswell: the AVX2 kernel many laptops get
+    skylakex     OPENBLAS_CORETYPE=SkylakeX: the AVX-512 kernel (skipped on a CPU without it)
     threads2     OPENBLAS_NUM_THREADS=2: blocked products summed in another order
     oldest       a fresh venv with the lowest version requirements.txt admits for each package
     newest       a fresh venv with the newest versions requirements.txt admits
     py313        a fresh venv on Python 3.13 (pyenv), newest versions
 
     .venv/bin/python scripts/portability.py                  # every configuration (~1 hour)
-    .venv/bin/python scripts/portability.py default haswell  # what CI runs
+    .venv/bin/python scripts/portability.py sandybridge haswell skylakex  # the kernels
     .venv/bin/python scripts/portability.py --tests haswell  # also the pytest suite
 
 Fresh venvs live in .portability/<name>/ (reused on the next run). Prints a table and exits 1
@@ -32,7 +35,9 @@ VENVS = ROOT / ".portability"
 
 CONFIGS = {
     "default": {"env": {}, "venv": None},
-    "haswell": {"env": {"OPENBLAS_CORETYPE": "Haswell"}, "venv": None},
+    "sandybridge": {"env": {"OPENBLAS_CORETYPE": "Sandybridge"}, "venv": None, "cpu": "avx"},
+    "haswell": {"env": {"OPENBLAS_CORETYPE": "Haswell"}, "venv": None, "cpu": "avx2"},
+    "skylakex": {"env": {"OPENBLAS_CORETYPE": "SkylakeX"}, "venv": None, "cpu": "avx512f"},
     "threads2": {"env": {"OPENBLAS_NUM_THREADS": "2"}, "venv": None},
     "oldest": {"env": {}, "venv": ("python3.11", "oldest")},
     "newest": {"env": {}, "venv": ("python3.11", "newest")},
@@ -102,12 +107,21 @@ def versions_of(py):
     return subprocess.run([str(py), "-c", code], capture_output=True, text=True).stdout.strip()
 
 
+def cpu_has(flag):
+    """Whether /proc/cpuinfo lists ``flag`` (False where there is no /proc/cpuinfo)."""
+    try:
+        return flag in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+
+
 def run_config(name, with_tests):
     config = CONFIGS[name]
     py = ROOT / ".venv" / "bin" / "python"
     if config["venv"]:
         py = make_venv(name, *config["venv"])
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **config["env"]}  # the config wins
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_CORETYPE"}
+    env = {**env, "OPENBLAS_NUM_THREADS": "1", **config["env"]}  # the config wins
     targets = ["book"] + (["tests"] if with_tests else [])
     start = time.perf_counter()
     result = subprocess.run([str(py), "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile",
@@ -132,6 +146,11 @@ def main(argv=None):
         parser.error(f"unknown configuration {unknown[0]!r}; expected one of {', '.join(CONFIGS)}")
     rows, ok_all = [], True
     for name in args.configs or list(CONFIGS):
+        flag = CONFIGS[name].get("cpu")
+        if flag and not cpu_has(flag):
+            print(f"portability: {name} skipped: this CPU has no {flag}")
+            rows.append((name, "skipped", "-", f"no {flag} on this CPU", "-"))
+            continue
         print(f"portability: {name} ...", flush=True)
         ok, summary, failed, elapsed, versions, log = run_config(name, args.tests)
         ok_all &= ok

@@ -25,23 +25,23 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def split():
-    return recipe.fashion_split()
+    return recipe.fashion_split(dtype=np.float64)  # the chapter trains in float64
 
 
 def test_split_is_a_partition_of_the_training_images(split):
     (X_train, y_train), (X_val, y_val) = split
     assert X_train.shape == (50000, 784) and X_val.shape == (10000, 784)
-    X, y = load_fashion_mnist("train")
+    X, y = load_fashion_mnist("train", dtype=np.float64)
     order = np.random.default_rng(0).permutation(60000)
     np.testing.assert_array_equal(X_train, X[order[:50000]])
     np.testing.assert_array_equal(y_val, y[order[50000:]])
     assert sorted(np.concatenate([order[:50000], order[50000:]]).tolist()) == list(range(60000))
-    images, _ = recipe.fashion_split(as_images=True)
+    images, _ = recipe.fashion_split(as_images=True, dtype=np.float64)
     np.testing.assert_array_equal(images[0].reshape(len(images[0]), -1), X_train)
 
 
 def _macs(model, shape):
-    x, total = np.zeros((1,) + shape, dtype=np.float32), 0
+    x, total = np.zeros((1,) + shape), 0
     with cn.module.evaluation_mode(model):
         for layer in model:
             out = layer(x)
@@ -62,7 +62,10 @@ def test_recipes_shapes_parameters_and_arithmetic():
         "Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
     assert cnn.num_parameters() == 150 + 12 + 2400 + 32 + 48120 + 10164 + 850
     assert cnn[0].bias is None and cnn[4].bias is None  # batch norm follows: no bias
-    assert all(p.data.dtype == np.float32 for p in mlp.parameters() + cnn.parameters())
+    assert all(p.data.dtype == np.float64 for p in mlp.parameters() + cnn.parameters())
+    assert all(p.data.dtype == np.float32 for model in (recipe.fashion_mlp(0, dtype=np.float32),
+                                                        recipe.fashion_lenet(0, dtype=np.float32))
+               for p in model.parameters())
     assert _macs(mlp, (784,)) == (784 * 128 + 128 * 10, (1, 10))
     assert _macs(cnn, (1, 28, 28)) == (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10,
                                        (1, 10))
@@ -84,7 +87,7 @@ def test_final_mlp_reaches_88_percent_on_the_test_set(split):
             opt.lr = lr
             history = fit(mlp, cn.CrossEntropyLoss(), opt, train, val, epochs=epochs, batch_size=128,
                           rng=rng, progress=False)
-        X_test, y_test = load_fashion_mnist("test")
+        X_test, y_test = load_fashion_mnist("test", dtype=np.float64)
         acc = np.mean(predict(mlp, X_test).argmax(axis=1) == y_test)
     assert history.val_acc[-1] >= 0.88
     assert acc >= 0.88, f"test accuracy {acc:.4f}"

@@ -35,3 +35,32 @@ def test_glue_does_not_import_nbformat():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_glued_numbers_carry_no_round_off_digits():
+    """nbval compares a glued value's stored repr to the last digit, and another CPU kernel
+    changes a float's last digits: every glued float is rounded in the chapter (at most 6
+    significant digits), as the text that pastes it shows fewer anyway."""
+    import json
+    from pathlib import Path
+
+    from course_nn.lab.glue import GLUE_PREFIX
+
+    book = Path(__file__).resolve().parent.parent / "book"
+    long = []
+    for path in sorted(book.glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                text = output.get("data", {}).get(GLUE_PREFIX + "text/plain")
+                if text is None:
+                    continue
+                text = "".join(text) if isinstance(text, list) else text
+                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                try:
+                    float(text)
+                except ValueError:
+                    continue
+                digits = text.lower().split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+                if len(digits) > 6:
+                    long.append(f"{path.name}: {name} = {text}")
+    assert not long, "glued with round-off digits: " + "; ".join(long)

@@ -38,28 +38,31 @@ N_TRAIN, N_HELD_OUT = 4000, 2000
 # The chapter's recipes
 # ---------------------------------------------------------------------------------------------
 
-def fashion_split(seed=0, n_val=10000, as_images=False):
+def fashion_split(seed=0, n_val=10000, as_images=False, dtype=np.float32):
     """The 60,000 training images cut once into (X_train, y_train), (X_val, y_val): a permutation
-    from ``np.random.default_rng(seed)``, the last ``n_val`` for validation. X: (N, 784) float32,
-    or (N, 1, 28, 28) with as_images. The test set is not touched."""
+    from ``np.random.default_rng(seed)``, the last ``n_val`` for validation. X: (N, 784) in
+    ``dtype`` (float32 as ``load_fashion_mnist``, or float64), or (N, 1, 28, 28) with as_images.
+    The test set is not touched."""
     from ...data import load_fashion_mnist
 
-    X, y = load_fashion_mnist("train", as_images=as_images)
+    X, y = load_fashion_mnist("train", as_images=as_images, dtype=dtype)
     order = np.random.default_rng(seed).permutation(len(X))
     train, val = order[:len(X) - n_val], order[len(X) - n_val:]
     return (X[train], y[train]), (X[val], y[val])
 
 
-def fashion_mlp(seed=0, hidden=128):
-    """Note 002's network: 784 -> hidden (ReLU, He init) -> 10 (PyTorch's default init), float32,
-    every weight drawn from ``np.random.default_rng(seed)``. Input (N, 784), output (N, 10)."""
+def fashion_mlp(seed=0, hidden=128, dtype=np.float64):
+    """Note 002's network: 784 -> hidden (ReLU, He init) -> 10 (PyTorch's default init), every
+    weight drawn from ``np.random.default_rng(seed)``, in ``dtype`` (float64, the chapter's
+    choice, or float32, as bench/run.py times it). Input (N, 784), output (N, 10)."""
     rng = np.random.default_rng(seed)
-    return Sequential(Linear(784, hidden, rng=rng, init=he_normal, dtype=np.float32), ReLU(),
-                      Linear(hidden, 10, rng=rng, dtype=np.float32))
+    return Sequential(Linear(784, hidden, rng=rng, init=he_normal, dtype=dtype), ReLU(),
+                      Linear(hidden, 10, rng=rng, dtype=dtype))
 
 
-def fashion_lenet(seed=0):
-    """LeNet-style CNN with batch normalization, float32, input (N, 1, 28, 28), output (N, 10):
+def fashion_lenet(seed=0, dtype=np.float64):
+    """LeNet-style CNN with batch normalization in ``dtype`` (float64, the chapter's choice, or
+    float32, as bench/run.py times it), input (N, 1, 28, 28), output (N, 10):
     Conv(1->6, 5, pad 2) -> MaxPool 2 -> BatchNorm2d(6) -> ReLU -> Conv(6->16, 5) -> MaxPool 2
     -> BatchNorm2d(16) -> ReLU -> Flatten (400) -> Linear 120 -> ReLU -> Linear 84 -> ReLU
     -> Linear 10. He initialization before each ReLU, PyTorch's default for the output layer;
@@ -68,16 +71,15 @@ def fashion_lenet(seed=0):
     bias there would change nothing but the rounding (its gradient is round-off noise, which
     Adam would turn into full-size steps)."""
     rng = np.random.default_rng(seed)
-    f32 = np.float32
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, bias=False, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
-        BatchNorm2d(6, dtype=f32), ReLU(),
-        Conv2d(6, 16, 5, bias=False, rng=rng, init=he_normal, dtype=f32), MaxPool2d(2),
-        BatchNorm2d(16, dtype=f32), ReLU(),
+        Conv2d(1, 6, 5, padding=2, bias=False, rng=rng, init=he_normal, dtype=dtype), MaxPool2d(2),
+        BatchNorm2d(6, dtype=dtype), ReLU(),
+        Conv2d(6, 16, 5, bias=False, rng=rng, init=he_normal, dtype=dtype), MaxPool2d(2),
+        BatchNorm2d(16, dtype=dtype), ReLU(),
         Flatten(),
-        Linear(400, 120, rng=rng, init=he_normal, dtype=f32), ReLU(),
-        Linear(120, 84, rng=rng, init=he_normal, dtype=f32), ReLU(),
-        Linear(84, 10, rng=rng, dtype=f32),
+        Linear(400, 120, rng=rng, init=he_normal, dtype=dtype), ReLU(),
+        Linear(120, 84, rng=rng, init=he_normal, dtype=dtype), ReLU(),
+        Linear(84, 10, rng=rng, dtype=dtype),
     )
 
 
