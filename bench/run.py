@@ -40,10 +40,46 @@ IDLE = 0.15  # seconds between timed blocks: OpenBLAS threads spin for about 0.1
 class Workload:
     """A named pair of step functions (course_nn, torch) built on identical data and weights.
     ``long``: each call takes seconds (a whole epoch), so it is timed once per repeat, over 3
-    repeats, with a single warm-up call per library."""
+    repeats, with a single warm-up call per library. ``floor``: builds a function that runs
+    only the matrix products of course_nn's step, as plain numpy ``@`` calls on arrays of the
+    same shapes (see ``floors``)."""
 
-    def __init__(self, name, build, long=False):
-        self.name, self.build, self.long = name, build, long
+    def __init__(self, name, build, long=False, floor=None):
+        self.name, self.build, self.long, self.floor = name, build, long, floor
+
+
+def _products(shapes, dtype):
+    """A function computing a @ b for each ((m, k), (k, n), repeat) of ``shapes``, ``repeat``
+    times, on fixed random arrays: the matrix-product work of one training step."""
+    rng = np.random.default_rng(0)
+    pairs = [(rng.standard_normal(a).astype(dtype), rng.standard_normal(b).astype(dtype), r)
+             for a, b, r in shapes]
+
+    def run():
+        for a, b, repeat in pairs:
+            for _ in range(repeat):
+                a @ b
+
+    return run
+
+
+def _conv_floor(c_in, c_out, size, dtype, batch=32, k=3):
+    """Conv2d's three products on the im2col matrix (C*k*k, N*H*W): forward W @ cols, weight
+    gradient cols @ g.T, input gradient W.T @ g."""
+    kk, cols = c_in * k * k, batch * size * size
+    return lambda: _products([((c_out, kk), (kk, cols), 1), ((kk, cols), (cols, c_out), 1),
+                              ((kk, c_out), (c_out, cols), 1)], dtype)
+
+
+def _recurrent_floor(kind, dtype, batch=32, steps=50, d=16, h=64):
+    """A recurrent layer's products: the input projection of every step at once, one
+    (N, H) @ (H, G*H) per step forward and one (N, G*H) @ (G*H, H) per step backward, and the
+    weight and input gradients over all steps at once."""
+    g = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind] * h
+    tn = steps * batch
+    return lambda: _products([((tn, d), (d, g), 1), ((batch, h), (h, g), steps),
+                              ((batch, g), (g, h), steps), ((g, tn), (tn, h), 1),
+                              ((g, tn), (tn, d), 1), ((tn, g), (g, d), 1)], dtype)
 
 
 def _mlp(sizes, batch, dtype):
@@ -264,11 +300,14 @@ def workloads():
             for batch in (64, 256):
                 name = f"MLP {'-'.join(map(str, sizes))} b{batch} {bits}"
                 out.append(Workload(name, _mlp(sizes, batch, dtype)))
-        out.append(Workload(f"Conv2d 1->8 28x28 b32 {bits}", _conv(1, 8, 28, dtype)))
-        out.append(Workload(f"Conv2d 8->16 14x14 b32 {bits}", _conv(8, 16, 14, dtype)))
+        for c_in, c_out, size in ((1, 8, 28), (8, 16, 14)):
+            out.append(Workload(f"Conv2d {c_in}->{c_out} {size}x{size} b32 {bits}",
+                                _conv(c_in, c_out, size, dtype),
+                                floor=_conv_floor(c_in, c_out, size, dtype)))
         out.append(Workload(f"MaxPool2d 2x2 32x8x28x28 {bits}", _maxpool(dtype)))
         for kind in ("RNN", "LSTM", "GRU"):
-            out.append(Workload(f"{kind} T50 b32 d16 h64 {bits}", _recurrent(kind, dtype)))
+            out.append(Workload(f"{kind} T50 b32 d16 h64 {bits}", _recurrent(kind, dtype),
+                                floor=_recurrent_floor(kind, dtype)))
     if fashion_mnist_available():
         for batch in (64, 256):
             out.append(Workload(f"Fashion-MNIST epoch, MLP 784-128-10 b{batch} f32",
@@ -287,6 +326,23 @@ def fashion_mnist_available():
     except FileNotFoundError:
         return False
     return True
+
+
+def floors(workloads_timed, ratios, torch_times):
+    """Lines of the matrix-product floor table for the workloads over the target: numpy's
+    products alone against PyTorch's whole step. A floor ratio above 1 means no numpy
+    implementation doing these products through this BLAS can reach the target: the products
+    alone take longer than PyTorch's whole step."""
+    lines = []
+    for w in workloads_timed:
+        if w.floor is None or w.name not in ratios or ratios[w.name] <= 1.0:
+            continue
+        products = w.floor()
+        seconds = statistics.median(time_block(products) for _ in range(5))
+        time.sleep(IDLE)
+        lines.append(f"| {w.name} | {seconds * 1e3:.3f} | {torch_times[w.name] * 1e3:.3f} | "
+                     f"{seconds / torch_times[w.name]:.2f} |")
+    return lines
 
 
 def target_misses(ratios):
@@ -384,8 +440,11 @@ def book_time():
 def environment(torch):
     from threadpoolctl import threadpool_info
 
-    blas = [f"{i['internal_api']} {i.get('version', '')} ({i['num_threads']} threads)"
-            for i in threadpool_info() if i["user_api"] == "blas"]
+    blas = [f"{i['internal_api']} {i.get('version', '')} ({i['num_threads']} threads, "
+            f"kernel {i.get('architecture', '?')})" for i in threadpool_info() if i["user_api"] == "blas"]
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        blas.append(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} is set: not this "
+                    f"CPU's own kernel choice (env -u OPENBLAS_CORETYPE for that)")
     lines = [f"numpy {np.__version__}; BLAS: {', '.join(blas) or 'unknown'}"]
     lines.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
                  "torch not installed: course_nn timings only")
@@ -411,14 +470,15 @@ def main():
     print("\n".join(environment(torch)))
     repeats = 3 if args.quick else 7
     print("\n| workload | course_nn (ms) | PyTorch (ms) | ratio |\n| --- | ---: | ---: | ---: |")
-    ratios = {}
+    ratios, torch_times, timed = {}, {}, []
     for w in workloads():
         if args.only not in w.name:
             continue
         ours, theirs = compare(w, torch, repeats)
+        timed.append(w)
         ratio = f"{ours / theirs:.2f}" if theirs else "-"
         if theirs:
-            ratios[w.name] = ours / theirs
+            ratios[w.name], torch_times[w.name] = ours / theirs, theirs
         print(f"| {w.name} | {ours * 1e3:.3f} | {theirs * 1e3 if theirs else float('nan'):.3f} | {ratio} |",
               flush=True)
     conv = conv_summary(ratios)
@@ -427,6 +487,13 @@ def main():
     if ratios:
         missed = target_misses(ratios)
         print("targets: " + ("all met" if not missed else "missed by " + ", ".join(missed)))
+        floor_lines = floors(timed, ratios, torch_times)
+        if floor_lines:
+            print("\nmatrix-product floor of the workloads over the target (numpy's products "
+                  "alone, against PyTorch's whole step):")
+            print("\n| workload | numpy products (ms) | PyTorch step (ms) | floor ratio |\n"
+                  "| --- | ---: | ---: | ---: |")
+            print("\n".join(floor_lines))
     ours, numpy_alone = import_time("course_nn"), import_time("numpy")
     print(f"\nimport course_nn: {ours * 1e3:.0f} ms, import numpy: {numpy_alone * 1e3:.0f} ms "
           f"(ratio {ours / numpy_alone:.2f}, target 1.3)")

@@ -52,6 +52,19 @@ def test_import_course_nn_does_not_load_the_lab():
     assert result.stdout.strip() == "[]"
 
 
+def test_import_course_nn_leaves_numpy_random_for_first_use():
+    """``import course_nn`` stays within 1.3x of ``import numpy`` (bench/run.py): it does not
+    import numpy.random (about 10 ms), which the package generator loads on its first draw,
+    and that draw is the same as from a generator made at import: default_rng(0)."""
+    code = ("import math, sys, numpy as np, course_nn as cn; print('numpy.random' in sys.modules); "
+            "w, b = cn.Linear(3, 2).weight.data, 1 / math.sqrt(3); "
+            "print(np.array_equal(w, np.random.default_rng(0).uniform(-b, b, (2, 3))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_library_modules_never_import_the_lab():
     """No module at the top level of course_nn imports from course_nn.lab (the arrow points
     one way: the lab stages lessons with the library, never the reverse)."""

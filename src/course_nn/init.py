@@ -14,7 +14,8 @@ import numpy as np
 
 from ._validate import as_array, check_generator, check_number
 
-_package_rng = np.random.default_rng(0)
+_package_rng = None  # np.random.default_rng(0), made on first use: numpy.random's import
+                    # (about 10 ms) is then not part of ``import course_nn``
 
 
 def manual_seed(seed):
@@ -29,7 +30,10 @@ def manual_seed(seed):
 
 def _rng(rng, name=None):
     """``rng``, or the package generator when it is None (``name`` prefixes the error)."""
+    global _package_rng
     if rng is None:
+        if _package_rng is None:
+            _package_rng = np.random.default_rng(0)
         return _package_rng
     return check_generator(rng, f"{name} rng" if name else "rng")
 
