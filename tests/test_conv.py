@@ -202,3 +202,31 @@ def test_column_layout_is_chosen_by_the_measured_rule():
         np.testing.assert_allclose(y, conv2d_naive(x, conv.weight.data, conv.bias.data, 1, k // 2),
                                    atol=1e-12)
         assert conv._cache[-1] == _batch_last(c_in, c_out, (k, k), size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_layer_blocked_products_equal_the_definitions(dtype):
+    """Few patch rows and many columns (one input channel, 5 x 5 kernel, 28 x 28 images): the
+    forward product and dL/dW run in column blocks that fit in L2. The output is the product
+    block for block, dL/dW is summed block after block; both equal the definitions to
+    round-off."""
+    import course_nn.conv as conv_module
+
+    rng = np.random.default_rng(5)
+    conv = Conv2d(1, 6, 5, padding=2, rng=rng, dtype=dtype)
+    x = rng.standard_normal((16, 1, 28, 28)).astype(dtype)
+    cols = conv_module._im2col(x, (5, 5), (1, 1), (2, 2), (28, 28), False)[0]
+    assert cols.shape[1] > 2 * conv_module._block_columns(cols.shape[0], cols.itemsize) > 0
+    w = conv.weight.data.reshape(6, -1)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv_module._blocked_product(w, cols), w @ cols, **tol)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.pad(x.astype(np.float64), ((0, 0), (0, 0), (2, 2), (2, 2))), (5, 5), axis=(2, 3))
+    y = conv(x)
+    np.testing.assert_allclose(y, np.einsum("nchwij,ocij->nohw", windows, conv.weight.data)
+                               + conv.bias.data[:, None, None], **tol)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    conv.backward_params(g)
+    expected = np.einsum("nohw,nchwij->ocij", g.astype(np.float64), windows)
+    np.testing.assert_allclose(conv.weight.grad, expected, **tol)
+    np.testing.assert_allclose(conv.bias.grad, g.astype(np.float64).sum(axis=(0, 2, 3)), **tol)

@@ -209,6 +209,45 @@ def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw, batch_last
     return np.ascontiguousarray(grad[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3))
 
 
+_BLOCK_BYTES = 256 * 1024  # a block of im2col columns that stays in a core's L2 cache
+
+
+def _block_columns(rows, itemsize):
+    """Columns per block of a (rows, M) matrix, about 256 KB; 0 when the matrix has too many
+    rows for blocks to help (measured: a single product is as fast or faster above 32 rows)."""
+    return 0 if rows > 32 else max(256, _BLOCK_BYTES // (rows * itemsize))
+
+
+def _blocked_product(w, cols):
+    """w @ cols for w (out, K) and cols (K, M), in column blocks where K is small: with few
+    rows OpenBLAS runs blocks that fit in L2 up to 2x faster. Each column is the same dot
+    product; OpenBLAS may round it differently in a block's edge kernels (round-off only)."""
+    block = _block_columns(cols.shape[0], cols.itemsize)
+    if not block or cols.shape[1] <= 2 * block:
+        return w @ cols
+    out = np.empty((w.shape[0], cols.shape[1]), dtype=np.result_type(w, cols))
+    for start in range(0, cols.shape[1], block):
+        np.matmul(w, cols[:, start:start + block], out=out[:, start:start + block])
+    return out
+
+
+def _weight_gradient(cols, g):
+    """dL/dW = g @ cols.T, (out, C*kh*kw), from cols (C*kh*kw, M) and g (out, M).
+
+    A first layer has few patch rows (C*kh*kw = 25 for one channel and a 5 x 5 kernel) and very
+    many columns (M = N*Ho*Wo, 50,176 for 64 images of 28 x 28): OpenBLAS then runs this
+    product several times below its speed. Cut into column blocks of about 256 KB of cols,
+    summed block after block, it is 1.5-3x faster (measured in float32 and float64); with many
+    rows the single product is as fast or faster, and is kept."""
+    block = _block_columns(cols.shape[0], cols.itemsize)
+    if not block or cols.shape[1] <= 2 * block:
+        return (cols @ g.T).T  # = g @ cols.T, faster in this orientation
+    total = cols[:, :block] @ g[:, :block].T
+    for start in range(block, cols.shape[1], block):
+        total += cols[:, start:start + block] @ g[:, start:start + block].T
+    return total.T
+
+
 def _check_images(x, name, channels):
     x = as_float_array(x, name, ndim=4)
     if channels is not None and x.shape[1] != channels:
@@ -260,7 +299,7 @@ class Conv2d(Module):
         batch_last = _batch_last(c, self.out_channels, self.kernel_size, out_hw[1])
         cols, padded_shape = _im2col(x, self.kernel_size, self.stride, self.padding, out_hw,
                                      batch_last)
-        out = self.weight.data.reshape(self.out_channels, -1) @ cols  # (out, N*Ho*Wo)
+        out = _blocked_product(self.weight.data.reshape(self.out_channels, -1), cols)  # (out, N*Ho*Wo)
         if self.bias is not None:
             out += self.bias.data[:, None]
         self._cache = (cols, padded_shape, out_hw, batch_last)
@@ -285,7 +324,7 @@ class Conv2d(Module):
         grad_out = as_float_array(grad_out, "Conv2d grad_out",
                                   shape=(padded_shape[0], self.out_channels) + out_hw)
         g = _to_columns(grad_out, batch_last)
-        self.weight.add_grad((cols @ g.T).T.reshape(self.weight.data.shape))  # = g @ cols.T, faster
+        self.weight.add_grad(_weight_gradient(cols, g).reshape(self.weight.data.shape))
         if self.bias is not None:
             self.bias.add_grad(g.sum(axis=1))
         return g
