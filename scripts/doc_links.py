@@ -1,8 +1,8 @@
-"""Turn the chapters' {doc} roles into markdown links to the notebook, which work in both
-places a learner reads a chapter.
+"""Turn the book's {doc} roles into markdown links to the notebook or page, which work in
+both places a learner reads it.
 
     .venv/bin/python scripts/doc_links.py book/01_introduction.ipynb ...   # rewrite
-    .venv/bin/python scripts/doc_links.py --check book/*.ipynb             # report, exit 1
+    .venv/bin/python scripts/doc_links.py --check book/*.ipynb book/index.md book/appendix/*.md
 
 On the website (Jupyter Book 1.x, myst-parser) a relative link to a source file,
 ``[Activation functions](03_activations.ipynb)``, resolves to that page as {doc} does. In
@@ -11,9 +11,10 @@ JupyterLab (jupyterlab-myst 2.7) the same link opens the notebook in a new tab, 
 a file that does not exist. An empty link text, ``[](03_activations.ipynb)``, would show the
 page title on the website but the file name in JupyterLab, so the link text is written out:
 the role's own text (``{doc}`Optimizers <07_optimizers>```) or else the target's title, its
-first ``# `` heading, which is what the website showed. Only markdown cells are changed;
-afterwards ``jupytext --sync`` brings the twins along (tests/test_chapter_links.py keeps the
-{doc} role out of the chapters).
+first ``# `` heading, which is what the website showed. In a notebook only markdown cells
+are changed; afterwards ``jupytext --sync`` brings the twins along. The landing page and the
+appendices (MyST .md files, which the course bundle ships for JupyterLab too) are converted
+whole. tests/test_chapter_links.py keeps the {doc} role out of all of them.
 """
 
 import argparse
@@ -63,6 +64,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     found = 0
     for path in args.notebooks:
+        if path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+            changed = len(ROLE.findall(text))
+            found += changed
+            if changed and not args.check:
+                path.write_text(convert(text, path), encoding="utf-8")
+            if changed:
+                print(f"{path}: {changed} {{doc}} role(s)"
+                      f"{' to convert' if args.check else ' converted'}")
+            continue
         notebook = json.loads(path.read_text(encoding="utf-8"))
         changed = 0
         for cell in notebook["cells"]:

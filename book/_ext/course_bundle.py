@@ -8,7 +8,7 @@ header's download icon), and the role {bundle}`text` makes a link to it in a pag
 building the zip (the links stay).
 """
 
-import importlib.util
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -21,11 +21,12 @@ ZIP_NAME = "course_nn-bundle.zip"
 LABEL = "download-bundle-button"
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scripts import load_script  # noqa: E402
+
+
 def _make_bundle_module():
-    spec = importlib.util.spec_from_file_location("make_bundle", ROOT / "scripts" / "make_bundle.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("make_bundle")
 
 
 class bundle_link(nodes.reference):

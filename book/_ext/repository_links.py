@@ -9,23 +9,23 @@ course_nn there (scripts/colab_cell.py writes it): with a URL set, a chapter wit
 current cell is a warning, which -W makes a failed build.
 """
 
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
 BINDER = "https://mybinder.org"
 COLAB = "https://colab.research.google.com"
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scripts import load_script  # noqa: E402
+
+
 def _colab_cell_module():
-    spec = importlib.util.spec_from_file_location("colab_cell", ROOT / "scripts" / "colab_cell.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("colab_cell")
 
 
 def _repository_url(config):
