@@ -151,16 +151,23 @@ class _BatchNorm(Module):
         return v if self._axis == 0 else v[:, None]
 
     def _grads(self, grad_out, x_hat, inv_std, training):
-        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out, all on the matrix of ``_rows``."""
+        """(dL/dgamma, dL/dbeta, dL/dx) for one grad_out, all on the matrix of ``_rows``.
+
+        With dL/dx_hat = gamma * grad_out, the two centring terms of training mode are
+        gamma * dL/dbeta / m and x_hat * gamma * dL/dgamma / m (m values per feature), so
+        dL/dx = gamma / sqrt(var + eps) * (grad_out - dL/dbeta / m - x_hat * dL/dgamma / m):
+        four passes over the matrix after the two sums, instead of eight."""
         axis = self._axis
         d_gamma = _reduce("sum", grad_out * x_hat, axis)
         d_beta = _reduce("sum", grad_out, axis)
-        d_xhat = grad_out * self._along(self.weight.data) if self.affine else grad_out
+        scale = self._along(self.weight.data * inv_std if self.affine else inv_std)
         if not training:
-            return d_gamma, d_beta, d_xhat * self._along(inv_std)
-        # mean and variance depend on every sample, which adds the two centring terms
-        d_x = self._along(inv_std) * (d_xhat - _reduce("mean", d_xhat, axis, keepdims=True)
-                                      - x_hat * _reduce("mean", d_xhat * x_hat, axis, keepdims=True))
+            return d_gamma, d_beta, grad_out * scale
+        m = grad_out.shape[axis]
+        d_x = x_hat * self._along(d_gamma / m)
+        np.subtract(grad_out, d_x, out=d_x)
+        d_x -= self._along(d_beta / m)
+        d_x *= scale
         return d_gamma, d_beta, d_x
 
     def _running_stats(self):

@@ -322,9 +322,12 @@ class _Stack:
                 jg, jb = self.slots[i]
                 grads[jg] = np.sum(grad * x_hat, axis=1)
                 grads[jb] = grad.sum(axis=1)
-                d_xhat = grad * self.params[jg][:, None, :]
-                grad = inv_std[:, None, :] * (d_xhat - d_xhat.mean(axis=1, keepdims=True)
-                                              - x_hat * np.mean(d_xhat * x_hat, axis=1, keepdims=True))
+                m = grad.shape[1]  # BatchNorm1d._grads's formula, operation for operation
+                d_x = x_hat * (grads[jg] / m)[:, None, :]
+                np.subtract(grad, d_x, out=d_x)
+                d_x -= (grads[jb] / m)[:, None, :]
+                d_x *= (self.params[jg] * inv_std)[:, None, :]
+                grad = d_x
         return grads
 
     def step(self, grads):

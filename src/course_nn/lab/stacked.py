@@ -287,13 +287,20 @@ class StackedBatchNorm2d(Module):
         self._require_cache("_cache")
         x_hat, inv_std, training, shape = self._cache
         g = as_float_array(grad_out, "StackedBatchNorm2d grad_out", shape=shape).reshape(x_hat.shape)
-        self.weight.add_grad((g * x_hat).sum(axis=2))
-        self.bias.add_grad(g.sum(axis=2))
-        d_xhat = g * self.weight.data[:, :, None]
-        if training:  # the batch's mean and variance depend on every value: two centring terms
-            d_xhat = (d_xhat - d_xhat.mean(axis=2, keepdims=True)
-                      - x_hat * (d_xhat * x_hat).mean(axis=2, keepdims=True))
-        return (d_xhat * inv_std[:, :, None]).reshape(shape)
+        d_gamma, d_beta = (g * x_hat).sum(axis=2), g.sum(axis=2)
+        self.weight.add_grad(d_gamma)
+        self.bias.add_grad(d_beta)
+        scale = (self.weight.data * inv_std)[:, :, None]
+        if not training:
+            return (g * scale).reshape(shape)
+        # the batch's mean and variance depend on every value: two centring terms, as in
+        # BatchNorm2d (gamma inv_std (g - dbeta / m - x_hat dgamma / m))
+        m = g.shape[2]
+        d_x = x_hat * (d_gamma / m)[:, :, None]
+        np.subtract(g, d_x, out=d_x)
+        d_x -= (d_beta / m)[:, :, None]
+        d_x *= scale
+        return d_x.reshape(shape)
 
     def extra_repr(self):
         return f"models={self.models}, {self.num_features}, eps={self.eps}, momentum={self.momentum}"
