@@ -1,7 +1,8 @@
 """Chapter 19, independently of the notebook: the validation split, the two recipes (shapes,
 parameter counts, multiply-adds per image), and the claim the chapter asserts about its final
-MLP: trained as the chapter trains it, at least 88 % test accuracy; and the chapter's
-one-run claim that after one epoch the CNN is ahead of the MLP, on five more seeds of each.
+MLP: trained as the chapter trains it, at least 88 % test accuracy, and so do five more
+seeds; and the chapter's one-run claim that after one epoch the CNN is ahead of the MLP, on
+five more seeds of each.
 The CNN's reload is checked by tests/test_serialization.py's round trips.
 
 Runs only where Fashion-MNIST is installed (CI runs scripts/setup.sh, which installs it)."""
@@ -74,14 +75,17 @@ def test_recipes_shapes_parameters_and_arithmetic():
     assert not np.array_equal(cnn[0].weight.data, recipe.fashion_lenet(1)[0].weight.data)
 
 
-def test_final_mlp_reaches_88_percent_on_the_test_set(split):
+@pytest.mark.parametrize("seed", range(6))
+def test_final_mlp_reaches_88_percent_on_the_test_set(split, seed):
     """The chapter's final MLP: lr 3e-3 (its validation study's choice) for 6 epochs, then
-    3e-4 for 2, batches of 128 shuffled by default_rng(1), weights from seed 0 (the chapter
-    writes fit's loop out; the updates are the same)."""
+    3e-4 for 2, batches of 128. Seed 0 is the chapter's run (weights from seed 0, batches
+    shuffled by default_rng(1); the chapter writes fit's loop out, the updates are the same);
+    seeds 1-5 are five more runs (weights from the seed, batches by default_rng(100 + seed)),
+    so that the chapter's 88 % is not one lucky run's. About 6 s each."""
     train, val = split
-    mlp = recipe.fashion_mlp(seed=0)
+    mlp = recipe.fashion_mlp(seed=seed)
     opt = cn.optim.Adam(mlp.parameters(), lr=3e-3)
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(1 if seed == 0 else 100 + seed)
     with one_blas_thread():
         for epochs, lr in [(6, 3e-3), (2, 3e-4)]:
             opt.lr = lr
