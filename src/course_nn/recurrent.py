@@ -207,17 +207,24 @@ class LSTM(_Recurrent):
         tanh_cs = np.empty((t_len, n, H), dtype=pre.dtype)
         gates = pre  # overwritten step by step with the gate values
         hs[0], cs[0] = h, c
-        for t in range(t_len):
-            a = gates[t]
-            a += hs[t] @ w_hh_t
-            np.tanh(a, out=a)
-            a *= scale
-            a += offset
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            np.multiply(f, cs[t], out=cs[t + 1])
-            cs[t + 1] += i * g
-            np.tanh(cs[t + 1], out=tanh_cs[t])
-            np.multiply(o, tanh_cs[t], out=hs[t + 1])
+        # the loop runs T times on small arrays, so it works in place through per-step views
+        # (made once, by zip) and two scratch buffers, with no temporary array per operation
+        tanh, multiply, add, matmul = np.tanh, np.multiply, np.add, np.matmul
+        recurrent = np.empty((n, 4 * H), dtype=pre.dtype)
+        i_times_g = np.empty((n, H), dtype=pre.dtype)
+        per_step = zip(gates, gates[:, :, :H], gates[:, :, H:2 * H], gates[:, :, 2 * H:3 * H],
+                       gates[:, :, 3 * H:], hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_cs)
+        for a, i, f, g, o, h_prev, h_next, c_prev, c_next, tanh_c in per_step:
+            matmul(h_prev, w_hh_t, out=recurrent)
+            add(a, recurrent, out=a)
+            tanh(a, out=a)
+            multiply(a, scale, out=a)
+            add(a, offset, out=a)
+            multiply(f, c_prev, out=c_next)
+            multiply(i, g, out=i_times_g)
+            add(c_next, i_times_g, out=c_next)
+            tanh(c_next, out=tanh_c)
+            multiply(o, tanh_c, out=h_next)
         self._cache = (steps, hs, cs, tanh_cs, gates)
         out = hs[1:].transpose(1, 0, 2).copy()  # batch-first, a new array even when N = 1
         return out, (hs[-1].copy(), cs[-1].copy())
@@ -261,13 +268,20 @@ class LSTM(_Recurrent):
         dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # dc += dh * o * (1 - tanh(c)^2)
         da = factors  # overwritten step by step with the pre-activation gradients
         w_hh = self.weight_hh.data
-        for t in reversed(range(t_len)):
-            dh += grad_output[t]
-            dc += dh * dc_from_h[t]
-            da[t, :, :3 * H].reshape(n, 3, H)[...] *= dc[:, None, :]  # i, f, g all take dc
-            da[t, :, 3 * H:] *= dh
-            dc *= f[t]
-            dh = da[t] @ w_hh
+        multiply, add, matmul = np.multiply, np.add, np.matmul
+        scratch = np.empty_like(dh)
+        dc_each_gate = dc[:, None, :]  # a view: dc is only ever updated in place
+        per_step = zip(grad_output[::-1], dc_from_h[::-1],
+                       da[::-1, :, :3 * H].reshape(t_len, n, 3, H), da[::-1, :, 3 * H:], f[::-1],
+                       da[::-1])
+        for grad_h_t, dc_from_h_t, da_ifg, da_o, f_t, da_t in per_step:
+            add(dh, grad_h_t, out=dh)
+            multiply(dh, dc_from_h_t, out=scratch)
+            add(dc, scratch, out=dc)
+            multiply(da_ifg, dc_each_gate, out=da_ifg)  # i, f, g all take dc
+            multiply(da_o, dh, out=da_o)
+            multiply(dc, f_t, out=dc)
+            matmul(da_t, w_hh, out=dh)
         dx = self._accumulate(steps, hs[:-1], da, da)  # time-major throughout
         return np.ascontiguousarray(dx.transpose(1, 0, 2)), (dh, dc)
 
