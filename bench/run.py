@@ -5,6 +5,11 @@
     python bench/run.py --quick       # fewer repeats
     python bench/run.py --book        # also time executing every chapter notebook
 
+OpenBLAS picks its kernel for the CPU unless OPENBLAS_CORETYPE says otherwise; a shell that
+sets it (this project's sandbox sets Haswell) times course_nn on that kernel instead, while
+PyTorch keeps its own: run ``env -u OPENBLAS_CORETYPE python bench/run.py`` to time what a
+learner's numpy does on this CPU. The first line printed names the kernel used.
+
 Each workload is one training step, forward + backward + optimizer step (SGD), on the same
 shapes and the same initial weights in both libraries. The two run interleaved in one
 process, each timed block followed by an idle pause so BLAS worker threads of one library
