@@ -64,30 +64,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     found = 0
     for path in args.notebooks:
-        if path.suffix == ".md":
+        if path.suffix == ".md":  # a MyST page: converted whole
             text = path.read_text(encoding="utf-8")
             changed = len(ROLE.findall(text))
-            found += changed
             if changed and not args.check:
                 path.write_text(convert(text, path), encoding="utf-8")
-            if changed:
-                print(f"{path}: {changed} {{doc}} role(s)"
-                      f"{' to convert' if args.check else ' converted'}")
-            continue
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        changed = 0
-        for cell in notebook["cells"]:
-            if cell["cell_type"] != "markdown":
-                continue
-            source = "".join(cell["source"])
-            new = convert(source, path)
-            if new != source:
-                changed += len(ROLE.findall(source))
-                cell["source"] = new.splitlines(keepends=True)
+        else:  # a notebook: its markdown cells
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+            changed = 0
+            for cell in notebook["cells"]:
+                if cell["cell_type"] != "markdown":
+                    continue
+                source = "".join(cell["source"])
+                new = convert(source, path)
+                if new != source:
+                    changed += len(ROLE.findall(source))
+                    cell["source"] = new.splitlines(keepends=True)
+            if changed and not args.check:
+                path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
         found += changed
-        if changed and not args.check:
-            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
         if changed:
             print(f"{path}: {changed} {{doc}} role(s){' to convert' if args.check else ' converted'}")
     return 1 if args.check and found else 0

@@ -27,11 +27,25 @@ def momentum_step(w, v, grad, lr, beta):
     return w - lr * v, v
 
 
+def _bisect_stable_factor(surface, beta, diverges):
+    """Largest stable rate with momentum beta over that of plain GD, each bisected between
+    1 / lam_max and 4 / lam_max with the rule ``diverges(lr, b)``."""
+    lam_max = np.linalg.eigvalsh(surface.H)[-1]
+
+    def largest_stable_lr(b):
+        lo, hi = 1 / lam_max, 4 / lam_max
+        while hi - lo > 1e-3 * lo:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if diverges(mid, b) else (mid, hi)
+        return (lo + hi) / 2
+
+    return largest_stable_lr(beta) / largest_stable_lr(0.0)
+
+
 def stable_lr_factor(surface, beta):
     """The notebook's solution: bisect the rule (value after 200 steps above the start, or
     outside the ball of radius 1e6) between 1 / lam_max and 4 / lam_max, for beta and for plain
     GD, with the update rule written out in numpy (a run of course_nn.optim costs more)."""
-    lam_max = np.linalg.eigvalsh(surface.H)[-1]
     f0 = surface.value(surface.start)
 
     def diverges(lr, b):
@@ -43,32 +57,16 @@ def stable_lr_factor(surface, beta):
                 return True
         return surface.value(w) > f0
 
-    def largest_stable_lr(b):
-        lo, hi = 1 / lam_max, 4 / lam_max
-        while hi - lo > 1e-3 * lo:
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if diverges(mid, b) else (mid, hi)
-        return (lo + hi) / 2
-
-    return largest_stable_lr(beta) / largest_stable_lr(0.0)
+    return _bisect_stable_factor(surface, beta, diverges)
 
 
 def stable_lr_factor_with_course_nn(surface, beta):
     """The same measurement with surfaces.run_optimizer and optim.SGD, as the chapter runs it."""
-    lam_max = np.linalg.eigvalsh(surface.H)[-1]
-
     def diverges(lr, b):
         path = surfaces.run_optimizer(optim.SGD, surface.start, 200, surface=surface, lr=lr, momentum=b)
         return len(path) < 201 or surface.value(path[-1]) > surface.value(surface.start)
 
-    def largest_stable_lr(b):
-        lo, hi = 1 / lam_max, 4 / lam_max
-        while hi - lo > 1e-3 * lo:
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if diverges(mid, b) else (mid, hi)
-        return (lo + hi) / 2
-
-    return largest_stable_lr(beta) / largest_stable_lr(0.0)
+    return _bisect_stable_factor(surface, beta, diverges)
 
 
 def step_lengths(alpha, ts):

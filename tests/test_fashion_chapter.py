@@ -12,8 +12,9 @@ import pytest
 
 import course_nn as cn
 from course_nn import fashion_mnist
-from course_nn.data import iterate_minibatches, load_fashion_mnist
+from course_nn.data import load_fashion_mnist
 from course_nn.lab.exercises import fashion as recipe
+from course_nn.lab.exercises._trained import train_plain
 from course_nn.lab.threads import one_blas_thread
 from course_nn.train import fit, predict
 
@@ -111,14 +112,9 @@ def test_cnn_beats_the_mlp_after_one_epoch_on_five_more_seeds(split):
             for name, build, shape, lr in (("CNN", recipe.fashion_lenet, (-1, 1, 28, 28), 2e-3),
                                            ("MLP", recipe.fashion_mlp, (-1, 784), 3e-3)):
                 model = build(seed)
-                opt, loss_fn = cn.optim.Adam(model.parameters(), lr=lr), cn.CrossEntropyLoss()
-                rng = np.random.default_rng(100 + seed)
-                model.train()
-                for xb, yb in iterate_minibatches(X_train.reshape(shape), y_train, 128, rng=rng):
-                    opt.zero_grad()
-                    loss_fn(model(xb), yb)
-                    model.backward_params(loss_fn.backward())
-                    opt.step()
+                train_plain(model, cn.CrossEntropyLoss(), cn.optim.Adam(model.parameters(), lr=lr),
+                            X_train.reshape(shape), y_train, epochs=1, batch_size=128,
+                            rng=np.random.default_rng(100 + seed))
                 predicted = predict(model, X_val.reshape(shape)).argmax(axis=1)
                 accuracy[name].append(np.mean(predicted == y_val))
                 if name == "CNN":

@@ -197,33 +197,34 @@ def _col2im(grad_cols, padded_shape, kernel, stride, padding, out_hw, batch_last
 
     Returns dL/dx of shape (N, C, H, W) (the padding's share is dropped)."""
     n, c, hp, wp = padded_shape
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = kernel, stride, padding, out_hw
+    (kh, kw), (ph, pw), (ho, wo) = kernel, padding, out_hw
     if batch_last:
         patches = grad_cols.reshape(c, kh, kw, ho, wo, n).transpose(0, 1, 2, 5, 3, 4)
     else:
         patches = grad_cols.reshape(c, kh, kw, n, ho, wo)
     grad = _padded((c, n, hp, wp), grad_cols.dtype, batch_last)  # indexed (C, N, Hp, Wp)
-    for i in range(kh):
-        for j in range(kw):
-            grad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += patches[:, i, j]
+    _add_at_offsets(grad, patches.transpose(1, 2, 0, 3, 4, 5), stride)
     return np.ascontiguousarray(grad[:, :, ph:hp - ph, pw:wp - pw].transpose(1, 0, 2, 3))
 
 
 _BLOCK_BYTES = 256 * 1024  # a block of im2col columns that stays in a core's L2 cache
 
 
-def _block_columns(rows, itemsize):
-    """Columns per block of a (rows, M) matrix, about 256 KB; 0 when the matrix has too many
-    rows for blocks to help (measured: a single product is as fast or faster above 32 rows)."""
-    return 0 if rows > 32 else max(256, _BLOCK_BYTES // (rows * itemsize))
+def _block_columns(cols):
+    """Columns per block of the (rows, M) matrix ``cols``, about 256 KB; 0 when blocks do not
+    help: above 32 rows (measured: a single product is as fast or faster) or when M is at most
+    two blocks."""
+    rows, m = cols.shape
+    block = max(256, _BLOCK_BYTES // (rows * cols.itemsize))
+    return 0 if rows > 32 or m <= 2 * block else block
 
 
 def _blocked_product(w, cols):
     """w @ cols for w (out, K) and cols (K, M), in column blocks where K is small: with few
     rows OpenBLAS runs blocks that fit in L2 up to 2x faster. Each column is the same dot
     product; OpenBLAS may round it differently in a block's edge kernels (round-off only)."""
-    block = _block_columns(cols.shape[0], cols.itemsize)
-    if not block or cols.shape[1] <= 2 * block:
+    block = _block_columns(cols)
+    if not block:
         return w @ cols
     out = np.empty((w.shape[0], cols.shape[1]), dtype=np.result_type(w, cols))
     for start in range(0, cols.shape[1], block):
@@ -239,8 +240,8 @@ def _weight_gradient(cols, g):
     product several times below its speed. Cut into column blocks of about 256 KB of cols,
     summed block after block, it is 1.5-3x faster (measured in float32 and float64); with many
     rows the single product is as fast or faster, and is kept."""
-    block = _block_columns(cols.shape[0], cols.itemsize)
-    if not block or cols.shape[1] <= 2 * block:
+    block = _block_columns(cols)
+    if not block:
         return (cols @ g.T).T  # = g @ cols.T, faster in this orientation
     total = cols[:, :block] @ g[:, :block].T
     for start in range(block, cols.shape[1], block):

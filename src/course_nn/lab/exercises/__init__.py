@@ -391,6 +391,17 @@ def _whole_number(value):
     return None
 
 
+def _one_number(value):
+    """``value`` as a float if it is one real number (a Python or numpy number, or an array
+    holding exactly one), else None. Bools and text are not numbers here."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or np.size(value) != 1:
+        return None
+    try:
+        return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+    except (TypeError, ValueError):
+        return None
+
+
 def _slip_hint(reason, got, want, slips, rtol=1e-6, atol=1e-9, equal_nan=False):
     """``reason`` (why ``got`` is wrong, or None) with the hint of the first known slip that
     ``got`` matches: ``slips`` holds (wrong answer, hint) pairs; a slip that happens to equal

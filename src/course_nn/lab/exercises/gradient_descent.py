@@ -27,7 +27,7 @@ import numpy as np
 from ...data import iterate_minibatches
 from ...module import Parameter
 from ...optim import SGD
-from . import Exercise, _describe, _show, register
+from . import Exercise, _describe, _one_number, _show, register
 
 
 class _SeededGenerator(np.random.Generator):
@@ -390,9 +390,9 @@ class _Threshold(np.ndarray):
 def _compare_threshold(expected, got):
     threshold = float(expected)
     tol, lo, hi = expected.tol, expected.lo, expected.hi
-    if np.size(got) != 1:
+    value = _one_number(got)
+    if value is None:
         return f"expected one learning rate, got {_show(got)}"
-    value = float(np.asarray(got, dtype=np.float64).reshape(-1)[0])
     if abs(value - threshold) <= tol:
         return None
     reason = (f"expected a learning rate within tol = {tol:.3g} of the threshold "

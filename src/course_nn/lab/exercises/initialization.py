@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ... import init
-from . import Exercise, _show, register
+from . import Exercise, _one_number, _show, register
 
 
 def _xavier_uniform_bound(n_in, n_out):
@@ -180,11 +180,8 @@ def _deep_std_reference(depth, width, w_std, activation):
 
 
 def _compare_deep_std(expected, got):
-    if isinstance(got, (bool, np.bool_)) or np.size(got) != 1:
-        return f"expected one number (a standard deviation), got {_show(got)}"
-    try:
-        value = float(np.asarray(got, dtype=np.float64).reshape(-1)[0])
-    except (TypeError, ValueError):
+    value = _one_number(got)
+    if value is None:
         return f"expected one number (a standard deviation), got {_show(got)}"
     measured = float(expected)
     if not np.isfinite(value) or value <= 0:

@@ -26,7 +26,7 @@ import numpy as np
 from ...module import Parameter
 from ...optim import SGD, AdaGrad, Adam, RMSProp
 from ..surfaces import Quadratic, ill_conditioned
-from . import Exercise, _default_compare, _show, register
+from . import Exercise, _default_compare, _one_number, _show, register
 
 
 def _compare_tuple(expected, got, rtol=1e-6, atol=1e-12):
@@ -140,12 +140,9 @@ STABLE_RTOL = 0.01
 
 
 def _compare_factor(expected, got):
-    if np.size(got) != 1:
+    value = _one_number(got)
+    if value is None:
         return f"expected one number (the ratio of two learning rates), got {_show(got)}"
-    try:
-        value = float(np.asarray(got, dtype=np.float64).reshape(-1)[0])
-    except (TypeError, ValueError):
-        return f"expected a number, got {_show(got)}"
     want = float(expected)
     if np.isfinite(value) and abs(value - want) <= STABLE_RTOL * want:
         return None

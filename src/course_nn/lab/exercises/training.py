@@ -30,7 +30,7 @@ from ...metrics import confusion_matrix, one_hot
 from ...module import Sequential
 from ...optim import Adam
 from ...train import fit
-from . import Exercise, _show, _slip_hint, register
+from . import Exercise, _one_number, _show, _slip_hint, register
 from ._trained import HeldOut, fingerprint, score_classifier, train_plain
 
 TARGET = 0.94
@@ -212,11 +212,8 @@ def _choose_reference(run, learning_rates, tol):
 
 
 def _compare_choice(expected, got):
-    if isinstance(got, (bool, np.bool_)) or np.size(got) != 1:
-        return f"expected one learning rate (a number), got {_show(got)}"
-    try:
-        value = float(np.asarray(got, dtype=np.float64).reshape(-1)[0])
-    except (TypeError, ValueError):
+    value = _one_number(got)
+    if value is None:
         return f"expected one learning rate (a number), got {_show(got)}"
     if any(np.isclose(value, a, rtol=1e-9, atol=0) for a in expected.accept):
         return None
