@@ -2,9 +2,10 @@
 
 Inputs are batch-first, x: (N, T, D). Parameters are named and laid out as in torch.nn:
 weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with the gates stacked
-in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). The input projection of every time
-step is one matrix product before the loop; the loop runs over time only, never over
-samples. The final state is returned as (N, H) (PyTorch's is (num_layers, N, H)).
+in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n). In the RNN and the GRU the input
+projection of every time step is one matrix product before the loop (the LSTM folds it into
+each step's product); the loop runs over time only, never over samples. The final state
+is returned as (N, H) (PyTorch's is (num_layers, N, H)).
 
 ``forward(x, state=None)`` returns ``(output, final_state)`` with output: (N, T, H).
 ``backward(grad_output, grad_state=None)`` takes dL/doutput (N, T, H) and optionally
@@ -93,7 +94,7 @@ class _Recurrent(Module):
 
         d_x_side, d_h_side: (N, T, G*H) gradients w.r.t. the input and hidden projections;
         h_prev: (N, T, H) the hidden state each step started from; x: (N, T, D). Any common
-        layout of the two leading axes works (the LSTM passes time-major (T, N, .) arrays).
+        layout of the two leading axes works (the GRU passes time-major (T, N, .) arrays).
         """
         gh = d_x_side.shape[-1]
         flat_x = d_x_side.reshape(-1, gh)
@@ -168,23 +169,24 @@ class LSTM(_Recurrent):
     i, f, o = sigmoid(.), g = tanh(.) of W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t).  State: (h0, c0), each (N, H).
 
-    Speed: sigmoid(a) = (1 + tanh(a / 2)) / 2, so with the sigmoid gates' rows of the weights
-    pre-scaled by 1/2, one tanh over all 4H pre-activations computes every gate at once. Arrays
-    are kept time-major (T, N, .) so each step reads contiguous memory, and everything that
-    does not depend on the previous step (gate derivatives, the weight gradients) is computed
-    for all steps at once outside the loops.
+    Speed. Inside forward and backward the arrays are transposed, one sample per column, and
+    the gate blocks are rolled from PyTorch's order to o, i, f, g:
+    - Each step stacks z_t = [h_{t-1}; x_t; 1] (H + D + 1, N), so one product
+      W (4H, H + D + 1) @ z_t with W = [W_hh, W_ih, b_ih + b_hh] gives all the step's
+      pre-activations as one contiguous (4H, N) block whose gates are contiguous (H, N) blocks.
+    - sigmoid(a) = (1 + tanh(a / 2)) / 2: with the sigmoid rows of W halved, one tanh computes
+      every gate, and two scalar operations on the first 3H rows (o, i, f) finish the sigmoids.
+    - In the forward buffer (T + 1, 5H, N) each step's gates are followed by c_{t-1}, so one
+      multiply of the rows (i, f) by the rows (g, c_{t-1}) gives both i * g and f * c_{t-1}.
+    - The gate derivatives are computed for all steps at once before the backward loop, in
+      one (T, 4H, N) array that the loop turns into the pre-activation gradients da_t. Each
+      backward step's product [W_hh, W_ih].T (H + D, 4H) @ da_t gives dL/dh_{t-1} and
+      dL/dx_t together, and after the loop one product of gate-major copies, da (4H, T * N)
+      @ z.T (T * N, H + D + 1), gives the gradients of W_hh, W_ih and the biases at once.
     """
 
     gates = 4
-    cache_per_step = 7  # gates (4H), h, c, tanh(c)
-
-    def _gate_affine(self):
-        """Per pre-activation column: scale s and offset c with gate = c + s * tanh(s * a)."""
-        H = self.hidden_size
-        scale = np.full(4 * H, 0.5, dtype=self.weight_hh.data.dtype)
-        scale[2 * H:3 * H] = 1.0  # g is a plain tanh
-        offset = np.where(scale == 0.5, 0.5, 0.0).astype(scale.dtype)
-        return scale, offset
+    cache_per_step = 7  # gates and c_{t-1} (5H), h, tanh(c); besides x_t and a row of ones
 
     def forward(self, x, state=None):
         """x: (N, T, D), state: None (zeros) or a pair (h0, c0) of (N, H) arrays
@@ -195,39 +197,43 @@ class LSTM(_Recurrent):
                             f"{'h0' if h0 is None else 'c0'}")
         x, h = self._check_input(x, h0)
         _, c = self._check_input(x, c0, "c0")
-        n, t_len, _ = x.shape
+        n, t_len, d = x.shape
         H = self.hidden_size
-        scale, offset = self._gate_affine()
-        # every step's input part of the (scaled) pre-activations, time-major: (T, N, 4H)
-        pre, steps = self._project_steps(x, self.weight_ih.data * scale[:, None],
-                                         (self.bias_ih.data + self.bias_hh.data) * scale)
-        w_hh_t = np.ascontiguousarray((self.weight_hh.data * scale[:, None]).T)
-        hs = np.empty((t_len + 1, n, H), dtype=pre.dtype)
-        cs = np.empty_like(hs)
-        tanh_cs = np.empty((t_len, n, H), dtype=pre.dtype)
-        gates = pre  # overwritten step by step with the gate values
-        hs[0], cs[0] = h, c
+        w = np.roll(np.concatenate([self.weight_hh.data, self.weight_ih.data,
+                                    (self.bias_ih.data + self.bias_hh.data)[:, None]], axis=1),
+                    H, axis=0)  # W (4H, H + D + 1), gate blocks rolled from i, f, g, o to o, i, f, g
+        w[:3 * H] *= 0.5  # the sigmoid gates o, i, f: tanh(a / 2)
+        dtype = np.result_type(x.dtype, w.dtype)
+        # z_t = [h_{t-1}; x_t; 1] for t < T; zs[T] holds only h_T
+        zs = np.empty((t_len + 1, H + d + 1, n), dtype=dtype)
+        hs = zs[:, :H]
+        hs[0] = h.T
+        zs[:t_len, H:H + d] = x.transpose(1, 2, 0)  # a copy: the caller may reuse their x
+        zs[:t_len, H + d] = 1.0
+        # block t: step t's gates, rows o, i, f, g (4H), then c_{t-1} (H); block T: only c_T
+        blocks = np.empty((t_len + 1, 5 * H, n), dtype=dtype)
+        cs = blocks[:, 4 * H:]
+        cs[0] = c.T
+        tanh_cs = np.empty((t_len, H, n), dtype=dtype)
         # the loop runs T times on small arrays, so it works in place through per-step views
-        # (made once, by zip) and two scratch buffers, with no temporary array per operation
+        # (made once, by zip) and one scratch buffer, with no temporary array per operation
         tanh, multiply, add, matmul = np.tanh, np.multiply, np.add, np.matmul
-        recurrent = np.empty((n, 4 * H), dtype=pre.dtype)
-        i_times_g = np.empty((n, H), dtype=pre.dtype)
-        per_step = zip(gates, gates[:, :, :H], gates[:, :, H:2 * H], gates[:, :, 2 * H:3 * H],
-                       gates[:, :, 3 * H:], hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_cs)
-        for a, i, f, g, o, h_prev, h_next, c_prev, c_next, tanh_c in per_step:
-            matmul(h_prev, w_hh_t, out=recurrent)
-            add(a, recurrent, out=a)
+        products = np.empty((2 * H, n), dtype=dtype)
+        i_times_g, f_times_c = products[:H], products[H:]
+        per_step = zip(zs[:-1], blocks[:-1, :4 * H], blocks[:-1, :3 * H], blocks[:-1, :H],
+                       blocks[:-1, H:3 * H], blocks[:-1, 3 * H:], hs[1:], cs[1:], tanh_cs)
+        for z, a, sigmoids, o, i_f, g_c_prev, h_next, c_next, tanh_c in per_step:
+            matmul(w, z, out=a)
             tanh(a, out=a)
-            multiply(a, scale, out=a)
-            add(a, offset, out=a)
-            multiply(f, c_prev, out=c_next)
-            multiply(i, g, out=i_times_g)
-            add(c_next, i_times_g, out=c_next)
+            multiply(sigmoids, 0.5, out=sigmoids)
+            add(sigmoids, 0.5, out=sigmoids)
+            multiply(i_f, g_c_prev, out=products)
+            add(f_times_c, i_times_g, out=c_next)
             tanh(c_next, out=tanh_c)
             multiply(o, tanh_c, out=h_next)
-        self._cache = (steps, hs, cs, tanh_cs, gates)
-        out = hs[1:].transpose(1, 0, 2).copy()  # batch-first, a new array even when N = 1
-        return out, (hs[-1].copy(), cs[-1].copy())
+        self._cache = (zs, blocks, tanh_cs)
+        out = hs[1:].transpose(2, 0, 1).copy()  # batch-first (N, T, H)
+        return out, (hs[-1].T.copy(), cs[-1].T.copy())
 
     def _unpack_pair(self, pair, name, what):
         """None -> (None, None); else a tuple or list of two entries (each None or an array)."""
@@ -244,46 +250,63 @@ class LSTM(_Recurrent):
         """grad_output: (N, T, H), grad_state: None or a pair (dL/dh_T, dL/dc_T), each None or
         (N, H) -> dx (N, T, D), (dh0, dc0)."""
         self._require_cache("_cache")
-        steps, hs, cs, tanh_cs, gates = self._cache
-        t_len, n, H = tanh_cs.shape
-        grad_output = self._grad_output(grad_output, (n, t_len, H)).transpose(1, 0, 2)
+        zs, blocks, tanh_cs = self._cache
+        t_len, H, n = tanh_cs.shape
+        grad_output = self._grad_output(grad_output, (n, t_len, H))
         grad_h, grad_c = self._unpack_pair(grad_state, "grad_state", "(dL/dh_T, dL/dc_T)")
         grad_h = self._check_grad_state(grad_h, "grad_state[0]", (n, H))
         grad_c = self._check_grad_state(grad_c, "grad_state[1]", (n, H))
-        dh = np.zeros((n, H), dtype=hs.dtype)
-        dc = np.zeros((n, H), dtype=hs.dtype)
+        d = self.input_size
+        # block t: [dL/dh_{t-1} (H); dL/dx_t (D)], both from one product per step; block T
+        # holds only dL/dh_T, where the loop starts (each step's dh is a view into grad_zs)
+        grad_zs = np.zeros((t_len + 1, H + d, n), dtype=zs.dtype)
+        dh = grad_zs[-1, :H]
+        dc = np.zeros((H, n), dtype=zs.dtype)
         if grad_h is not None:
-            dh += grad_h
+            dh += grad_h.T
         if grad_c is not None:
-            dc += grad_c
-        i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+            dc += grad_c.T
+        grad_hs = np.ascontiguousarray(grad_output.transpose(1, 2, 0))  # (T, H, N)
+        gates = blocks[:-1, :4 * H]
+        o, i, f = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H]
         # d(pre-activation) = d(gate) * gate', with every factor but dc and dh known already:
-        # da_i = dc * g i(1-i), da_f = dc * c_prev f(1-f), da_g = dc * i (1-g^2), da_o = dh * tanh(c) o(1-o)
-        factors = gates * (1.0 - gates)  # sigmoid' = s (1 - s) for i, f, o: whole-array passes
-        np.subtract(1.0, g * g, out=factors[..., 2 * H:3 * H])  # tanh' = 1 - g^2
-        factors[..., :H] *= g
-        factors[..., H:2 * H] *= cs[:-1]
-        factors[..., 2 * H:3 * H] *= i
-        factors[..., 3 * H:] *= tanh_cs
-        dc_from_h = o * (1.0 - tanh_cs * tanh_cs)  # dc += dh * o * (1 - tanh(c)^2)
+        # da_o = dh * tanh(c) o(1-o), da_i = dc * g i(1-i), da_f = dc * c_prev f(1-f), da_g = dc * i (1-g^2)
+        factors = np.multiply(gates, gates)  # (T, 4H, N), rows o, i, f, g
+        np.subtract(gates[:, :3 * H], factors[:, :3 * H], out=factors[:, :3 * H])  # s - s^2
+        np.subtract(1.0, factors[:, 3 * H:], out=factors[:, 3 * H:])  # tanh' = 1 - g^2
+        factors[:, :H] *= tanh_cs
+        factors[:, H:3 * H] *= blocks[:-1, 3 * H:]  # rows (i, f) times rows (g, c_prev)
+        factors[:, 3 * H:] *= i
+        # dc += dh * o (1 - tanh(c)^2), and o (1 - tanh(c)^2) = o - h tanh(c)
+        dc_from_h = np.multiply(zs[1:, :H], tanh_cs)
+        np.subtract(o, dc_from_h, out=dc_from_h)
         da = factors  # overwritten step by step with the pre-activation gradients
-        w_hh = self.weight_hh.data
+        w_t = np.roll(np.concatenate([self.weight_hh.data.T, self.weight_ih.data.T]), H,
+                      axis=1)  # [W_hh, W_ih].T (H + D, 4H), columns rolled to o, i, f, g
         multiply, add, matmul = np.multiply, np.add, np.matmul
-        scratch = np.empty_like(dh)
-        dc_each_gate = dc[:, None, :]  # a view: dc is only ever updated in place
-        per_step = zip(grad_output[::-1], dc_from_h[::-1],
-                       da[::-1, :, :3 * H].reshape(t_len, n, 3, H), da[::-1, :, 3 * H:], f[::-1],
-                       da[::-1])
-        for grad_h_t, dc_from_h_t, da_ifg, da_o, f_t, da_t in per_step:
+        scratch = np.empty_like(dc)
+        per_step = zip(grad_hs[::-1], dc_from_h[::-1], da[::-1, :H],
+                       da[::-1, H:].reshape(t_len, 3, H, n), f[::-1], da[::-1], grad_zs[:0:-1, :H],
+                       grad_zs[-2::-1])
+        for grad_h_t, dc_from_h_t, da_o, da_ifg, f_t, da_t, dh, grad_z in per_step:
             add(dh, grad_h_t, out=dh)
             multiply(dh, dc_from_h_t, out=scratch)
             add(dc, scratch, out=dc)
-            multiply(da_ifg, dc_each_gate, out=da_ifg)  # i, f, g all take dc
             multiply(da_o, dh, out=da_o)
+            multiply(da_ifg, dc, out=da_ifg)  # i, f, g all take dc
             multiply(dc, f_t, out=dc)
-            matmul(da_t, w_hh, out=dh)
-        dx = self._accumulate(steps, hs[:-1], da, da)  # time-major throughout
-        return np.ascontiguousarray(dx.transpose(1, 0, 2)), (dh, dc)
+            matmul(w_t, da_t, out=grad_z)
+        # gate-major copies, (4H, T * N) and (H + D + 1, T * N): one product over all steps
+        # gives the gradient of W = [W_hh, W_ih, b], rolled back to PyTorch's gate order
+        da = np.ascontiguousarray(da.transpose(1, 0, 2)).reshape(4 * H, t_len * n)
+        z = np.ascontiguousarray(zs[:-1].transpose(1, 0, 2)).reshape(-1, t_len * n)
+        grad = np.roll(da @ z.T, -H, axis=0)
+        self.weight_hh.add_grad(grad[:, :H].copy())
+        self.weight_ih.add_grad(grad[:, H:H + d].copy())
+        self.bias_ih.add_grad(grad[:, H + d].copy())
+        self.bias_hh.add_grad(grad[:, H + d].copy())
+        dx = grad_zs[:-1, H:].transpose(2, 0, 1).copy()  # batch-first (N, T, D)
+        return dx, (grad_zs[0, :H].T.copy(), dc.T.copy())
 
 
 class GRU(_Recurrent):
@@ -291,9 +314,9 @@ class GRU(_Recurrent):
     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr),  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h_t = (1 - z) * n + z * h_{t-1}.
 
-    Speed, as in the LSTM: arrays are time-major (T, N, .), sigmoid(a) = (1 + tanh(a / 2)) / 2
-    is computed in place, and every factor of the backward pass that does not depend on the
-    incoming gradient is computed for all steps at once before the loop.
+    Speed: arrays are time-major (T, N, .), sigmoid(a) = (1 + tanh(a / 2)) / 2 (as in the
+    LSTM) is computed in place, and every factor of the backward pass that does not depend on
+    the incoming gradient is computed for all steps at once before the loop.
     """
 
     gates = 3
