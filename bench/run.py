@@ -77,11 +77,17 @@ def _conv_floor(c_in, c_out, size, dtype, batch=32, k=3):
 
 
 def _recurrent_floor(kind, dtype, batch=32, steps=50, d=16, h=64):
-    """A recurrent layer's products: the input projection of every step at once, one
-    (N, H) @ (H, G*H) per step forward and one (N, G*H) @ (G*H, H) per step backward, and the
-    weight and input gradients over all steps at once."""
+    """A recurrent layer's products. RNN and GRU: the input projection of every step at once,
+    one (N, H) @ (H, G*H) per step forward and one (N, G*H) @ (G*H, H) per step backward, and
+    the weight and input gradients over all steps at once. LSTM (transposed, input folded into
+    each step): one (4H, H+D+1) @ (H+D+1, N) per step forward, one (H+D, 4H) @ (4H, N) per step
+    backward, and the weight gradient (4H, T*N) @ (T*N, H+D+1) over all steps at once."""
     g = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind] * h
     tn = steps * batch
+    if kind == "LSTM":
+        return lambda: _products([((g, h + d + 1), (h + d + 1, batch), steps),
+                                  ((h + d, g), (g, batch), steps),
+                                  ((g, tn), (tn, h + d + 1), 1)], dtype)
     return lambda: _products([((tn, d), (d, g), 1), ((batch, h), (h, g), steps),
                               ((batch, g), (g, h), steps), ((g, tn), (tn, h), 1),
                               ((g, tn), (tn, d), 1), ((tn, g), (g, d), 1)], dtype)
