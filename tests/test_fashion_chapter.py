@@ -105,7 +105,7 @@ def test_cnn_beats_the_mlp_after_one_epoch_on_five_more_seeds(split):
     validation set, the chapter's recipes and rates (Adam 2e-3 for the CNN, the study's 3e-3
     for the MLP, batches of 128). Each CNN run's mistakes also read as the chapter reads its
     one run's. And the chapter's "more epochs would help" (its CNN's loss is still falling
-    after one): two more epochs raise every CNN run's validation accuracy. About 2 min."""
+    after one): two more epochs raise every CNN run's validation accuracy. About 3 min."""
     (X_train, y_train), (X_val, y_val) = split
     accuracy = {"CNN": [], "MLP": []}
     later = []
