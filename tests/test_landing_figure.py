@@ -66,9 +66,17 @@ def test_committed_figure_is_current(regenerated):
     _, out, _ = regenerated
     assert COMMITTED.exists(), "run scripts/make_landing_figure.py and commit book/images/landing.png"
     assert _png_size(COMMITTED) == _png_size(out)
-    # the same picture up to anti-aliasing: a different run moves whole regions and curves
-    diff = np.abs(matplotlib.image.imread(COMMITTED)[..., :3] - matplotlib.image.imread(out)[..., :3])
+    # The same picture, compared as means of 8 x 8-pixel blocks: matplotlib's versions draw
+    # lines and text a little differently (3.9.4 against 3.11.2: 0.004), while a different run
+    # moves whole regions and curves (ten epochs more or fewer: 0.020 and more).
+    diff = np.abs(_blocks(matplotlib.image.imread(COMMITTED)) - _blocks(matplotlib.image.imread(out)))
     assert diff.mean() < 0.01, "book/images/landing.png is out of date: rerun the script"
+
+
+def _blocks(pixels, k=8):
+    """Mean colour of each k x k block of an (H, W, 3 or 4) image's RGB channels."""
+    h, w = pixels.shape[0] // k * k, pixels.shape[1] // k * k
+    return pixels[:h, :w, :3].reshape(h // k, k, w // k, k, 3).mean(axis=(1, 3))
 
 
 def test_the_figure_is_not_in_a_static_folder():

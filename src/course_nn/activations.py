@@ -390,9 +390,12 @@ class PReLU(Module):
         self._x = None
 
     def _slope(self, x):
+        """The slopes shaped to broadcast against x. One slope is an array of x.ndim ones, not
+        a scalar: numpy 1.x keeps a float32 x float32 when multiplied by a float64 scalar,
+        numpy 2 promotes it, and the output's dtype must not depend on the numpy version."""
         n = self.weight.data.size
         if n == 1:
-            return self.weight.data[0]
+            return self.weight.data.reshape((1,) * x.ndim)
         if x.ndim < 2 or x.shape[1] != n:
             raise ValueError(f"PReLU input: expected {n} channels on axis 1, got shape {x.shape}")
         return self.weight.data.reshape((1, n) + (1,) * (x.ndim - 2))
