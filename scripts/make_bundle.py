@@ -96,7 +96,7 @@ def requirements(project, wheel_name):
         line = line.strip()
         if line and not line.startswith("#") and not line.startswith("-e"):
             lines.append(line)
-    for extra in ("jupyterlab>=4.0,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"):
+    for extra in ("jupyterlab>=4.5,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"):
         if not any(re.match(re.escape(extra.split(">")[0]) + r"\b", line) for line in lines):
             lines.append(extra)
     return "\n".join(lines) + "\n"

@@ -50,7 +50,7 @@ def test_bundle_installs_into_a_fresh_venv_and_runs_a_chapter(tmp_path):
     assert setup and run, readme
     requirements = (folder / "requirements.txt").read_text(encoding="utf-8").split()
     assert f"./{wheels[0].name}" in requirements
-    assert {"jupyterlab>=4.0,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"} <= set(requirements)
+    assert {"jupyterlab>=4.5,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"} <= set(requirements)
     assert not any(r.startswith(("-e", "jupyter-book", "pytest")) for r in requirements)
 
     # the fresh environment, sharing this checkout's installed dependencies (see the docstring)
