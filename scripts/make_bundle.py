@@ -85,21 +85,24 @@ def build_wheel(project, out_dir):
     return wheels[0]
 
 
+LAB = ("jupyterlab", "jupyterlab-myst", "ipykernel")  # JupyterLab, MyST rendering, the kernel
+
+
 def requirements(project, wheel_name):
     """What the notebooks need: the project's requirements up to the website's section, with
     the wheel in place of the editable checkout, plus JupyterLab (with MyST rendering) and its
-    kernel."""
-    lines = [f"./{wheel_name}"]
+    kernel, with the version bounds requirements.txt gives them."""
+    lines, lab, website = [f"./{wheel_name}"], [], False
     for line in (project / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("# The website"):
-            break
+        website = website or line.startswith("# The website")
         line = line.strip()
-        if line and not line.startswith("#") and not line.startswith("-e"):
+        if not line or line.startswith(("#", "-e")):
+            continue
+        if not website:
             lines.append(line)
-    for extra in ("jupyterlab>=4.5,<5", "jupyterlab-myst>=2.4,<3", "ipykernel>=6.29"):
-        if not any(re.match(re.escape(extra.split(">")[0]) + r"\b", line) for line in lines):
-            lines.append(extra)
-    return "\n".join(lines) + "\n"
+        elif re.match(r"[A-Za-z0-9_.-]+", line).group(0) in LAB:
+            lab.append(line)
+    return "\n".join(lines + lab) + "\n"
 
 
 def _without_widget_state(path):

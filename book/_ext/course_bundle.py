@@ -8,9 +8,9 @@ header's download icon), and the role {bundle}`text` makes a link to it in a pag
 building the zip (the links stay).
 """
 
-import sys
 from pathlib import Path
 
+from _scripts import load_script  # book/_ext is on sys.path, as for every local extension
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.osutil import relative_uri
@@ -19,14 +19,6 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_NAME = "course_nn-bundle.zip"
 LABEL = "download-bundle-button"
-
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scripts import load_script  # noqa: E402
-
-
-def _make_bundle_module():
-    return load_script("make_bundle")
 
 
 class bundle_link(nodes.reference):
@@ -69,7 +61,7 @@ def _build_bundle(app, exception):
     notebooks = sorted(Path(app.env.doc2path(doc)) for doc in app.env.found_docs
                        if str(app.env.doc2path(doc)).endswith(".ipynb"))
     project = Path(app.srcdir) if (Path(app.srcdir) / "pyproject.toml").is_file() else ROOT
-    path = _make_bundle_module().build(app.outdir, notebooks, project=project)
+    path = load_script("make_bundle").build(app.outdir, notebooks, project=project)
     logger.info(f"course bundle: {path} ({len(notebooks)} notebooks)")
 
 

@@ -10,9 +10,9 @@ current cell is a warning, which -W makes a failed build.
 """
 
 import json
-import sys
 from pathlib import Path
 
+from _scripts import load_script  # book/_ext is on sys.path, as for every local extension
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -20,17 +20,9 @@ BINDER = "https://mybinder.org"
 COLAB = "https://colab.research.google.com"
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scripts import load_script  # noqa: E402
-
-
-def _colab_cell_module():
-    return load_script("colab_cell")
-
-
 def _repository_url(config):
     url = (config.html_theme_options.get("repository_url") or "").strip().rstrip("/")
-    return "" if url == _colab_cell_module().JB_DEFAULT_URL else url
+    return "" if url == load_script("colab_cell").JB_DEFAULT_URL else url
 
 
 def _turn_on(app, config):
@@ -55,7 +47,7 @@ def _check_colab_cells(app, env):
     url = _repository_url(app.config)
     if not url:
         return
-    colab = _colab_cell_module()
+    colab = load_script("colab_cell")
     branch = app.config.html_theme_options.get("repository_branch") or "main"
     for docname in sorted(env.found_docs):
         path = Path(env.doc2path(docname))

@@ -163,12 +163,7 @@ class _BatchNorm(Module):
         scale = self._along(self.weight.data * inv_std if self.affine else inv_std)
         if not training:
             return d_gamma, d_beta, grad_out * scale
-        m = grad_out.shape[axis]
-        d_x = x_hat * self._along(d_gamma / m)
-        np.subtract(grad_out, d_x, out=d_x)
-        d_x -= self._along(d_beta / m)
-        d_x *= scale
-        return d_gamma, d_beta, d_x
+        return d_gamma, d_beta, _training_input_grad(grad_out, x_hat, d_gamma, d_beta, scale, axis)
 
     def _running_stats(self):
         """running_mean and running_var after checking them (they are public, and a value
@@ -265,6 +260,21 @@ def _row_sums(a):
         half = s.shape[1] // 2
         s = s[:, :half] + s[:, half:]
     return s[:, 0]
+
+
+def _training_input_grad(grad_out, x_hat, d_gamma, d_beta, scale, axis):
+    """dL/dx of batch norm in training mode, scale * (grad_out - dbeta / m - x_hat * dgamma / m),
+    in four passes over grad_out's shape; the m values of each feature lie along ``axis``.
+
+    d_gamma, d_beta: the sums of grad_out * x_hat and grad_out over ``axis`` (that axis
+    dropped); scale: gamma / sqrt(var + eps), shaped to broadcast against grad_out. Shared by
+    BatchNorm1d/2d and the stacked copies of course_nn.lab, which must stay bit for bit equal."""
+    m = grad_out.shape[axis]
+    d_x = x_hat * np.expand_dims(d_gamma / m, axis)
+    np.subtract(grad_out, d_x, out=d_x)
+    d_x -= np.expand_dims(d_beta / m, axis)
+    d_x *= scale
+    return d_x
 
 
 def _reduce(kind, a, axis, keepdims=False):

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._validate import check_bool, check_generator, check_number, check_positive_int
 from ..activations import ReLU, Tanh
-from ..batchnorm import BatchNorm1d
+from ..batchnorm import BatchNorm1d, _training_input_grad
 from ..dropout import Dropout
 from ..init import _rng
 from ..linear import Linear
@@ -322,12 +322,8 @@ class _Stack:
                 jg, jb = self.slots[i]
                 grads[jg] = np.sum(grad * x_hat, axis=1)
                 grads[jb] = grad.sum(axis=1)
-                m = grad.shape[1]  # BatchNorm1d._grads's formula, operation for operation
-                d_x = x_hat * (grads[jg] / m)[:, None, :]
-                np.subtract(grad, d_x, out=d_x)
-                d_x -= (grads[jb] / m)[:, None, :]
-                d_x *= (self.params[jg] * inv_std)[:, None, :]
-                grad = d_x
+                grad = _training_input_grad(grad, x_hat, grads[jg], grads[jb],
+                                            (self.params[jg] * inv_std)[:, None, :], axis=1)
         return grads
 
     def step(self, grads):

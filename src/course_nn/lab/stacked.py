@@ -36,7 +36,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_generator, check_positive_int
 from ..activations import _Elementwise
-from ..batchnorm import BatchNorm2d
+from ..batchnorm import BatchNorm2d, _training_input_grad
 from ..conv import Conv2d, Flatten, MaxPool2d, _output_hw
 from ..linear import Linear
 from ..losses import CrossEntropyLoss
@@ -293,14 +293,8 @@ class StackedBatchNorm2d(Module):
         scale = (self.weight.data * inv_std)[:, :, None]
         if not training:
             return (g * scale).reshape(shape)
-        # the batch's mean and variance depend on every value: two centring terms, as in
-        # BatchNorm2d (gamma inv_std (g - dbeta / m - x_hat dgamma / m))
-        m = g.shape[2]
-        d_x = x_hat * (d_gamma / m)[:, :, None]
-        np.subtract(g, d_x, out=d_x)
-        d_x -= (d_beta / m)[:, :, None]
-        d_x *= scale
-        return d_x.reshape(shape)
+        # the batch's mean and variance depend on every value: two centring terms
+        return _training_input_grad(g, x_hat, d_gamma, d_beta, scale, axis=2).reshape(shape)
 
     def extra_repr(self):
         return f"models={self.models}, {self.num_features}, eps={self.eps}, momentum={self.momentum}"
